@@ -1,0 +1,42 @@
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV ?= uv
+
+.PHONY: install services run test lint format bench browser
+
+## install: uv (if missing) and the locked dependencies
+install:
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+## services: PostgreSQL, RabbitMQ and Redis answering (started if installed and stopped)
+services:
+	@bash scripts/ensure-services.sh
+
+## browser: Debian's Chromium for the widget's browser tests
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+## run: migrate, create the demo account, start every service and the gateway on :8000
+run: install services
+	$(UV) run --frozen parley keys
+	$(UV) run --frozen parley migrate
+	$(UV) run --frozen parley seed-demo
+	$(UV) run --frozen honcho start -f Procfile
+
+## test: every test (libs, services, gateway, end-to-end) against the real servers
+test: install services browser
+	$(UV) run --frozen pytest
+
+lint: install
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen mypy libs/common/src services/*/src gateway/src
+	bash scripts/lint-deploy.sh
+
+format: install
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+bench: install services
+	$(UV) run --frozen python -m bench

@@ -1,0 +1,7 @@
+"""How the CLI finds the gateway: `parley serve gateway`, `parley worker gateway` (sequencer)."""
+
+from __future__ import annotations
+
+from parley_common.definition import ServiceDef
+
+SERVICE = ServiceDef(name="gateway", app="parley_gateway.app:app", port=8000)

@@ -1,0 +1,143 @@
+"""The FastAPI app every service starts from: errors, request ids, metrics, health."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import aio_pika
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from parley_common.db import create_engine, create_session_factory
+from parley_common.errors import install_error_handlers
+from parley_common.logging import configure_logging, request_id_var
+from parley_common.metrics import REQUEST_LATENCY
+from parley_common.redis import RateLimiter, create_redis
+from parley_common.settings import Settings, get_settings
+
+REQUEST_ID_HEADER = "x-request-id"
+LifespanHook = Callable[[FastAPI, AsyncExitStack], Awaitable[None]]
+
+
+class RequestContextMiddleware:
+    """Adopts the gateway's request id (or makes one), echoes it, and times the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")[:128]
+                break
+        request_id = request_id or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            REQUEST_LATENCY.labels(scope["method"], path, str(status)).observe(
+                time.perf_counter() - started)
+            request_id_var.reset(token)
+
+
+async def _check(name: str, probe: Awaitable[Any]) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe, 2.0)
+        return name, "ok"
+    except Exception as exc:
+        return name, f"failed: {type(exc).__name__}"
+
+
+async def _broker_probe(url: str) -> None:
+    connection = await aio_pika.connect(url, timeout=2)
+    await connection.close()
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> Response:
+        state = request.app.state
+        probes = [_check("redis", state.redis.ping()),
+                  _check("rabbitmq", _broker_probe(state.settings.rabbitmq_url))]
+        if getattr(state, "engine", None) is not None:
+            async def db() -> None:
+                async with state.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            probes.append(_check("postgresql", db()))
+        checks = dict(await asyncio.gather(*probes))
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(name: str, routers: Sequence[APIRouter], *, uses_database: bool = True,
+                       on_startup: Sequence[LifespanHook] = (), settings: Settings | None = None,
+                       description: str = "") -> FastAPI:
+    """A service's app. ``on_startup`` hooks open extra resources on the exit stack."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or get_settings()
+        cfg.check_production()
+        configure_logging(name, level=cfg.log_level, json=cfg.log_json)
+        app.state.settings = cfg
+        async with AsyncExitStack() as stack:
+            if uses_database and getattr(app.state, "session_factory", None) is None:
+                engine = create_engine(cfg.database_url, pool_size=cfg.database_pool_size)
+                stack.push_async_callback(engine.dispose)
+                app.state.engine = engine
+                app.state.session_factory = create_session_factory(engine)
+            app.state.redis = create_redis(cfg)
+            stack.push_async_callback(app.state.redis.aclose)
+            app.state.rate_limiter = RateLimiter(app.state.redis, cfg.namespace)
+            for hook in on_startup:
+                await hook(app, stack)
+            yield
+
+    app = FastAPI(title=f"Parley {name}", version="1.0.0", description=description,
+                  lifespan=lifespan)
+    app.state.engine = None
+    app.state.session_factory = None
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,152 @@
+"""`parley`: the admin and process command line."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from parley_common.definition import load_service, service_names
+from parley_common.settings import LOCAL_DIR, get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Parley: run, migrate and seed the live-chat backend.")
+
+
+@app.command()
+def keys() -> None:
+    """Generate the development JWT key pair if none is configured."""
+    from parley_common.security import generate_key_pair
+    settings = get_settings()
+    if settings.jwt_private_key_file.exists():
+        typer.echo(f"keys: using {settings.jwt_private_key_file}")
+        return
+    generate_key_pair(settings.jwt_private_key_file, settings.jwt_public_key_file)
+    typer.echo(f"keys: generated {settings.jwt_private_key_file}")
+
+
+async def declare_topology() -> None:
+    from parley_common.events import broker
+    from parley_common.worker import declare_consumer_queues
+    settings = get_settings()
+    connection = await broker.connect(settings.rabbitmq_url)
+    try:
+        channel = await connection.channel()
+        await broker.declare_exchanges(channel, settings.namespace)
+        for name in service_names():
+            service = load_service(name)
+            await declare_consumer_queues(channel, service, settings.namespace)
+            for purpose, keys_ in service.queues:
+                await broker.declare_queue(channel, settings.namespace,
+                                           broker.queue_name(settings.namespace, name, purpose),
+                                           keys_)
+    finally:
+        await connection.close()
+
+
+def migrate_all(database_url: str) -> None:
+    from parley_common.migrations import ensure_database, upgrade
+    asyncio.run(ensure_database(database_url))
+    for name in service_names():
+        service = load_service(name)
+        if service.migrations is not None:
+            upgrade(service, database_url)
+            typer.echo(f"migrate: {name} at head")
+
+
+@app.command()
+def migrate(broker_topology: bool = True) -> None:
+    """Create the database and schemas, run every service's migrations, declare queues."""
+    migrate_all(get_settings().database_url)
+    if broker_topology:
+        asyncio.run(declare_topology())
+        typer.echo("migrate: RabbitMQ exchanges and queues declared")
+
+
+@app.command()
+def serve(name: str, port: Annotated[int | None, typer.Option()] = None,
+          workers: int = 1) -> None:
+    """Run a service's (or the gateway's) HTTP app."""
+    import uvicorn
+    service = load_service(name)
+    settings = get_settings()
+    uvicorn.run(service.app, host=settings.host, port=port or service.port, workers=workers,
+                loop="uvloop", http="httptools", ws="wsproto", log_config=None,
+                proxy_headers=False, server_header=False, ws_ping_interval=20,
+                ws_ping_timeout=20, timeout_graceful_shutdown=5)
+
+
+@app.command()
+def worker(name: str) -> None:
+    """Run a service's outbox relay, consumers and background jobs."""
+    import uvloop
+
+    from parley_common.worker import run_worker
+    uvloop.run(run_worker(load_service(name)))
+
+
+@app.command("inbound-mail")
+def inbound_mail() -> None:
+    """Run the chat service's inbound SMTP receiver (replies to conversation e-mails)."""
+    importlib.import_module("parley_chat.inbound").main()
+
+
+@app.command()
+def asyncapi() -> None:
+    """Print the AsyncAPI document of every event."""
+    from parley_common.events.catalogue import asyncapi_document
+    typer.echo(json.dumps(asyncapi_document(), indent=2, default=str))
+
+
+def _account_commands() -> Any:
+    return importlib.import_module("parley_auth.commands")
+
+
+@app.command("create-account")
+def create_account(email: str, password: str, name: str = "Owner",
+                   account_name: str = "My website") -> None:
+    """Create an account and its owner agent."""
+    result = asyncio.run(_account_commands().create_account(email, password, name, account_name))
+    typer.echo(json.dumps(result, indent=2))
+
+
+DEMO_FILE = LOCAL_DIR / "demo.json"
+
+
+@app.command("seed-demo")
+def seed_demo(visitors: int = 0, email: str = "demo@parley.localhost",
+              password: str = "parley-demo-password") -> None:
+    """Create the demo account once (and optionally many visitors for benchmarks)."""
+    settings = get_settings()
+    demo = asyncio.run(_account_commands().ensure_account(email, password, "Demo Agent",
+                                                          "Demo website"))
+    if visitors:
+        from rich.progress import Progress
+        seeder = importlib.import_module("parley_visitors.commands")
+        with Progress() as progress:
+            task = progress.add_task("seeding visitors", total=visitors)
+            asyncio.run(seeder.seed_visitors(demo["account_id"], visitors,
+                                             lambda n: progress.advance(task, n)))
+    DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_FILE.write_text(json.dumps(demo, indent=2))
+    public = settings.public_url.rstrip("/")
+    typer.echo(f"""
+  Parley is starting
+  gateway:    {public}/api/v1
+  API docs:   {public}/docs
+  demo login: {email} / {password}
+  widget key: {demo['widget_key']}
+  live demo:  {public}/demo/{demo['widget_key']}
+""")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

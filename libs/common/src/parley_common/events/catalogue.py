@@ -1,0 +1,227 @@
+"""Every event in Parley, in one place: routing key, producer, consumers, audience, payload.
+
+The stream decides who may see an event from ``audience``:
+- ``agents``: the agents of the account;
+- ``visitor``: the agents, and the visitor named by ``data.visitor_id`` (payload is visitor-safe);
+- ``internal``: services only, never streamed.
+The AsyncAPI document (``parley asyncapi``) is rendered from this table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Audience = Literal["agents", "visitor", "internal"]
+
+
+class Payload(BaseModel):
+    # Producers may add fields; the named ones are the contract.
+    model_config = ConfigDict(extra="allow")
+
+
+# --- auth -----------------------------------------------------------------------------------
+class AccountCreated(Payload):
+    name: str
+    widget_key: str
+    plan: str
+    settings: dict[str, Any] = {}
+
+
+class AgentData(Payload):
+    agent_id: uuid.UUID
+    name: str | None = None
+    email: str | None = None
+    role: str | None = None
+    status: str | None = None
+    avatar_url: str | None = None
+
+
+class AgentRemoved(Payload):
+    agent_id: uuid.UUID
+
+
+class AgentStatusChanged(Payload):
+    agent_id: uuid.UUID
+    status: Literal["online", "away", "offline"]
+    last_seen_at: datetime | None = None
+
+
+class SessionRevoked(Payload):
+    session_id: uuid.UUID
+    agent_id: uuid.UUID
+
+
+class SettingsUpdated(Payload):
+    section: str
+    settings: dict[str, Any]
+    widget_key: str | None = None
+
+
+class SubscriptionChanged(Payload):
+    plan: str
+    status: str
+    expires_at: datetime | None = None
+    entitlements: dict[str, Any] = {}
+
+
+# --- visitors -------------------------------------------------------------------------------
+class VisitorData(Payload):
+    visitor_id: uuid.UUID
+    name: str | None = None
+    email: str | None = None
+    label: str | None = None
+    url: str | None = None
+    title: str | None = None
+
+
+class VisitorRef(Payload):
+    visitor_id: uuid.UUID
+
+
+# --- chat -----------------------------------------------------------------------------------
+class ConversationData(Payload):
+    conversation_id: uuid.UUID
+    visitor_id: uuid.UUID | None = None
+    status: str | None = None
+    assignee_id: uuid.UUID | None = None
+    channel: str | None = None
+
+
+class MessageCreated(Payload):
+    conversation_id: uuid.UUID
+    message_id: uuid.UUID
+    visitor_id: uuid.UUID | None = None
+    author_type: Literal["visitor", "agent", "bot", "system"]
+    author_id: uuid.UUID | None = None
+    text: str | None = None
+    channel: str = "chat"
+    created_at: datetime | None = None
+
+
+# --- bots -----------------------------------------------------------------------------------
+class BotMessageRequested(Payload):
+    visitor_id: uuid.UUID
+    text: str
+    bot_id: uuid.UUID | None = None
+    conversation_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    payload: type[BaseModel]
+    audience: Audience
+    description: str
+    consumers: tuple[str, ...] = field(default=())
+
+    @property
+    def producer(self) -> str:
+        return self.type.split(".", 1)[0]
+
+
+def _specs(*specs: EventSpec) -> dict[str, EventSpec]:
+    return {spec.type: spec for spec in specs}
+
+
+CATALOGUE: dict[str, EventSpec] = _specs(
+    EventSpec("auth.account.created", AccountCreated, "internal",
+              "A new account signed up.", ("visitors", "chat", "notify", "bots")),
+    EventSpec("auth.agent.created", AgentData, "agents", "An agent joined the team.",
+              ("chat", "notify")),
+    EventSpec("auth.agent.updated", AgentData, "agents", "An agent's profile or role changed.",
+              ("chat", "notify")),
+    EventSpec("auth.agent.removed", AgentRemoved, "agents", "An agent was removed from the team.",
+              ("chat", "notify", "gateway")),
+    EventSpec("auth.agent.status_changed", AgentStatusChanged, "agents",
+              "An agent went online, away or offline.", ("chat", "notify", "visitors")),
+    EventSpec("auth.session.revoked", SessionRevoked, "internal",
+              "A login session ended (logout, password change, removal, refresh reuse).",
+              ("notify", "gateway")),
+    EventSpec("auth.settings.updated", SettingsUpdated, "agents",
+              "Chat box settings changed (general, design or contact form).",
+              ("visitors", "chat", "bots")),
+    EventSpec("auth.subscription.changed", SubscriptionChanged, "agents",
+              "The account's plan changed (App Store purchase, renewal, refund, expiry).",
+              ("chat", "bots")),
+    EventSpec("visitors.visitor.arrived", VisitorData, "agents",
+              "A visitor became active on the website.", ("notify", "bots", "chat")),
+    EventSpec("visitors.visitor.page_changed", VisitorData, "agents",
+              "An active visitor opened another page.", ("bots",)),
+    EventSpec("visitors.visitor.left", VisitorRef, "agents",
+              "A visitor went inactive.", ("bots",)),
+    EventSpec("visitors.visitor.updated", VisitorData, "agents",
+              "A visitor's name, email, phone, note or custom data changed.", ("chat", "notify")),
+    EventSpec("visitors.visitor.blocked", VisitorRef, "agents", "A visitor was blocked.",
+              ("chat",)),
+    EventSpec("visitors.visitor.unblocked", VisitorRef, "agents", "A visitor was unblocked.",
+              ("chat",)),
+    EventSpec("chat.conversation.created", ConversationData, "visitor",
+              "A conversation was opened.", ("notify", "bots", "visitors")),
+    EventSpec("chat.conversation.assigned", ConversationData, "visitor",
+              "A conversation got an assignee (join, assign, routing).", ("notify",)),
+    EventSpec("chat.conversation.resolved", ConversationData, "visitor",
+              "A conversation was resolved; `rating_requested` asks the visitor for a rating.",
+              ("notify", "visitors")),
+    EventSpec("chat.conversation.reopened", ConversationData, "visitor",
+              "A resolved conversation was reopened.", ()),
+    EventSpec("chat.conversation.read", ConversationData, "agents",
+              "An agent read or marked a conversation unread (`unread` tells which).",
+              ("notify",)),
+    EventSpec("chat.message.created", MessageCreated, "visitor",
+              "A message was added to a conversation.", ("notify", "bots")),
+    EventSpec("bots.message.requested", BotMessageRequested, "internal",
+              "A chatbot or automatic message wants to write to a visitor.", ("chat",)),
+)
+
+
+def spec_for(event_type: str) -> EventSpec:
+    try:
+        return CATALOGUE[event_type]
+    except KeyError:
+        raise KeyError(f"{event_type!r} is not in the event catalogue") from None
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The catalogue as an AsyncAPI 3 document."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for spec in CATALOGUE.values():
+        name = spec.type.replace(".", "_")
+        messages[name] = {
+            "name": spec.type,
+            "summary": spec.description,
+            "payload": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "type": {"const": spec.type},
+                    "account_id": {"type": "string", "format": "uuid"},
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                    "version": {"type": "integer"},
+                    "data": spec.payload.model_json_schema(),
+                },
+            },
+            "x-audience": spec.audience,
+            "x-consumers": list(spec.consumers),
+        }
+        channels[name] = {"address": spec.type,
+                          "messages": {name: {"$ref": f"#/components/messages/{name}"}}}
+        operations[f"publish_{name}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{name}"},
+            "x-producer": spec.producer,
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {"title": "Parley events", "version": "1.0.0",
+                 "description": "Topic exchange `parley.events`; routing key = event type."},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }

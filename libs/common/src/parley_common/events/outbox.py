@@ -1,0 +1,204 @@
+"""The transactional outbox: events are rows written with the change, published by a relay.
+
+A change and its events commit together or not at all; the relay publishes committed rows
+with publisher confirms and ``mandatory``, then marks them sent. A broker outage delays
+events; it never loses them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aio_pika
+import asyncpg
+import orjson
+from aio_pika.abc import AbstractExchange
+from pydantic import BaseModel
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    func,
+    insert,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from parley_common.events.catalogue import spec_for
+from parley_common.events.envelope import Event
+from parley_common.logging import request_id_var
+from parley_common.metrics import EVENTS_PUBLISHED, EVENTS_PUBLISH_FAILED
+
+log = logging.getLogger("parley.outbox")
+
+BATCH_SIZE = 500
+POLL_SECONDS = 1.0
+KEEP_SENT = timedelta(days=1)
+
+
+def event_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """The outbox and processed-events tables, in the service's own schema."""
+    outbox = Table(
+        "outbox", metadata,
+        Column("position", BigInteger, primary_key=True, autoincrement=True),
+        Column("id", Uuid, nullable=False, unique=True),
+        Column("type", String(200), nullable=False),
+        Column("body", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+        Index("ix_outbox_unpublished", "position", postgresql_where=text("published_at IS NULL")),
+    )
+    processed = Table(
+        "processed_events", metadata,
+        Column("consumer", String(200), primary_key=True),
+        Column("event_id", Uuid, primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False,
+               server_default=func.now()),
+    )
+    return outbox, processed
+
+
+def notify_channel(schema: str) -> str:
+    return f"parley_outbox_{schema}"
+
+
+def create_event_tables(op: Any, schema: str) -> None:
+    """For a service's first Alembic migration: the event tables and the NOTIFY trigger."""
+    outbox, processed = event_tables(MetaData(schema=schema))
+    bind = op.get_bind()
+    outbox.create(bind)
+    processed.create(bind)
+    op.execute(f"""
+        CREATE FUNCTION {schema}.outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('{notify_channel(schema)}', ''); RETURN NULL; END $$;
+    """)
+    op.execute(f"""
+        CREATE TRIGGER outbox_notify AFTER INSERT ON {schema}.outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.outbox_notify();
+    """)
+
+
+class Outbox:
+    """A service's outbox: ``await outbox.emit(session, "chat.message.created", ...)``."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.schema = metadata.schema or "public"
+        self.table, self.processed = event_tables(metadata)
+
+    async def emit(self, session: AsyncSession, event_type: str, account_id: uuid.UUID,
+                   data: BaseModel | dict[str, Any]) -> Event:
+        """Write an event in the session's transaction. It is published after commit."""
+        spec = spec_for(event_type)
+        if spec.producer != self.schema:
+            raise ValueError(f"{self.schema} cannot emit {event_type}")
+        payload = data if isinstance(data, spec.payload) else spec.payload.model_validate(
+            data.model_dump() if isinstance(data, BaseModel) else data)
+        event = Event(type=event_type, account_id=account_id, request_id=request_id_var.get(),
+                      data=payload.model_dump(mode="json", exclude_none=False))
+        await session.execute(insert(self.table).values(
+            id=event.id, type=event.type, body=orjson.loads(event.model_dump_json())))
+        return event
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order, batch by batch, with publisher confirms."""
+
+    def __init__(self, outbox: Outbox, engine: AsyncEngine, exchange: AbstractExchange,
+                 database_url: str) -> None:
+        self.outbox = outbox
+        self.engine = engine
+        self.exchange = exchange
+        self.database_url = database_url
+        self._wake = asyncio.Event()
+        self._last_cleanup = datetime.now(UTC)
+
+    async def run(self) -> None:
+        listener = await self._listen()
+        try:
+            while True:
+                try:
+                    published = await self.publish_batch()
+                except Exception:
+                    log.exception("outbox relay batch failed; retrying")
+                    await asyncio.sleep(POLL_SECONDS)
+                    continue
+                if published >= BATCH_SIZE:
+                    continue
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                except TimeoutError:
+                    pass
+                await self._cleanup()
+        finally:
+            if listener is not None:
+                await listener.close()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        try:
+            conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
+            await conn.add_listener(notify_channel(self.outbox.schema),
+                                    lambda *_: self._wake.set())
+            return conn
+        except Exception:
+            log.warning("outbox LISTEN unavailable; polling every %ss", POLL_SECONDS)
+            return None
+
+    async def publish_batch(self) -> int:
+        """Publish up to BATCH_SIZE unsent rows; returns how many were published."""
+        table = self.outbox.table
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(
+                table.select().with_only_columns(table.c.position, table.c.type, table.c.body)
+                .where(table.c.published_at.is_(None))
+                .order_by(table.c.position).limit(BATCH_SIZE)
+                .with_for_update(skip_locked=True)
+            )).all()
+            if not rows:
+                return 0
+            results = await asyncio.gather(*(self._publish(row.type, row.body) for row in rows),
+                                           return_exceptions=True)
+            sent = [row.position for row, result in zip(rows, results, strict=True)
+                    if not isinstance(result, BaseException)]
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, BaseException):
+                    EVENTS_PUBLISH_FAILED.labels(row.type).inc()
+                    log.warning("publishing %s failed: %r", row.type, result)
+            if sent:
+                await conn.execute(table.update().where(table.c.position.in_(sent))
+                                   .values(published_at=func.now()))
+            return len(sent)
+
+    async def _publish(self, event_type: str, body: dict[str, Any]) -> None:
+        message = aio_pika.Message(
+            orjson.dumps(body),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=str(body["id"]),
+            type=event_type,
+        )
+        await self.exchange.publish(message, routing_key=event_type, mandatory=True)
+        EVENTS_PUBLISHED.labels(event_type).inc()
+
+    async def _cleanup(self) -> None:
+        now = datetime.now(UTC)
+        if now - self._last_cleanup < timedelta(minutes=10):
+            return
+        self._last_cleanup = now
+        table = self.outbox.table
+        async with self.engine.begin() as conn:
+            await conn.execute(table.delete().where(table.c.published_at < now - KEEP_SENT))

@@ -1,0 +1,154 @@
+"""Access tokens: asymmetric JWTs (EdDSA, pinned) issued by auth (agents) and visitors (visitors).
+
+Every service verifies them with the public key; only the issuers hold the private key.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import Depends, Request
+
+from parley_common.errors import Forbidden, Unauthorized
+
+
+class TokenExpired(Unauthorized):
+    code, title = "token_expired", "The access token has expired; refresh it"
+
+from parley_common.settings import Settings, get_settings
+
+ALGORITHM = "EdDSA"
+AGENT_AUDIENCE = "parley:agent"
+VISITOR_AUDIENCE = "parley:visitor"
+ROLES = ("owner", "admin", "agent")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPrincipal:
+    agent_id: uuid.UUID
+    account_id: uuid.UUID
+    role: str
+    session_id: uuid.UUID
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ("owner", "admin")
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorPrincipal:
+    visitor_id: uuid.UUID
+    account_id: uuid.UUID
+
+
+def generate_key_pair(private_path: Path, public_path: Path) -> None:
+    """Write a new Ed25519 key pair (development: `make run` does this once)."""
+    key = Ed25519PrivateKey.generate()
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    private_path.chmod(0o600)
+    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+@lru_cache(maxsize=4)
+def _read_key(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise RuntimeError(f"JWT key file {path} is missing: run `parley keys` or configure "
+                           "PARLEY_JWT_PRIVATE_KEY_FILE / PARLEY_JWT_PUBLIC_KEY_FILE") from exc
+
+
+def _issue(claims: dict[str, Any], audience: str, ttl: int, settings: Settings) -> str:
+    now = int(time.time())
+    payload = {**claims, "iss": settings.jwt_issuer, "aud": audience, "iat": now, "exp": now + ttl}
+    return jwt.encode(payload, _read_key(settings.jwt_private_key_file), algorithm=ALGORITHM)
+
+
+def _decode(token: str, audience: str, settings: Settings) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            _read_key(settings.jwt_public_key_file),
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "aud", "iss", "sub"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenExpired() from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("The access token is not valid.") from exc
+    return claims
+
+
+def issue_agent_token(agent_id: uuid.UUID, account_id: uuid.UUID, role: str,
+                      session_id: uuid.UUID, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return _issue({"sub": str(agent_id), "acc": str(account_id), "role": role,
+                   "sid": str(session_id)}, AGENT_AUDIENCE, settings.access_token_ttl_seconds,
+                  settings)
+
+
+def issue_visitor_token(visitor_id: uuid.UUID, account_id: uuid.UUID,
+                        settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return _issue({"sub": str(visitor_id), "acc": str(account_id)}, VISITOR_AUDIENCE,
+                  settings.visitor_token_ttl_seconds, settings)
+
+
+def verify_agent_token(token: str, settings: Settings | None = None) -> AgentPrincipal:
+    claims = _decode(token, AGENT_AUDIENCE, settings or get_settings())
+    try:
+        return AgentPrincipal(uuid.UUID(claims["sub"]), uuid.UUID(claims["acc"]),
+                              str(claims["role"]), uuid.UUID(claims["sid"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("The access token is not valid.") from exc
+
+
+def verify_visitor_token(token: str, settings: Settings | None = None) -> VisitorPrincipal:
+    claims = _decode(token, VISITOR_AUDIENCE, settings or get_settings())
+    try:
+        return VisitorPrincipal(uuid.UUID(claims["sub"]), uuid.UUID(claims["acc"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("The visitor token is not valid.") from exc
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send `Authorization: Bearer <token>`.",
+                           headers={"WWW-Authenticate": "Bearer"})
+    return token.strip()
+
+
+def current_agent(request: Request) -> AgentPrincipal:
+    return verify_agent_token(bearer_token(request))
+
+
+def current_visitor(request: Request) -> VisitorPrincipal:
+    return verify_visitor_token(bearer_token(request))
+
+
+def current_admin(agent: Annotated[AgentPrincipal, Depends(current_agent)]) -> AgentPrincipal:
+    if not agent.is_admin:
+        raise Forbidden("Only the account's owner or an admin can do this.")
+    return agent
+
+
+CurrentAgent = Annotated[AgentPrincipal, Depends(current_agent)]
+CurrentAdmin = Annotated[AgentPrincipal, Depends(current_admin)]
+CurrentVisitor = Annotated[VisitorPrincipal, Depends(current_visitor)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

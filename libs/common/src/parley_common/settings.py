@@ -1,0 +1,70 @@
+"""Configuration shared by every process: environment variables with the PARLEY_ prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS = {"gateway": 8000, "auth": 8101, "chat": 8102, "visitors": 8103, "notify": 8104, "bots": 8105}
+
+# The working tree's .local holds generated development state (keys, uploads).
+LOCAL_DIR = Path.cwd() / ".local"
+
+
+class Settings(BaseSettings):
+    """Settings every Parley process reads. Services subclass it for their own."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    environment: str = "local"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/parley"
+    database_pool_size: int = 10
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Prefix for every Redis key and RabbitMQ name, so test runs never collide with a live system.
+    namespace: str = "parley"
+
+    jwt_private_key_file: Path = LOCAL_DIR / "keys" / "jwt_private.pem"
+    jwt_public_key_file: Path = LOCAL_DIR / "keys" / "jwt_public.pem"
+    jwt_issuer: str = "parley"
+    access_token_ttl_seconds: int = 900
+    visitor_token_ttl_seconds: int = 60 * 60 * 24 * 30
+
+    public_url: str = "http://127.0.0.1:8000"
+    auth_url: str = f"http://127.0.0.1:{SERVICE_PORTS['auth']}"
+    chat_url: str = f"http://127.0.0.1:{SERVICE_PORTS['chat']}"
+    visitors_url: str = f"http://127.0.0.1:{SERVICE_PORTS['visitors']}"
+    notify_url: str = f"http://127.0.0.1:{SERVICE_PORTS['notify']}"
+    bots_url: str = f"http://127.0.0.1:{SERVICE_PORTS['bots']}"
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_use_tls: bool = False
+    mail_from: str = "Parley <no-reply@parley.localhost>"
+
+    # Prometheus metrics (and liveness) port of worker processes; 0 = off.
+    worker_metrics_port: int = 0
+    host: str = "127.0.0.1"
+
+    storage_dir: Path = LOCAL_DIR / "storage"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def service_url(self, name: str) -> str:
+        url: str = getattr(self, f"{name}_url")
+        return url.rstrip("/")
+
+    def check_production(self) -> None:
+        """Refuse to start outside local with development defaults that must not go live."""
+        if self.environment != "local" and not self.jwt_private_key_file.exists():
+            raise RuntimeError("PARLEY_JWT_PRIVATE_KEY_FILE must point at a key outside local")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,132 @@
+"""A service's worker process: its outbox relay, its consumers and its background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from prometheus_client import start_http_server
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from parley_common.db import create_engine, create_session_factory
+from parley_common.definition import ServiceDef
+from parley_common.events import broker
+from parley_common.events.consumer import message_handler
+from parley_common.events.outbox import OutboxRelay
+from parley_common.logging import configure_logging
+from parley_common.redis import create_redis
+from parley_common.settings import Settings, get_settings
+
+log = logging.getLogger("parley.worker")
+
+
+@dataclass
+class WorkerContext:
+    """The worker's long-lived resources, one of each per process."""
+
+    service: ServiceDef
+    settings: Settings
+    redis: Redis
+    connection: AbstractRobustConnection
+    channel: AbstractChannel
+    exchange: AbstractExchange
+    http: httpx.AsyncClient
+    engine: AsyncEngine | None = None
+    session_factory: async_sessionmaker[AsyncSession] | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+_context: WorkerContext | None = None
+
+
+def worker_context() -> WorkerContext:
+    """The running worker's resources, for handlers that need more than a session."""
+    if _context is None:
+        raise RuntimeError("no worker is running in this process")
+    return _context
+
+
+async def declare_consumer_queues(channel: AbstractChannel, service: ServiceDef,
+                                  namespace: str) -> None:
+    """Declare the service's queues and bindings (the CLI's migrate does it for all)."""
+    for consumer in service.consumers:
+        await broker.declare_queue(channel, namespace,
+                                   broker.queue_name(namespace, service.name, consumer.purpose),
+                                   consumer.handlers.keys())
+
+
+async def start_worker(service: ServiceDef, stack: AsyncExitStack,
+                       settings: Settings | None = None) -> tuple[WorkerContext, list[asyncio.Task[None]]]:
+    """Open the worker's resources on ``stack`` and start its tasks (tests call this too)."""
+    global _context
+    cfg = settings or get_settings()
+    connection = await broker.connect(cfg.rabbitmq_url)
+    stack.push_async_callback(connection.close)
+    channel = await connection.channel(publisher_confirms=True)
+    exchange = await broker.declare_exchanges(channel, cfg.namespace)
+    redis = create_redis(cfg)
+    stack.push_async_callback(redis.aclose)
+    http = httpx.AsyncClient(timeout=10)
+    stack.push_async_callback(http.aclose)
+    ctx = WorkerContext(service, cfg, redis, connection, channel, exchange, http)
+    if service.metadata is not None:
+        ctx.engine = create_engine(cfg.database_url, pool_size=cfg.database_pool_size)
+        stack.push_async_callback(ctx.engine.dispose)
+        ctx.session_factory = create_session_factory(ctx.engine)
+    _context = ctx
+
+    tasks: list[asyncio.Task[None]] = []
+    if service.outbox is not None and ctx.engine is not None:
+        relay = OutboxRelay(service.outbox, ctx.engine, exchange, cfg.database_url)
+        tasks.append(asyncio.create_task(relay.run(), name=f"{service.name}-outbox-relay"))
+    for consumer in service.consumers:
+        assert ctx.session_factory is not None and service.outbox is not None
+        consumer_channel = await connection.channel()
+        await consumer_channel.set_qos(prefetch_count=consumer.prefetch)
+        name = broker.queue_name(cfg.namespace, service.name, consumer.purpose)
+        queue = await broker.declare_queue(consumer_channel, cfg.namespace, name,
+                                           consumer.handlers.keys())
+        await queue.consume(message_handler(ctx.session_factory, service.outbox.processed,
+                                            name, consumer))
+    for job in service.background:
+        tasks.append(asyncio.create_task(_forever(job, ctx), name=f"{service.name}-{job.__name__}"))
+    return ctx, tasks
+
+
+async def _forever(job: Any, ctx: WorkerContext) -> None:
+    """Background jobs restart after an error instead of silently dying."""
+    while True:
+        try:
+            await job(ctx)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task %s failed; restarting", job.__name__)
+            await asyncio.sleep(1)
+
+
+async def run_worker(service: ServiceDef) -> None:
+    cfg = get_settings()
+    configure_logging(f"{service.name}-worker", level=cfg.log_level, json=cfg.log_json)
+    if cfg.worker_metrics_port:
+        start_http_server(cfg.worker_metrics_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        _, tasks = await start_worker(service, stack, cfg)
+        log.info("%s worker running (%d tasks, %d consumers)", service.name, len(tasks),
+                 len(service.consumers))
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,99 @@
+"""The outbox → RabbitMQ → consumer chain, against the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from contextlib import AsyncExitStack
+
+import pytest
+from parley_auth.events import outbox as auth_outbox
+from parley_chat.events import outbox as chat_outbox
+from sqlalchemy import func, select
+
+from parley_common.db import create_session_factory
+from parley_common.events import broker as broker_mod
+from parley_common.events.consumer import Consumer, message_handler
+from parley_common.events.envelope import Event
+from parley_common.events.outbox import OutboxRelay
+from parley_common.testing import eventually
+
+
+@pytest.fixture
+async def chain(engine, broker, settings):
+    """auth's outbox relay publishing, and a consumer in chat's schema recording what it handled."""
+    handled: list[Event] = []
+
+    async def on_account_created(session, event: Event) -> None:
+        handled.append(event)
+
+    async with AsyncExitStack() as stack:
+        channel = await broker.channel(publisher_confirms=True)
+        stack.push_async_callback(channel.close)
+        exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
+        relay = OutboxRelay(auth_outbox, engine, exchange, settings.database_url)
+        relay_task = asyncio.create_task(relay.run())
+        name = f"{settings.namespace}.chat.chain-test-{uuid.uuid4().hex[:6]}"
+        queue = await broker_mod.declare_queue(channel, settings.namespace, name,
+                                               ["auth.account.created"])
+        consumer = Consumer("chain-test", {"auth.account.created": on_account_created})
+        tag = await queue.consume(message_handler(create_session_factory(engine),
+                                                  chat_outbox.processed, name, consumer))
+        yield handled, queue, exchange
+        await queue.cancel(tag)
+        await queue.delete(if_unused=False, if_empty=False)
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+
+
+async def _emit(engine, account_id: uuid.UUID, *, commit: bool) -> Event:
+    factory = create_session_factory(engine)
+    async with factory() as session:
+        event = await auth_outbox.emit(session, "auth.account.created", account_id,
+                                       {"name": "Shop", "widget_key": "k", "plan": "free"})
+        if commit:
+            await session.commit()
+        else:
+            await session.rollback()
+    return event
+
+
+async def test_committed_event_reaches_consumer_once(chain, engine):
+    handled, _, _ = chain
+    account_id = uuid.uuid4()
+    event = await _emit(engine, account_id, commit=True)
+    await eventually(lambda: any(e.id == event.id for e in handled))
+    got = next(e for e in handled if e.id == event.id)
+    assert got.account_id == account_id and got.data["name"] == "Shop"
+    # The relay marked it sent.
+    async with engine.connect() as conn:
+        sent = await conn.scalar(select(auth_outbox.table.c.published_at)
+                                 .where(auth_outbox.table.c.id == event.id))
+    assert sent is not None
+
+
+async def test_rolled_back_change_publishes_nothing(chain, engine):
+    handled, _, _ = chain
+    account_id = uuid.uuid4()
+    await _emit(engine, account_id, commit=False)
+    marker = await _emit(engine, uuid.uuid4(), commit=True)
+    await eventually(lambda: any(e.id == marker.id for e in handled))
+    assert not any(e.account_id == account_id for e in handled)
+    async with engine.connect() as conn:
+        rows = await conn.scalar(select(func.count()).select_from(auth_outbox.table).where(
+            auth_outbox.table.c.body["account_id"].astext == str(account_id)))
+    assert rows == 0
+
+
+async def test_redelivered_event_is_handled_once(chain, engine):
+    handled, _, exchange = chain
+    event = await _emit(engine, uuid.uuid4(), commit=True)
+    await eventually(lambda: any(e.id == event.id for e in handled))
+    # RabbitMQ redelivers (or a relay republishes) the same event: same id, no second effect.
+    import aio_pika
+    await exchange.publish(aio_pika.Message(event.model_dump_json().encode(),
+                                            message_id=str(event.id)),
+                           routing_key=event.type, mandatory=True)
+    marker = await _emit(engine, uuid.uuid4(), commit=True)
+    await eventually(lambda: any(e.id == marker.id for e in handled))
+    assert sum(1 for e in handled if e.id == event.id) == 1

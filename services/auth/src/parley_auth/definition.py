@@ -1,0 +1,21 @@
+"""How the CLI, the worker runner and the tests find the auth service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parley_common.definition import ServiceDef
+
+from parley_auth.consumers import CONSUMERS
+from parley_auth.events import outbox
+from parley_auth.models import Base
+
+SERVICE = ServiceDef(
+    name="auth",
+    app="parley_auth.app:app",
+    port=8101,
+    metadata=Base.metadata,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    outbox=outbox,
+    consumers=CONSUMERS,
+)

@@ -1,0 +1,9 @@
+"""The bots service's FastAPI app."""
+
+from __future__ import annotations
+
+from parley_common.app import create_service_app
+
+from parley_bots.routes import ROUTERS
+
+app = create_service_app("bots", ROUTERS)

@@ -1,0 +1,21 @@
+"""How the CLI, the worker runner and the tests find the bots service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parley_common.definition import ServiceDef
+
+from parley_bots.consumers import CONSUMERS
+from parley_bots.events import outbox
+from parley_bots.models import Base
+
+SERVICE = ServiceDef(
+    name="bots",
+    app="parley_bots.app:app",
+    port=8105,
+    metadata=Base.metadata,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    outbox=outbox,
+    consumers=CONSUMERS,
+)

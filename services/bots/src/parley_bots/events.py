@@ -1,0 +1,9 @@
+"""Events the bots service emits: written to its outbox in the same transaction as the change."""
+
+from __future__ import annotations
+
+from parley_common.events.outbox import Outbox
+
+from parley_bots.models import Base
+
+outbox = Outbox(Base.metadata)

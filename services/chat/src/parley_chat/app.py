@@ -1,0 +1,9 @@
+"""The chat service's FastAPI app."""
+
+from __future__ import annotations
+
+from parley_common.app import create_service_app
+
+from parley_chat.routes import ROUTERS
+
+app = create_service_app("chat", ROUTERS)

@@ -1,0 +1,21 @@
+"""How the CLI, the worker runner and the tests find the chat service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parley_common.definition import ServiceDef
+
+from parley_chat.consumers import CONSUMERS
+from parley_chat.events import outbox
+from parley_chat.models import Base
+
+SERVICE = ServiceDef(
+    name="chat",
+    app="parley_chat.app:app",
+    port=8102,
+    metadata=Base.metadata,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    outbox=outbox,
+    consumers=CONSUMERS,
+)

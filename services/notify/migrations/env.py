@@ -1,0 +1,3 @@
+from parley_common.migrations import run_migrations
+
+run_migrations()

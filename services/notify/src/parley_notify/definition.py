@@ -1,0 +1,21 @@
+"""How the CLI, the worker runner and the tests find the notify service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parley_common.definition import ServiceDef
+
+from parley_notify.consumers import CONSUMERS
+from parley_notify.events import outbox
+from parley_notify.models import Base
+
+SERVICE = ServiceDef(
+    name="notify",
+    app="parley_notify.app:app",
+    port=8104,
+    metadata=Base.metadata,
+    migrations=Path(__file__).resolve().parents[2] / "migrations",
+    outbox=outbox,
+    consumers=CONSUMERS,
+)

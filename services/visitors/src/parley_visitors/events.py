@@ -1,0 +1,9 @@
+"""Events the visitors service emits: written to its outbox in the same transaction as the change."""
+
+from __future__ import annotations
+
+from parley_common.events.outbox import Outbox
+
+from parley_visitors.models import Base
+
+outbox = Outbox(Base.metadata)
