@@ -95,6 +95,7 @@ def health_router() -> APIRouter:
                 async with state.engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
             probes.append(_check("postgresql", db()))
+        probes += [_check(name, check()) for name, check in getattr(state, "ready_checks", [])]
         checks = dict(await asyncio.gather(*probes))
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
@@ -132,7 +133,8 @@ def create_service_app(name: str, routers: Sequence[APIRouter], *, uses_database
             yield
 
     app = FastAPI(title=f"Parley {name}", version="1.0.0", description=description,
-                  lifespan=lifespan)
+                  lifespan=lifespan, openapi_url=None if name == "gateway" else "/openapi.json",
+                  docs_url=None if name == "gateway" else "/docs")
     app.state.engine = None
     app.state.session_factory = None
     install_error_handlers(app)

@@ -8,13 +8,13 @@
   ``other_account``).
 - A namespace per run for RabbitMQ names and Redis keys, removed at the end.
 - ``smtp_sink``: an aiosmtpd server that keeps every mail it receives.
+- ``system`` / ``gateway``: every process started like `make run`; see parley_common.e2e.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -37,11 +37,7 @@ from parley_common.settings import Settings, get_settings
 RUN_ID = uuid.uuid4().hex[:8]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from parley_common.e2e import System, free_port, gateway, system, system_env  # noqa: E402,F401
 
 
 @dataclass

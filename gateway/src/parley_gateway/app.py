@@ -1,0 +1,37 @@
+"""The gateway: one public API, the stream, the chat box and the live demo."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from parley_common.app import create_service_app
+from parley_gateway import openapi, proxy
+from parley_gateway.config import SERVICES, get_gateway_settings
+
+
+async def open_upstreams(app: FastAPI, stack: AsyncExitStack) -> None:
+    app.state.http = proxy.create_client(app.state.settings)
+    stack.push_async_callback(app.state.http.close)
+
+    async def upstreams_ready() -> None:
+        for service in SERVICES:
+            url = app.state.settings.service_url(service) + "/healthz"
+            async with app.state.http.get(url) as resp:
+                if resp.status != 200:
+                    raise RuntimeError(f"{service} answered {resp.status}")
+
+    app.state.ready_checks = [("services", upstreams_ready)]
+
+
+settings = get_gateway_settings()
+# The proxy's catch-all goes last: specific gateway routes (stream, widget) win over it.
+ROUTERS: list[APIRouter] = [openapi.router, proxy.router]
+
+app = create_service_app("gateway", ROUTERS, uses_database=False, on_startup=[open_upstreams],
+                         settings=settings)
+app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                   allow_headers=["*"], expose_headers=["x-request-id", "retry-after"],
+                   max_age=600)

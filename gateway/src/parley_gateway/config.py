@@ -1,0 +1,69 @@
+"""Gateway settings and its routing table."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from parley_common.settings import Settings
+
+# (path pattern under /api/v1, owning service); `*` is one path segment. First match wins,
+# so the specific patterns come before the prefixes they override.
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("/visitors/*/conversations", "chat"),
+    ("/widget/sessions", "visitors"),
+    ("/widget/page-views", "visitors"),
+    ("/widget/heartbeat", "visitors"),
+    ("/widget/settings", "visitors"),
+    ("/widget/visitor", "visitors"),
+    ("/widget", "chat"),
+    ("/auth", "auth"),
+    ("/me/notification-settings", "notify"),
+    ("/me", "auth"),
+    ("/agents", "auth"),
+    ("/invitations", "auth"),
+    ("/account", "auth"),
+    ("/avatars", "auth"),
+    ("/billing", "auth"),
+    ("/bug-reports", "auth"),
+    ("/app", "auth"),
+    ("/devices", "notify"),
+    ("/visitors", "visitors"),
+    ("/conversations", "chat"),
+    ("/attachments", "chat"),
+    ("/shortcuts", "chat"),
+    ("/stats/chatbots", "bots"),
+    ("/stats", "chat"),
+    ("/integrations", "chat"),
+    ("/webhooks", "chat"),
+    ("/chatbots", "bots"),
+    ("/automatic-messages", "bots"),
+)
+
+SERVICES = ("auth", "visitors", "chat", "notify", "bots")
+
+
+class GatewaySettings(Settings):
+    max_body_bytes: int = 30 * 1024 * 1024
+    upstream_timeout_seconds: float = 15.0
+    upstream_connections: int = 200
+    # Requests per minute per client IP, and per bearer token.
+    rate_limit_ip_per_minute: int = 1200
+    rate_limit_token_per_minute: int = 600
+    cors_origins: list[str] = ["*"]
+
+
+@lru_cache
+def get_gateway_settings() -> GatewaySettings:
+    return GatewaySettings()
+
+
+def route_for(path: str) -> str | None:
+    """The service owning an /api/v1 path (``path`` without the /api/v1 prefix)."""
+    parts = path.rstrip("/").split("/")
+    for pattern, service in ROUTES:
+        pattern_parts = pattern.split("/")
+        if len(parts) < len(pattern_parts):
+            continue
+        if all(p == "*" or p == s for p, s in zip(pattern_parts, parts, strict=False)):
+            return service
+    return None

@@ -1,0 +1,106 @@
+"""The merged OpenAPI document: every service's /api/v1 paths once, with their schemas."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import aiohttp
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from parley_gateway.config import SERVICES, GatewaySettings
+
+CACHE_SECONDS = 30.0
+
+
+def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                name = value.rsplit("/", 1)[-1]
+                out[key] = f"#/components/schemas/{renames.get(name, name)}"
+            else:
+                out[key] = _rename_refs(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_rename_refs(v, renames) for v in node]
+    return node
+
+
+def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Merge service documents; a schema name two services define differently gets a prefix."""
+    merged: dict[str, Any] = {
+        "openapi": own.get("openapi", "3.1.0"),
+        "info": {"title": "Parley API", "version": "1.0.0",
+                 "description": "The one public API of Parley. Errors are "
+                                "application/problem+json with a stable `code`."},
+        "paths": dict(own.get("paths", {})),
+        "components": {"schemas": dict(own.get("components", {}).get("schemas", {})),
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "bearerFormat": "JWT"}}},
+        "security": [{"bearer": []}],
+        "tags": [],
+    }
+    schemas: dict[str, Any] = merged["components"]["schemas"]
+    for service, doc in services.items():
+        renames: dict[str, str] = {}
+        own_schemas = doc.get("components", {}).get("schemas", {})
+        for name, schema in own_schemas.items():
+            if name in schemas and json.dumps(schemas[name], sort_keys=True) != json.dumps(
+                    _rename_refs(schema, {}), sort_keys=True):
+                renames[name] = f"{service}_{name}"
+        for name, schema in own_schemas.items():
+            schemas[renames.get(name, name)] = _rename_refs(schema, renames)
+        for path, item in doc.get("paths", {}).items():
+            if not path.startswith("/api/v1/"):
+                continue
+            item = _rename_refs(item, renames)
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    operation.setdefault("tags", [service])
+            merged["paths"].setdefault(path, {}).update(item)
+        merged["tags"].append({"name": service, "description": f"Served by the {service} service"})
+    return merged
+
+
+async def fetch_documents(client: aiohttp.ClientSession,
+                          settings: GatewaySettings) -> dict[str, dict[str, Any]]:
+    async def one(service: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            async with client.get(settings.service_url(service) + "/openapi.json",
+                                  timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                if resp.status == 200:
+                    return service, await resp.json()
+        except (aiohttp.ClientError, TimeoutError):
+            pass
+        return service, None
+
+    results = await asyncio.gather(*(one(s) for s in SERVICES))
+    return {name: doc for name, doc in results if doc is not None}
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/openapi.json")
+async def openapi_document(request: Request) -> JSONResponse:
+    app: FastAPI = request.app
+    cached = getattr(app.state, "openapi_cache", None)
+    if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+        documents = await fetch_documents(app.state.http, app.state.settings)
+        document = merge_documents(app.openapi(), documents)
+        document["x-services-missing"] = [s for s in SERVICES if s not in documents]
+        cached = (time.monotonic(), document)
+        if not document["x-services-missing"]:
+            app.state.openapi_cache = cached
+    return JSONResponse(cached[1])
+
+
+@router.get("/docs")
+async def docs() -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Parley API")

@@ -1,0 +1,144 @@
+"""The public API's proxy: /api/v1/... forwarded to the owning service with one pooled client.
+
+aiohttp's client keeps its throughput under concurrency where httpx's falls away
+(../shared/PERFORMANCE-NOTES.md), so it carries the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from parley_common.errors import DomainError, PayloadTooLarge, TooManyRequests
+from parley_common.logging import request_id_var
+from parley_gateway.config import GatewaySettings, route_for
+
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+    "transfer-encoding", "upgrade", "host", "content-length", "date", "server",
+})
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+BUFFER_LIMIT = 1024 * 1024  # responses up to this size are read whole; bigger ones stream
+
+
+class UpstreamUnavailable(DomainError):
+    status, code, title = 502, "upstream_unavailable", "Service unavailable"
+
+
+class UpstreamTimeout(DomainError):
+    status, code, title = 504, "upstream_timeout", "Service timed out"
+
+
+class UnknownPath(DomainError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+def create_client(settings: GatewaySettings) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=settings.upstream_connections, limit_per_host=0,
+                                     keepalive_timeout=30, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=3,
+                                    sock_read=settings.upstream_timeout_seconds)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
+                                 cookie_jar=aiohttp.DummyCookieJar())
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def check_rate_limits(request: Request, settings: GatewaySettings) -> None:
+    limiter = request.app.state.rate_limiter
+    checks = [limiter.hit(f"ip:{client_ip(request)}", limit=settings.rate_limit_ip_per_minute,
+                          window=60)]
+    auth = request.headers.get("authorization")
+    if auth:
+        digest = hashlib.sha256(auth.encode()).hexdigest()[:24]
+        checks.append(limiter.hit(f"token:{digest}",
+                                  limit=settings.rate_limit_token_per_minute, window=60))
+    waits = [w for w in await asyncio.gather(*checks) if w is not None]
+    if waits:
+        raise TooManyRequests(max(waits), "Too many requests; retry after the given seconds.")
+
+
+def upstream_headers(request: Request) -> dict[str, str]:
+    headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
+    headers["x-request-id"] = request_id_var.get() or ""
+    forwarded = request.headers.get("x-forwarded-for")
+    ip = client_ip(request)
+    headers["x-forwarded-for"] = f"{forwarded}, {ip}" if forwarded else ip
+    headers["x-forwarded-proto"] = request.url.scheme
+    headers["x-forwarded-host"] = request.headers.get("host", "")
+    return headers
+
+
+async def limited_body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        yield chunk
+
+
+async def request_body(request: Request, limit: int) -> bytes | AsyncIterator[bytes] | None:
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE") and \
+            "content-length" not in request.headers and \
+            "transfer-encoding" not in request.headers:
+        return None
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit():
+        if int(length) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        if int(length) <= BUFFER_LIMIT:
+            return await request.body()
+    return limited_body(request, limit)
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.api_route("/api/v1/{path:path}", methods=METHODS)
+async def proxy(path: str, request: Request) -> Response:
+    settings: GatewaySettings = request.app.state.settings
+    service = route_for("/" + path)
+    if service is None:
+        raise UnknownPath(f"No API at /api/v1/{path}.")
+    await check_rate_limits(request, settings)
+    client: aiohttp.ClientSession = request.app.state.http
+    url = settings.service_url(service) + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    body = await request_body(request, settings.max_body_bytes)
+    try:
+        upstream = await client.request(request.method, url, headers=upstream_headers(request),
+                                        data=body, allow_redirects=False)
+    except aiohttp.ClientConnectionError as exc:
+        if isinstance(exc, aiohttp.ServerTimeoutError):
+            raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
+        raise UpstreamUnavailable(f"The {service} service is unavailable.") from exc
+    except TimeoutError as exc:
+        raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
+    headers = {k: v for k, v in upstream.headers.items()
+               if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"}
+    if upstream.content_length is not None and upstream.content_length <= BUFFER_LIMIT:
+        try:
+            content = await upstream.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UpstreamTimeout(f"The {service} service did not finish its answer.") from exc
+        finally:
+            upstream.release()
+        return Response(content, status_code=upstream.status, headers=headers)
+    return StreamingResponse(_stream(upstream), status_code=upstream.status, headers=headers,
+                             background=BackgroundTask(upstream.release))
+
+
+async def _stream(upstream: Any) -> AsyncIterator[bytes]:
+    async for chunk in upstream.content.iter_chunked(64 * 1024):
+        yield chunk

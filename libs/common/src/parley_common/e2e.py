@@ -1,0 +1,157 @@
+"""End-to-end fixtures (part of the parley_common.testing plugin): every process of the Procfile started the way `make run` starts them.
+
+``system`` starts the services, their workers and the gateway on free ports against this
+run's database, broker namespace and Redis keys, waits for the gateway's /readyz, and gives a
+client for the gateway only. Extra environment for the processes comes from the
+``system_env`` fixture: override it in a conftest (session scope) to point a process at a
+test double (e.g. notify at an APNs double).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from parley_common.settings import SERVICE_PORTS
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+ROOT = Path.cwd()
+LOGS = ROOT / "test-artifacts" / "logs"
+
+
+@dataclass
+class System:
+    url: str
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def client(self, **kwargs: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=15, **kwargs)
+
+    async def signup(self, client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+        """A new account through the gateway; returns the signup body plus `headers`."""
+        body = {"email": f"owner-{uuid.uuid4().hex[:10]}@example.com",
+                "password": "correct horse battery", "name": "Olivia Owner",
+                "account_name": "Olivia's shop", **fields}
+        resp = await client.post("/api/v1/auth/signup", json=body)
+        assert resp.status_code == 201, resp.text
+        data: dict[str, Any] = resp.json()
+        data["headers"] = {"Authorization": f"Bearer {data['access_token']}"}
+        data["password"] = body["password"]
+        return data
+
+    def log(self, name: str) -> str:
+        return (LOGS / f"{name}.log").read_text(errors="replace")
+
+    def stop(self, name: str) -> None:
+        proc = self.processes[name]
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+    def start(self, name: str) -> None:
+        self.processes[name] = _spawn(name, self.commands[name], self.env)
+
+    commands: dict[str, list[str]] = field(default_factory=dict)
+
+
+def procfile_commands(ports: dict[str, int]) -> dict[str, list[str]]:
+    """The Procfile's processes, with free ports instead of the fixed ones."""
+    commands: dict[str, list[str]] = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, command = line.partition(":")
+        argv = shlex.split(command)
+        argv[0] = str(ROOT / argv[0])
+        if argv[1:2] == ["serve"]:
+            argv += ["--port", str(ports[argv[2]])]
+        commands[name.strip()] = argv
+    return commands
+
+
+def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                            start_new_session=True)
+
+
+@pytest.fixture(scope="session")
+def system_env() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture(scope="session")
+def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
+    ports = {name: free_port() for name in SERVICE_PORTS}
+    env = dict(os.environ)
+    env.update({f"PARLEY_{name.upper()}_URL": f"http://127.0.0.1:{port}"
+                for name, port in ports.items() if name != "gateway"})
+    env.update({
+        "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
+        "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000",
+        "PARLEY_LOG_JSON": "true",
+        **system_env,
+    })
+    system = System(url=env["PARLEY_PUBLIC_URL"], env=env, commands=procfile_commands(ports))
+    for name in system.commands:
+        system.start(name)
+    try:
+        _wait_ready(system)
+        yield system
+    finally:
+        for proc in system.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in system.processes.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_ready(system: System, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        dead = [n for n, p in system.processes.items() if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"processes exited at start: {dead}; see {LOGS}")
+        try:
+            resp = httpx.get(system.url + "/readyz", timeout=3)
+            if resp.status_code == 200:
+                return
+            last = resp.text
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.3)
+    raise RuntimeError(f"gateway not ready after {timeout}s: {last}")
+
+
+@pytest_asyncio.fixture
+async def gateway(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client talking to the gateway only."""
+    async with system.client() as client:
+        yield client
+
+

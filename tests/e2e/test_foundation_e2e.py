@@ -1,0 +1,37 @@
+"""The whole system, started like `make run`, driven through the gateway only."""
+
+from __future__ import annotations
+
+from parley_common.e2e import System
+
+
+async def test_gateway_is_ready_with_every_service(system: System, gateway) -> None:
+    resp = await gateway.get("/readyz")
+    assert resp.status_code == 200
+    assert resp.json()["checks"] == {"redis": "ok", "rabbitmq": "ok", "services": "ok"}
+
+
+async def test_openapi_lists_every_service(gateway) -> None:
+    doc = (await gateway.get("/openapi.json")).json()
+    assert doc["x-services-missing"] == []
+    tags = {t["name"] for t in doc["tags"]}
+    assert tags == {"auth", "visitors", "chat", "notify", "bots"}
+    assert all(path.startswith("/api/v1/") for path in doc["paths"])
+
+
+async def test_unknown_path_is_problem_json(gateway) -> None:
+    resp = await gateway.get("/api/v1/no-such-thing")
+    assert resp.status_code == 404
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["code"] == "not_found"
+    assert resp.headers["x-request-id"]
+
+
+async def test_service_down_gives_502_not_a_hang(system: System, gateway) -> None:
+    system.stop("bots")
+    try:
+        resp = await gateway.get("/api/v1/chatbots")
+        assert resp.status_code == 502
+        assert resp.json()["code"] == "upstream_unavailable"
+    finally:
+        system.start("bots")
