@@ -7,9 +7,9 @@ from contextlib import AsyncExitStack
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from parley_common.app import create_service_app
+from parley_common.app import LifespanHook, create_service_app
 from parley_gateway import openapi, proxy
-from parley_gateway.config import SERVICES, get_gateway_settings
+from parley_gateway.config import SERVICES, GatewaySettings, get_gateway_settings
 
 
 async def open_upstreams(app: FastAPI, stack: AsyncExitStack) -> None:
@@ -26,12 +26,19 @@ async def open_upstreams(app: FastAPI, stack: AsyncExitStack) -> None:
     app.state.ready_checks = [("services", upstreams_ready)]
 
 
-settings = get_gateway_settings()
 # The proxy's catch-all goes last: specific gateway routes (stream, widget) win over it.
 ROUTERS: list[APIRouter] = [openapi.router, proxy.router]
+ON_STARTUP: list[LifespanHook] = [open_upstreams]
 
-app = create_service_app("gateway", ROUTERS, uses_database=False, on_startup=[open_upstreams],
-                         settings=settings)
-app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                   allow_headers=["*"], expose_headers=["x-request-id", "retry-after"],
-                   max_age=600)
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or get_gateway_settings()
+    app = create_service_app("gateway", ROUTERS, uses_database=False, on_startup=ON_STARTUP,
+                             settings=settings)
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                       allow_methods=["*"], allow_headers=["*"],
+                       expose_headers=["x-request-id", "retry-after"], max_age=600)
+    return app
+
+
+app = create_app()
