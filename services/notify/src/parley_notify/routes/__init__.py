@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from parley_notify.routes.devices import router as devices_router
+from parley_notify.routes.settings import router as settings_router
+
+ROUTERS: list[APIRouter] = [devices_router, settings_router]

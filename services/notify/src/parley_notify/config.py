@@ -1,0 +1,44 @@
+"""The notify service's settings (environment variables with the PARLEY_ prefix)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from parley_common.settings import Settings
+
+
+class NotifySettings(Settings):
+    # APNs token authentication: the .p8 key from the Apple developer account.
+    apns_key_file: Path | None = None
+    apns_key_id: str = ""
+    apns_team_id: str = ""
+    # Default topic (the app's bundle id) for devices that did not say theirs.
+    apns_topic: str = "dev.parley.app"
+    # Where the HTTP/2 connections go; tests and staging point these at a double.
+    apns_production_host: str = "api.push.apple.com"
+    apns_sandbox_host: str = "api.sandbox.push.apple.com"
+    apns_port: int = 443
+    # Extra CA bundle to trust (PEM); None trusts the system store only.
+    apns_ca_file: Path | None = None
+    apns_max_connections: int = 4
+    apns_expiration_seconds: int = 3600
+
+    # Retries of 429 / 5xx answers: the delay before attempt n+1 is base * 4**(n-1), capped.
+    push_max_attempts: int = 4
+    push_retry_base_ms: int = 1000
+    push_retry_max_ms: int = 60_000
+    push_batch_size: int = 500
+    push_text_max_chars: int = 178
+
+    max_devices_per_agent: int = 10
+    # New-visitor pushes in this window are coalesced into one notification with a count.
+    visitor_burst_seconds: float = 10.0
+    # A visitor message with no agent reply after this long is a missed chat (e-mail).
+    missed_chat_after_seconds: int = 300
+    sweep_interval_seconds: float = 1.0
+
+
+@lru_cache
+def get_notify_settings() -> NotifySettings:
+    return NotifySettings()
