@@ -21,11 +21,16 @@ async def upstream():
     async def echo(request: web.Request) -> web.Response:
         body = await request.read()
         seen.append({"path": request.path_qs, "headers": dict(request.headers), "body": body})
-        return web.json_response({"path": request.path_qs, "method": request.method,
-                                  "size": len(body),
-                                  "sha256": hashlib.sha256(body).hexdigest()},
-                                 status=201 if request.method == "POST" else 200,
-                                 headers={"X-Upstream": "bots"})
+        return web.json_response(
+            {
+                "path": request.path_qs,
+                "method": request.method,
+                "size": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(),
+            },
+            status=201 if request.method == "POST" else 200,
+            headers={"X-Upstream": "bots"},
+        )
 
     async def big(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
@@ -52,15 +57,19 @@ async def upstream():
 
 
 def gateway_settings(upstream_url: str, **overrides) -> GatewaySettings:
-    return GatewaySettings(bots_url=upstream_url, chat_url=upstream_url,
-                           upstream_timeout_seconds=1.0, **overrides)
+    return GatewaySettings(
+        bots_url=upstream_url, chat_url=upstream_url, upstream_timeout_seconds=1.0, **overrides
+    )
 
 
 async def test_forwards_method_path_query_body_and_headers(upstream) -> None:
     url, seen = upstream
     async with running_app(create_app(gateway_settings(url))) as client:
-        resp = await client.post("/api/v1/chatbots?x=1", json={"name": "Welcome"},
-                                 headers={"Authorization": "Bearer abc", "X-Request-ID": "rid-1"})
+        resp = await client.post(
+            "/api/v1/chatbots?x=1",
+            json={"name": "Welcome"},
+            headers={"Authorization": "Bearer abc", "X-Request-ID": "rid-1"},
+        )
     assert resp.status_code == 201
     assert resp.json()["path"] == "/api/v1/chatbots?x=1"
     assert resp.headers["x-upstream"] == "bots"
@@ -88,7 +97,7 @@ async def test_streams_large_upload_and_download(upstream) -> None:
 
     async def chunks():
         for i in range(0, len(payload), 256 * 1024):
-            yield payload[i:i + 256 * 1024]
+            yield payload[i : i + 256 * 1024]
 
     async with running_app(create_app(gateway_settings(url))) as client:
         up = await client.post("/api/v1/chatbots/upload", content=chunks())
@@ -129,8 +138,9 @@ async def test_rate_limit_per_token_gives_429_with_retry_after(upstream) -> None
     settings = gateway_settings(url, rate_limit_token_per_minute=3)
     headers = {"Authorization": f"Bearer limit-{free_port()}"}
     async with running_app(create_app(settings)) as client:
-        statuses = [(await client.get("/api/v1/chatbots", headers=headers)).status_code
-                    for _ in range(4)]
+        statuses = [
+            (await client.get("/api/v1/chatbots", headers=headers)).status_code for _ in range(4)
+        ]
         limited = await client.get("/api/v1/chatbots", headers=headers)
         other = await client.get("/api/v1/chatbots", headers={"Authorization": "Bearer other"})
     assert statuses == [200, 200, 200, 429]
@@ -142,8 +152,13 @@ async def test_rate_limit_per_token_gives_429_with_retry_after(upstream) -> None
 async def test_cors_preflight_for_widget_origins(upstream) -> None:
     url, _ = upstream
     async with running_app(create_app(gateway_settings(url))) as client:
-        resp = await client.options("/api/v1/widget/messages", headers={
-            "Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type"})
+        resp = await client.options(
+            "/api/v1/widget/messages",
+            headers={
+                "Origin": "https://shop.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
     assert resp.status_code == 200
     assert resp.headers["access-control-allow-origin"] in ("*", "https://shop.example")

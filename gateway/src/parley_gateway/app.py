@@ -33,11 +33,17 @@ ON_STARTUP: list[LifespanHook] = [open_upstreams]
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or get_gateway_settings()
-    app = create_service_app("gateway", ROUTERS, uses_database=False, on_startup=ON_STARTUP,
-                             settings=settings)
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                       allow_methods=["*"], allow_headers=["*"],
-                       expose_headers=["x-request-id", "retry-after"], max_age=600)
+    app = create_service_app(
+        "gateway", ROUTERS, uses_database=False, on_startup=ON_STARTUP, settings=settings
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["x-request-id", "retry-after"],
+        max_age=600,
+    )
     return app
 
 

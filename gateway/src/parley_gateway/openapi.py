@@ -36,13 +36,19 @@ def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any]]) ->
     """Merge service documents; a schema name two services define differently gets a prefix."""
     merged: dict[str, Any] = {
         "openapi": own.get("openapi", "3.1.0"),
-        "info": {"title": "Parley API", "version": "1.0.0",
-                 "description": "The one public API of Parley. Errors are "
-                                "application/problem+json with a stable `code`."},
+        "info": {
+            "title": "Parley API",
+            "version": "1.0.0",
+            "description": "The one public API of Parley. Errors are "
+            "application/problem+json with a stable `code`.",
+        },
         "paths": dict(own.get("paths", {})),
-        "components": {"schemas": dict(own.get("components", {}).get("schemas", {})),
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                                      "bearerFormat": "JWT"}}},
+        "components": {
+            "schemas": dict(own.get("components", {}).get("schemas", {})),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
         "security": [{"bearer": []}],
         "tags": [],
     }
@@ -52,7 +58,8 @@ def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any]]) ->
         own_schemas = doc.get("components", {}).get("schemas", {})
         for name, schema in own_schemas.items():
             if name in schemas and json.dumps(schemas[name], sort_keys=True) != json.dumps(
-                    _rename_refs(schema, {}), sort_keys=True):
+                _rename_refs(schema, {}), sort_keys=True
+            ):
                 renames[name] = f"{service}_{name}"
         for name, schema in own_schemas.items():
             schemas[renames.get(name, name)] = _rename_refs(schema, renames)
@@ -68,12 +75,15 @@ def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any]]) ->
     return merged
 
 
-async def fetch_documents(client: aiohttp.ClientSession,
-                          settings: GatewaySettings) -> dict[str, dict[str, Any]]:
+async def fetch_documents(
+    client: aiohttp.ClientSession, settings: GatewaySettings
+) -> dict[str, dict[str, Any]]:
     async def one(service: str) -> tuple[str, dict[str, Any] | None]:
         try:
-            async with client.get(settings.service_url(service) + "/openapi.json",
-                                  timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            async with client.get(
+                settings.service_url(service) + "/openapi.json",
+                timeout=aiohttp.ClientTimeout(total=5),
+            ) as resp:
                 if resp.status == 200:
                     return service, await resp.json()
         except (aiohttp.ClientError, TimeoutError):

@@ -20,10 +20,22 @@ from parley_common.errors import DomainError, PayloadTooLarge, TooManyRequests
 from parley_common.logging import request_id_var
 from parley_gateway.config import GatewaySettings, route_for
 
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "host", "content-length", "date", "server",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "date",
+        "server",
+    }
+)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
 BUFFER_LIMIT = 1024 * 1024  # responses up to this size are read whole; bigger ones stream
 
@@ -41,12 +53,21 @@ class UnknownPath(DomainError):
 
 
 def create_client(settings: GatewaySettings) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=settings.upstream_connections, limit_per_host=0,
-                                     keepalive_timeout=30, ttl_dns_cache=300)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=3,
-                                    sock_read=settings.upstream_timeout_seconds)
-    return aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False,
-                                 cookie_jar=aiohttp.DummyCookieJar())
+    connector = aiohttp.TCPConnector(
+        limit=settings.upstream_connections,
+        limit_per_host=0,
+        keepalive_timeout=30,
+        ttl_dns_cache=300,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=3, sock_read=settings.upstream_timeout_seconds
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
 
 
 def client_ip(request: Request) -> str:
@@ -55,13 +76,15 @@ def client_ip(request: Request) -> str:
 
 async def check_rate_limits(request: Request, settings: GatewaySettings) -> None:
     limiter = request.app.state.rate_limiter
-    checks = [limiter.hit(f"ip:{client_ip(request)}", limit=settings.rate_limit_ip_per_minute,
-                          window=60)]
+    checks = [
+        limiter.hit(f"ip:{client_ip(request)}", limit=settings.rate_limit_ip_per_minute, window=60)
+    ]
     auth = request.headers.get("authorization")
     if auth:
         digest = hashlib.sha256(auth.encode()).hexdigest()[:24]
-        checks.append(limiter.hit(f"token:{digest}",
-                                  limit=settings.rate_limit_token_per_minute, window=60))
+        checks.append(
+            limiter.hit(f"token:{digest}", limit=settings.rate_limit_token_per_minute, window=60)
+        )
     waits = [w for w in await asyncio.gather(*checks) if w is not None]
     if waits:
         raise TooManyRequests(max(waits), "Too many requests; retry after the given seconds.")
@@ -88,9 +111,11 @@ async def limited_body(request: Request, limit: int) -> AsyncIterator[bytes]:
 
 
 async def request_body(request: Request, limit: int) -> bytes | AsyncIterator[bytes] | None:
-    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE") and \
-            "content-length" not in request.headers and \
-            "transfer-encoding" not in request.headers:
+    if (
+        request.method in ("GET", "HEAD", "OPTIONS", "DELETE")
+        and "content-length" not in request.headers
+        and "transfer-encoding" not in request.headers
+    ):
         return None
     length = request.headers.get("content-length")
     if length is not None and length.isdigit():
@@ -117,16 +142,20 @@ async def proxy(path: str, request: Request) -> Response:
         url += "?" + request.url.query
     body = await request_body(request, settings.max_body_bytes)
     try:
-        upstream = await client.request(request.method, url, headers=upstream_headers(request),
-                                        data=body, allow_redirects=False)
+        upstream = await client.request(
+            request.method, url, headers=upstream_headers(request), data=body, allow_redirects=False
+        )
     except aiohttp.ClientConnectionError as exc:
         if isinstance(exc, aiohttp.ServerTimeoutError):
             raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
         raise UpstreamUnavailable(f"The {service} service is unavailable.") from exc
     except TimeoutError as exc:
         raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
-    headers = {k: v for k, v in upstream.headers.items()
-               if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"}
+    headers = {
+        k: v
+        for k, v in upstream.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
+    }
     if upstream.content_length is not None and upstream.content_length <= BUFFER_LIMIT:
         try:
             content = await upstream.read()
@@ -135,8 +164,12 @@ async def proxy(path: str, request: Request) -> Response:
         finally:
             upstream.release()
         return Response(content, status_code=upstream.status, headers=headers)
-    return StreamingResponse(_stream(upstream), status_code=upstream.status, headers=headers,
-                             background=BackgroundTask(upstream.release))
+    return StreamingResponse(
+        _stream(upstream),
+        status_code=upstream.status,
+        headers=headers,
+        background=BackgroundTask(upstream.release),
+    )
 
 
 async def _stream(upstream: Any) -> AsyncIterator[bytes]:

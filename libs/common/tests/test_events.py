@@ -7,10 +7,10 @@ import uuid
 from contextlib import AsyncExitStack
 
 import pytest
-from parley_auth.events import outbox as auth_outbox
-from parley_chat.events import outbox as chat_outbox
 from sqlalchemy import func, select
 
+from parley_auth.events import outbox as auth_outbox
+from parley_chat.events import outbox as chat_outbox
 from parley_common.db import create_session_factory
 from parley_common.events import broker as broker_mod
 from parley_common.events.consumer import Consumer, message_handler
@@ -34,11 +34,13 @@ async def chain(engine, broker, settings):
         relay = OutboxRelay(auth_outbox, engine, exchange, settings.database_url)
         relay_task = asyncio.create_task(relay.run())
         name = f"{settings.namespace}.chat.chain-test-{uuid.uuid4().hex[:6]}"
-        queue = await broker_mod.declare_queue(channel, settings.namespace, name,
-                                               ["auth.account.created"])
+        queue = await broker_mod.declare_queue(
+            channel, settings.namespace, name, ["auth.account.created"]
+        )
         consumer = Consumer("chain-test", {"auth.account.created": on_account_created})
-        tag = await queue.consume(message_handler(create_session_factory(engine),
-                                                  chat_outbox.processed, name, consumer))
+        tag = await queue.consume(
+            message_handler(create_session_factory(engine), chat_outbox.processed, name, consumer)
+        )
         yield handled, queue, exchange
         await queue.cancel(tag)
         await queue.delete(if_unused=False, if_empty=False)
@@ -49,8 +51,12 @@ async def chain(engine, broker, settings):
 async def _emit(engine, account_id: uuid.UUID, *, commit: bool) -> Event:
     factory = create_session_factory(engine)
     async with factory() as session:
-        event = await auth_outbox.emit(session, "auth.account.created", account_id,
-                                       {"name": "Shop", "widget_key": "k", "plan": "free"})
+        event = await auth_outbox.emit(
+            session,
+            "auth.account.created",
+            account_id,
+            {"name": "Shop", "widget_key": "k", "plan": "free"},
+        )
         if commit:
             await session.commit()
         else:
@@ -67,8 +73,9 @@ async def test_committed_event_reaches_consumer_once(chain, engine):
     assert got.account_id == account_id and got.data["name"] == "Shop"
     # The relay marked it sent.
     async with engine.connect() as conn:
-        sent = await conn.scalar(select(auth_outbox.table.c.published_at)
-                                 .where(auth_outbox.table.c.id == event.id))
+        sent = await conn.scalar(
+            select(auth_outbox.table.c.published_at).where(auth_outbox.table.c.id == event.id)
+        )
     assert sent is not None
 
 
@@ -80,8 +87,11 @@ async def test_rolled_back_change_publishes_nothing(chain, engine):
     await eventually(lambda: any(e.id == marker.id for e in handled))
     assert not any(e.account_id == account_id for e in handled)
     async with engine.connect() as conn:
-        rows = await conn.scalar(select(func.count()).select_from(auth_outbox.table).where(
-            auth_outbox.table.c.body["account_id"].astext == str(account_id)))
+        rows = await conn.scalar(
+            select(func.count())
+            .select_from(auth_outbox.table)
+            .where(auth_outbox.table.c.body["account_id"].astext == str(account_id))
+        )
     assert rows == 0
 
 
@@ -91,9 +101,12 @@ async def test_redelivered_event_is_handled_once(chain, engine):
     await eventually(lambda: any(e.id == event.id for e in handled))
     # RabbitMQ redelivers (or a relay republishes) the same event: same id, no second effect.
     import aio_pika
-    await exchange.publish(aio_pika.Message(event.model_dump_json().encode(),
-                                            message_id=str(event.id)),
-                           routing_key=event.type, mandatory=True)
+
+    await exchange.publish(
+        aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)),
+        routing_key=event.type,
+        mandatory=True,
+    )
     marker = await _emit(engine, uuid.uuid4(), commit=True)
     await eventually(lambda: any(e.id == marker.id for e in handled))
     assert sum(1 for e in handled if e.id == event.id) == 1

@@ -51,8 +51,10 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []),
-                                      (b"x-request-id", request_id.encode("latin-1"))]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
             await send(message)
 
         try:
@@ -61,7 +63,8 @@ class RequestContextMiddleware:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
             REQUEST_LATENCY.labels(scope["method"], path, str(status)).observe(
-                time.perf_counter() - started)
+                time.perf_counter() - started
+            )
             request_id_var.reset(token)
 
 
@@ -88,18 +91,24 @@ def health_router() -> APIRouter:
     @router.get("/readyz")
     async def readyz(request: Request) -> Response:
         state = request.app.state
-        probes = [_check("redis", state.redis.ping()),
-                  _check("rabbitmq", _broker_probe(state.settings.rabbitmq_url))]
+        probes = [
+            _check("redis", state.redis.ping()),
+            _check("rabbitmq", _broker_probe(state.settings.rabbitmq_url)),
+        ]
         if getattr(state, "engine", None) is not None:
+
             async def db() -> None:
                 async with state.engine.connect() as conn:
                     await conn.execute(text("SELECT 1"))
+
             probes.append(_check("postgresql", db()))
         probes += [_check(name, check()) for name, check in getattr(state, "ready_checks", [])]
         checks = dict(await asyncio.gather(*probes))
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
 
     @router.get("/metrics")
     async def metrics() -> Response:
@@ -108,9 +117,15 @@ def health_router() -> APIRouter:
     return router
 
 
-def create_service_app(name: str, routers: Sequence[APIRouter], *, uses_database: bool = True,
-                       on_startup: Sequence[LifespanHook] = (), settings: Settings | None = None,
-                       description: str = "") -> FastAPI:
+def create_service_app(
+    name: str,
+    routers: Sequence[APIRouter],
+    *,
+    uses_database: bool = True,
+    on_startup: Sequence[LifespanHook] = (),
+    settings: Settings | None = None,
+    description: str = "",
+) -> FastAPI:
     """A service's app. ``on_startup`` hooks open extra resources on the exit stack."""
 
     @asynccontextmanager
@@ -132,9 +147,14 @@ def create_service_app(name: str, routers: Sequence[APIRouter], *, uses_database
                 await hook(app, stack)
             yield
 
-    app = FastAPI(title=f"Parley {name}", version="1.0.0", description=description,
-                  lifespan=lifespan, openapi_url=None if name == "gateway" else "/openapi.json",
-                  docs_url=None if name == "gateway" else "/docs")
+    app = FastAPI(
+        title=f"Parley {name}",
+        version="1.0.0",
+        description=description,
+        lifespan=lifespan,
+        openapi_url=None if name == "gateway" else "/openapi.json",
+        docs_url=None if name == "gateway" else "/docs",
+    )
     app.state.engine = None
     app.state.session_factory = None
     install_error_handlers(app)

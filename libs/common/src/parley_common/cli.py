@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,14 +12,18 @@ import typer
 from parley_common.definition import load_service, service_names
 from parley_common.settings import LOCAL_DIR, get_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="Parley: run, migrate and seed the live-chat backend.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Parley: run, migrate and seed the live-chat backend.",
+)
 
 
 @app.command()
 def keys() -> None:
     """Generate the development JWT key pair if none is configured."""
     from parley_common.security import generate_key_pair
+
     settings = get_settings()
     if settings.jwt_private_key_file.exists():
         typer.echo(f"keys: using {settings.jwt_private_key_file}")
@@ -32,6 +35,7 @@ def keys() -> None:
 async def declare_topology() -> None:
     from parley_common.events import broker
     from parley_common.worker import declare_consumer_queues
+
     settings = get_settings()
     connection = await broker.connect(settings.rabbitmq_url)
     try:
@@ -41,15 +45,19 @@ async def declare_topology() -> None:
             service = load_service(name)
             await declare_consumer_queues(channel, service, settings.namespace)
             for purpose, keys_ in service.queues:
-                await broker.declare_queue(channel, settings.namespace,
-                                           broker.queue_name(settings.namespace, name, purpose),
-                                           keys_)
+                await broker.declare_queue(
+                    channel,
+                    settings.namespace,
+                    broker.queue_name(settings.namespace, name, purpose),
+                    keys_,
+                )
     finally:
         await connection.close()
 
 
 def migrate_all(database_url: str) -> None:
     from parley_common.migrations import ensure_database, upgrade
+
     asyncio.run(ensure_database(database_url))
     for name in service_names():
         service = load_service(name)
@@ -68,16 +76,27 @@ def migrate(broker_topology: bool = True) -> None:
 
 
 @app.command()
-def serve(name: str, port: Annotated[int | None, typer.Option()] = None,
-          workers: int = 1) -> None:
+def serve(name: str, port: Annotated[int | None, typer.Option()] = None, workers: int = 1) -> None:
     """Run a service's (or the gateway's) HTTP app."""
     import uvicorn
+
     service = load_service(name)
     settings = get_settings()
-    uvicorn.run(service.app, host=settings.host, port=port or service.port, workers=workers,
-                loop="uvloop", http="httptools", ws="wsproto", log_config=None,
-                proxy_headers=False, server_header=False, ws_ping_interval=20,
-                ws_ping_timeout=20, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        service.app,
+        host=settings.host,
+        port=port or service.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        ws="wsproto",
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @app.command()
@@ -86,6 +105,7 @@ def worker(name: str) -> None:
     import uvloop
 
     from parley_common.worker import run_worker
+
     uvloop.run(run_worker(load_service(name)))
 
 
@@ -99,6 +119,7 @@ def inbound_mail() -> None:
 def asyncapi() -> None:
     """Print the AsyncAPI document of every event."""
     from parley_common.events.catalogue import asyncapi_document
+
     typer.echo(json.dumps(asyncapi_document(), indent=2, default=str))
 
 
@@ -107,8 +128,9 @@ def _account_commands() -> Any:
 
 
 @app.command("create-account")
-def create_account(email: str, password: str, name: str = "Owner",
-                   account_name: str = "My website") -> None:
+def create_account(
+    email: str, password: str, name: str = "Owner", account_name: str = "My website"
+) -> None:
     """Create an account and its owner agent."""
     result = asyncio.run(_account_commands().create_account(email, password, name, account_name))
     typer.echo(json.dumps(result, indent=2))
@@ -118,19 +140,25 @@ DEMO_FILE = LOCAL_DIR / "demo.json"
 
 
 @app.command("seed-demo")
-def seed_demo(visitors: int = 0, email: str = "demo@parley.localhost",
-              password: str = "parley-demo-password") -> None:
+def seed_demo(
+    visitors: int = 0, email: str = "demo@parley.localhost", password: str = "parley-demo-password"
+) -> None:
     """Create the demo account once (and optionally many visitors for benchmarks)."""
     settings = get_settings()
-    demo = asyncio.run(_account_commands().ensure_account(email, password, "Demo Agent",
-                                                          "Demo website"))
+    demo = asyncio.run(
+        _account_commands().ensure_account(email, password, "Demo Agent", "Demo website")
+    )
     if visitors:
         from rich.progress import Progress
+
         seeder = importlib.import_module("parley_visitors.commands")
         with Progress() as progress:
             task = progress.add_task("seeding visitors", total=visitors)
-            asyncio.run(seeder.seed_visitors(demo["account_id"], visitors,
-                                             lambda n: progress.advance(task, n)))
+            asyncio.run(
+                seeder.seed_visitors(
+                    demo["account_id"], visitors, lambda n: progress.advance(task, n)
+                )
+            )
     DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
     DEMO_FILE.write_text(json.dumps(demo, indent=2))
     public = settings.public_url.rstrip("/")
@@ -139,8 +167,8 @@ def seed_demo(visitors: int = 0, email: str = "demo@parley.localhost",
   gateway:    {public}/api/v1
   API docs:   {public}/docs
   demo login: {email} / {password}
-  widget key: {demo['widget_key']}
-  live demo:  {public}/demo/{demo['widget_key']}
+  widget key: {demo["widget_key"]}
+  live demo:  {public}/demo/{demo["widget_key"]}
 """)
 
 

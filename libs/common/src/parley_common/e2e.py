@@ -1,4 +1,4 @@
-"""End-to-end fixtures (part of the parley_common.testing plugin): every process of the Procfile started the way `make run` starts them.
+"""End-to-end fixtures (part of the test plugin): the Procfile started like `make run`.
 
 ``system`` starts the services, their workers and the gateway on free ports against this
 run's database, broker namespace and Redis keys, waits for the gateway's /readyz, and gives a
@@ -29,10 +29,12 @@ from parley_common.settings import SERVICE_PORTS
 
 def free_port() -> int:
     import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
 
 ROOT = Path.cwd()
 LOGS = ROOT / "test-artifacts" / "logs"
@@ -49,9 +51,13 @@ class System:
 
     async def signup(self, client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
         """A new account through the gateway; returns the signup body plus `headers`."""
-        body = {"email": f"owner-{uuid.uuid4().hex[:10]}@example.com",
-                "password": "correct horse battery", "name": "Olivia Owner",
-                "account_name": "Olivia's shop", **fields}
+        body = {
+            "email": f"owner-{uuid.uuid4().hex[:10]}@example.com",
+            "password": "correct horse battery",
+            "name": "Olivia Owner",
+            "account_name": "Olivia's shop",
+            **fields,
+        }
         resp = await client.post("/api/v1/auth/signup", json=body)
         assert resp.status_code == 201, resp.text
         data: dict[str, Any] = resp.json()
@@ -90,9 +96,10 @@ def procfile_commands(ports: dict[str, int]) -> dict[str, list[str]]:
 
 def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                            start_new_session=True)
+    log = open(LOGS / f"{name}.log", "ab")
+    return subprocess.Popen(
+        argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+    )
 
 
 @pytest.fixture(scope="session")
@@ -104,15 +111,22 @@ def system_env() -> dict[str, str]:
 def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
     ports = {name: free_port() for name in SERVICE_PORTS}
     env = dict(os.environ)
-    env.update({f"PARLEY_{name.upper()}_URL": f"http://127.0.0.1:{port}"
-                for name, port in ports.items() if name != "gateway"})
-    env.update({
-        "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
-        "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
-        "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000",
-        "PARLEY_LOG_JSON": "true",
-        **system_env,
-    })
+    env.update(
+        {
+            f"PARLEY_{name.upper()}_URL": f"http://127.0.0.1:{port}"
+            for name, port in ports.items()
+            if name != "gateway"
+        }
+    )
+    env.update(
+        {
+            "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
+            "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
+            "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000",
+            "PARLEY_LOG_JSON": "true",
+            **system_env,
+        }
+    )
     system = System(url=env["PARLEY_PUBLIC_URL"], env=env, commands=procfile_commands(ports))
     for name in system.commands:
         system.start(name)
@@ -153,5 +167,3 @@ async def gateway(system: System) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to the gateway only."""
     async with system.client() as client:
         yield client
-
-

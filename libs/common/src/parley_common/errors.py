@@ -25,8 +25,9 @@ class DomainError(Exception):
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         self.detail = detail or self.title
         self.headers = headers or {}
         self.extra = extra
@@ -64,8 +65,14 @@ class InvalidInput(DomainError):
     status, code, title = 422, "invalid_input", "Invalid input"
 
 
-def problem(status: int, code: str, title: str, detail: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -77,8 +84,12 @@ def problem(status: int, code: str, title: str, detail: str | None = None,
     if request_id:
         body["request_id"] = request_id
     body.update(extra)
-    return Response(orjson.dumps(body), status_code=status, headers=headers,
-                    media_type="application/problem+json")
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        headers=headers,
+        media_type="application/problem+json",
+    )
 
 
 _HTTP_CODES = {
@@ -113,14 +124,19 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid"}
     where = ".".join(str(p) for p in first["loc"] if p != "body") or "request"
-    return problem(422, "validation_error", "Invalid request", f"{where}: {first['msg']}",
-                   errors=errors)
+    return problem(
+        422, "validation_error", "Invalid request", f"{where}: {first['msg']}", errors=errors
+    )
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
-    return problem(500, "internal_error", "Internal server error",
-                   "Something went wrong on our side; quote the request id when reporting it.")
+    return problem(
+        500,
+        "internal_error",
+        "Internal server error",
+        "Something went wrong on our side; quote the request id when reporting it.",
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

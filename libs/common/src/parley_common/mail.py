@@ -9,9 +9,16 @@ import aiosmtplib
 from parley_common.settings import Settings
 
 
-def build_message(settings: Settings, *, to: str, subject: str, text: str,
-                  html: str | None = None, reply_to: str | None = None,
-                  headers: dict[str, str] | None = None) -> EmailMessage:
+def build_message(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = to

@@ -34,6 +34,7 @@ def run_migrations() -> None:
     url = config.attributes.get("database_url")
     if url is None:
         from parley_common.settings import get_settings
+
         url = get_settings().database_url
     schema = service.schema
     assert schema is not None and service.metadata is not None
@@ -43,9 +44,13 @@ def run_migrations() -> None:
 
     def run(connection: Connection) -> None:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        context.configure(connection=connection, target_metadata=service.metadata,
-                          version_table_schema=schema, include_schemas=True,
-                          include_name=include_name)
+        context.configure(
+            connection=connection,
+            target_metadata=service.metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=include_name,
+        )
         with context.begin_transaction():
             context.run_migrations()
 
@@ -67,8 +72,9 @@ async def ensure_database(database_url: str, *, recreate: bool = False) -> None:
         async with engine.connect() as conn:
             if recreate:
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                       {"n": name})
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            )
             if not exists:
                 await conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:

@@ -16,8 +16,7 @@ return {count, ttl}
 
 
 def create_redis(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url, decode_responses=False,
-                          health_check_interval=30)
+    return Redis.from_url(settings.redis_url, decode_responses=False, health_check_interval=30)
 
 
 class RateLimiter:

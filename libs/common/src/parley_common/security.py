@@ -18,14 +18,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 
 from parley_common.errors import Forbidden, Unauthorized
+from parley_common.settings import Settings, get_settings
+
+ALGORITHM = "EdDSA"
 
 
 class TokenExpired(Unauthorized):
     code, title = "token_expired", "The access token has expired; refresh it"
 
-from parley_common.settings import Settings, get_settings
 
-ALGORITHM = "EdDSA"
 AGENT_AUDIENCE = "parley:agent"
 VISITOR_AUDIENCE = "parley:visitor"
 ROLES = ("owner", "admin", "agent")
@@ -53,12 +54,19 @@ def generate_key_pair(private_path: Path, public_path: Path) -> None:
     """Write a new Ed25519 key pair (development: `make run` does this once)."""
     key = Ed25519PrivateKey.generate()
     private_path.parent.mkdir(parents=True, exist_ok=True)
-    private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                               serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+    private_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     private_path.chmod(0o600)
-    public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
+    public_path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
 
 
 @lru_cache(maxsize=4)
@@ -66,8 +74,10 @@ def _read_key(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError as exc:
-        raise RuntimeError(f"JWT key file {path} is missing: run `parley keys` or configure "
-                           "PARLEY_JWT_PRIVATE_KEY_FILE / PARLEY_JWT_PUBLIC_KEY_FILE") from exc
+        raise RuntimeError(
+            f"JWT key file {path} is missing: run `parley keys` or configure "
+            "PARLEY_JWT_PRIVATE_KEY_FILE / PARLEY_JWT_PUBLIC_KEY_FILE"
+        ) from exc
 
 
 def _issue(claims: dict[str, Any], audience: str, ttl: int, settings: Settings) -> str:
@@ -93,26 +103,43 @@ def _decode(token: str, audience: str, settings: Settings) -> dict[str, Any]:
     return claims
 
 
-def issue_agent_token(agent_id: uuid.UUID, account_id: uuid.UUID, role: str,
-                      session_id: uuid.UUID, settings: Settings | None = None) -> str:
+def issue_agent_token(
+    agent_id: uuid.UUID,
+    account_id: uuid.UUID,
+    role: str,
+    session_id: uuid.UUID,
+    settings: Settings | None = None,
+) -> str:
     settings = settings or get_settings()
-    return _issue({"sub": str(agent_id), "acc": str(account_id), "role": role,
-                   "sid": str(session_id)}, AGENT_AUDIENCE, settings.access_token_ttl_seconds,
-                  settings)
+    return _issue(
+        {"sub": str(agent_id), "acc": str(account_id), "role": role, "sid": str(session_id)},
+        AGENT_AUDIENCE,
+        settings.access_token_ttl_seconds,
+        settings,
+    )
 
 
-def issue_visitor_token(visitor_id: uuid.UUID, account_id: uuid.UUID,
-                        settings: Settings | None = None) -> str:
+def issue_visitor_token(
+    visitor_id: uuid.UUID, account_id: uuid.UUID, settings: Settings | None = None
+) -> str:
     settings = settings or get_settings()
-    return _issue({"sub": str(visitor_id), "acc": str(account_id)}, VISITOR_AUDIENCE,
-                  settings.visitor_token_ttl_seconds, settings)
+    return _issue(
+        {"sub": str(visitor_id), "acc": str(account_id)},
+        VISITOR_AUDIENCE,
+        settings.visitor_token_ttl_seconds,
+        settings,
+    )
 
 
 def verify_agent_token(token: str, settings: Settings | None = None) -> AgentPrincipal:
     claims = _decode(token, AGENT_AUDIENCE, settings or get_settings())
     try:
-        return AgentPrincipal(uuid.UUID(claims["sub"]), uuid.UUID(claims["acc"]),
-                              str(claims["role"]), uuid.UUID(claims["sid"]))
+        return AgentPrincipal(
+            uuid.UUID(claims["sub"]),
+            uuid.UUID(claims["acc"]),
+            str(claims["role"]),
+            uuid.UUID(claims["sid"]),
+        )
     except (KeyError, ValueError) as exc:
         raise Unauthorized("The access token is not valid.") from exc
 
@@ -129,8 +156,9 @@ def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Send `Authorization: Bearer <token>`.",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "Send `Authorization: Bearer <token>`.", headers={"WWW-Authenticate": "Bearer"}
+        )
     return token.strip()
 
 

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_PORTS = {"gateway": 8000, "auth": 8101, "chat": 8102, "visitors": 8103, "notify": 8104, "bots": 8105}
+SERVICE_PORTS = {
+    "gateway": 8000,
+    "auth": 8101,
+    "chat": 8102,
+    "visitors": 8103,
+    "notify": 8104,
+    "bots": 8105,
+}
 
 # The working tree's .local holds generated development state (keys, uploads).
 LOCAL_DIR = Path.cwd() / ".local"

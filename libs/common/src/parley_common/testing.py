@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -50,7 +51,9 @@ class SmtpSink:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
 
-    async def wait_for(self, address: str, count: int = 1, timeout: float = 10) -> list[EmailMessage]:
+    async def wait_for(
+        self, address: str, count: int = 1, timeout: float = 10
+    ) -> list[EmailMessage]:
         deadline = asyncio.get_running_loop().time() + timeout
         while len(self.to(address)) < count:
             if asyncio.get_running_loop().time() > deadline:
@@ -66,8 +69,9 @@ def _start_smtp_sink() -> tuple[SmtpSink, Any]:
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            msg = message_from_bytes(envelope.original_content or envelope.content,
-                                     policy=policy.default)
+            msg = message_from_bytes(
+                envelope.original_content or envelope.content, policy=policy.default
+            )
             assert isinstance(msg, EmailMessage)
             sink.messages.append(msg)
             return "250 OK"
@@ -79,21 +83,24 @@ def _start_smtp_sink() -> tuple[SmtpSink, Any]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Point every process and every get_settings() call of this run at test resources."""
-    base = Path(os.environ.get("PARLEY_TEST_TMP", "/tmp")) / f"parley-test-{RUN_ID}"
+    base = Path(os.environ.get("PARLEY_TEST_TMP", tempfile.gettempdir())) / f"parley-test-{RUN_ID}"
     keys = base / "keys"
     if not (keys / "jwt_private.pem").exists():
         generate_key_pair(keys / "jwt_private.pem", keys / "jwt_public.pem")
-    db_base = os.environ.get("PARLEY_TEST_DATABASE_BASE",
-                             "postgresql+asyncpg://postgres@127.0.0.1:5432")
-    os.environ.update({
-        "PARLEY_DATABASE_URL": f"{db_base}/parley_test_{RUN_ID}",
-        "PARLEY_NAMESPACE": f"test{RUN_ID}",
-        "PARLEY_JWT_PRIVATE_KEY_FILE": str(keys / "jwt_private.pem"),
-        "PARLEY_JWT_PUBLIC_KEY_FILE": str(keys / "jwt_public.pem"),
-        "PARLEY_STORAGE_DIR": str(base / "storage"),
-        "PARLEY_LOG_JSON": "false",
-        "PARLEY_TEST_TMP_DIR": str(base),
-    })
+    db_base = os.environ.get(
+        "PARLEY_TEST_DATABASE_BASE", "postgresql+asyncpg://postgres@127.0.0.1:5432"
+    )
+    os.environ.update(
+        {
+            "PARLEY_DATABASE_URL": f"{db_base}/parley_test_{RUN_ID}",
+            "PARLEY_NAMESPACE": f"test{RUN_ID}",
+            "PARLEY_JWT_PRIVATE_KEY_FILE": str(keys / "jwt_private.pem"),
+            "PARLEY_JWT_PUBLIC_KEY_FILE": str(keys / "jwt_public.pem"),
+            "PARLEY_STORAGE_DIR": str(base / "storage"),
+            "PARLEY_LOG_JSON": "false",
+            "PARLEY_TEST_TMP_DIR": str(base),
+        }
+    )
     sink, controller = _start_smtp_sink()
     os.environ["PARLEY_SMTP_PORT"] = str(sink.port)
     config._parley_smtp = (sink, controller)  # type: ignore[attr-defined]
@@ -124,7 +131,7 @@ def _in_thread(fn: Callable[[], None]) -> None:
     def target() -> None:
         try:
             fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=target)
@@ -165,18 +172,21 @@ async def _drop_test_resources(settings: Settings) -> None:
         names = [f"{settings.namespace}.dead-letter"]
         for name in service_names():
             service = load_service(name)
-            names += [broker.queue_name(settings.namespace, name, c.purpose)
-                      for c in service.consumers]
+            names += [
+                broker.queue_name(settings.namespace, name, c.purpose) for c in service.consumers
+            ]
             names += [broker.queue_name(settings.namespace, name, p) for p, _ in service.queues]
         for name in names:
             await channel.queue_delete(name)
         await channel.exchange_delete(broker.exchange_name(settings.namespace))
         await channel.exchange_delete(broker.dead_letter_exchange_name(settings.namespace))
     from parley_common.migrations import ensure_database  # noqa: F401 - same module family
+
     base, _, name = settings.database_url.rpartition("/")
     engine = create_async_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
     async with engine.connect() as conn:
         from sqlalchemy import text
+
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await engine.dispose()
 
@@ -193,8 +203,9 @@ async def session(engine: Any) -> AsyncIterator[AsyncSession]:
     """A session whose work is rolled back after the test (commits become savepoints)."""
     async with engine.connect() as conn:
         outer = await conn.begin()
-        sess = AsyncSession(bind=conn, expire_on_commit=False,
-                            join_transaction_mode="create_savepoint")
+        sess = AsyncSession(
+            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
         try:
             yield sess
         finally:
@@ -205,6 +216,7 @@ async def session(engine: Any) -> AsyncIterator[AsyncSession]:
 @pytest_asyncio.fixture
 async def redis(settings: Settings) -> AsyncIterator[Any]:
     from parley_common.redis import create_redis
+
     client = create_redis(settings)
     yield client
     await client.aclose()
@@ -214,6 +226,7 @@ async def redis(settings: Settings) -> AsyncIterator[Any]:
 async def broker(settings: Settings, database: str) -> AsyncIterator[Any]:
     """A robust RabbitMQ connection for the run (the topology is declared by ``database``)."""
     from parley_common.events import broker as broker_mod
+
     connection = await broker_mod.connect(settings.rabbitmq_url)
     yield connection
     await connection.close()
@@ -225,8 +238,9 @@ async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with AsyncExitStack() as stack:
         cm = app.router.lifespan_context(app)
         await stack.enter_async_context(cm)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                   base_url="http://testserver")
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        )
         stack.push_async_callback(client.aclose)
         yield client
 
@@ -280,8 +294,7 @@ class TestAgent:
 def make_agent(role: str = "owner", account_id: uuid.UUID | None = None) -> TestAgent:
     """A signed-in agent of a fresh (or the given) account, with a real access token."""
     principal = AgentPrincipal(uuid.uuid4(), account_id or uuid.uuid4(), role, uuid.uuid4())
-    token = issue_agent_token(principal.agent_id, principal.account_id, role,
-                              principal.session_id)
+    token = issue_agent_token(principal.agent_id, principal.account_id, role, principal.session_id)
     return TestAgent(principal, token)
 
 

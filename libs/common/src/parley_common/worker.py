@@ -53,17 +53,22 @@ def worker_context() -> WorkerContext:
     return _context
 
 
-async def declare_consumer_queues(channel: AbstractChannel, service: ServiceDef,
-                                  namespace: str) -> None:
+async def declare_consumer_queues(
+    channel: AbstractChannel, service: ServiceDef, namespace: str
+) -> None:
     """Declare the service's queues and bindings (the CLI's migrate does it for all)."""
     for consumer in service.consumers:
-        await broker.declare_queue(channel, namespace,
-                                   broker.queue_name(namespace, service.name, consumer.purpose),
-                                   consumer.handlers.keys())
+        await broker.declare_queue(
+            channel,
+            namespace,
+            broker.queue_name(namespace, service.name, consumer.purpose),
+            consumer.handlers.keys(),
+        )
 
 
-async def start_worker(service: ServiceDef, stack: AsyncExitStack,
-                       settings: Settings | None = None) -> tuple[WorkerContext, list[asyncio.Task[None]]]:
+async def start_worker(
+    service: ServiceDef, stack: AsyncExitStack, settings: Settings | None = None
+) -> tuple[WorkerContext, list[asyncio.Task[None]]]:
     """Open the worker's resources on ``stack`` and start its tasks (tests call this too)."""
     global _context
     cfg = settings or get_settings()
@@ -91,10 +96,12 @@ async def start_worker(service: ServiceDef, stack: AsyncExitStack,
         consumer_channel = await connection.channel()
         await consumer_channel.set_qos(prefetch_count=consumer.prefetch)
         name = broker.queue_name(cfg.namespace, service.name, consumer.purpose)
-        queue = await broker.declare_queue(consumer_channel, cfg.namespace, name,
-                                           consumer.handlers.keys())
-        await queue.consume(message_handler(ctx.session_factory, service.outbox.processed,
-                                            name, consumer))
+        queue = await broker.declare_queue(
+            consumer_channel, cfg.namespace, name, consumer.handlers.keys()
+        )
+        await queue.consume(
+            message_handler(ctx.session_factory, service.outbox.processed, name, consumer)
+        )
     for job in service.background:
         tasks.append(asyncio.create_task(_forever(job, ctx), name=f"{service.name}-{job.__name__}"))
     return ctx, tasks
@@ -124,8 +131,12 @@ async def run_worker(service: ServiceDef) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         _, tasks = await start_worker(service, stack, cfg)
-        log.info("%s worker running (%d tasks, %d consumers)", service.name, len(tasks),
-                 len(service.consumers))
+        log.info(
+            "%s worker running (%d tasks, %d consumers)",
+            service.name,
+            len(tasks),
+            len(service.consumers),
+        )
         await stop.wait()
         for task in tasks:
             task.cancel()

@@ -28,18 +28,22 @@ async def connect(url: str) -> AbstractRobustConnection:
 
 
 async def declare_exchanges(channel: AbstractChannel, namespace: str) -> AbstractExchange:
-    exchange = await channel.declare_exchange(exchange_name(namespace),
-                                              aio_pika.ExchangeType.TOPIC, durable=True)
-    dlx = await channel.declare_exchange(dead_letter_exchange_name(namespace),
-                                         aio_pika.ExchangeType.TOPIC, durable=True)
-    dead = await channel.declare_queue(f"{namespace}.dead-letter", durable=True,
-                                       arguments={"x-queue-type": "quorum"})
+    exchange = await channel.declare_exchange(
+        exchange_name(namespace), aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    dlx = await channel.declare_exchange(
+        dead_letter_exchange_name(namespace), aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    dead = await channel.declare_queue(
+        f"{namespace}.dead-letter", durable=True, arguments={"x-queue-type": "quorum"}
+    )
     await dead.bind(dlx, "#")
     return exchange
 
 
-async def declare_queue(channel: AbstractChannel, namespace: str, name: str,
-                        routing_keys: Iterable[str]) -> AbstractQueue:
+async def declare_queue(
+    channel: AbstractChannel, namespace: str, name: str, routing_keys: Iterable[str]
+) -> AbstractQueue:
     """A durable quorum queue with a delivery limit; poison messages go to the DLX."""
     exchange = await declare_exchanges(channel, namespace)
     queue = await channel.declare_queue(

@@ -9,6 +9,7 @@ The AsyncAPI document (``parley asyncapi``) is rendered from this table.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -114,7 +115,7 @@ class BotMessageRequested(Payload):
 @dataclass(frozen=True)
 class EventSpec:
     type: str
-    payload: type[BaseModel]
+    payload: builtins.type[BaseModel]
     audience: Audience
     description: str
     consumers: tuple[str, ...] = field(default=())
@@ -129,53 +130,135 @@ def _specs(*specs: EventSpec) -> dict[str, EventSpec]:
 
 
 CATALOGUE: dict[str, EventSpec] = _specs(
-    EventSpec("auth.account.created", AccountCreated, "internal",
-              "A new account signed up.", ("visitors", "chat", "notify", "bots")),
-    EventSpec("auth.agent.created", AgentData, "agents", "An agent joined the team.",
-              ("chat", "notify")),
-    EventSpec("auth.agent.updated", AgentData, "agents", "An agent's profile or role changed.",
-              ("chat", "notify")),
-    EventSpec("auth.agent.removed", AgentRemoved, "agents", "An agent was removed from the team.",
-              ("chat", "notify", "gateway")),
-    EventSpec("auth.agent.status_changed", AgentStatusChanged, "agents",
-              "An agent went online, away or offline.", ("chat", "notify", "visitors")),
-    EventSpec("auth.session.revoked", SessionRevoked, "internal",
-              "A login session ended (logout, password change, removal, refresh reuse).",
-              ("notify", "gateway")),
-    EventSpec("auth.settings.updated", SettingsUpdated, "agents",
-              "Chat box settings changed (general, design or contact form).",
-              ("visitors", "chat", "bots")),
-    EventSpec("auth.subscription.changed", SubscriptionChanged, "agents",
-              "The account's plan changed (App Store purchase, renewal, refund, expiry).",
-              ("chat", "bots")),
-    EventSpec("visitors.visitor.arrived", VisitorData, "agents",
-              "A visitor became active on the website.", ("notify", "bots", "chat")),
-    EventSpec("visitors.visitor.page_changed", VisitorData, "agents",
-              "An active visitor opened another page.", ("bots",)),
-    EventSpec("visitors.visitor.left", VisitorRef, "agents",
-              "A visitor went inactive.", ("bots",)),
-    EventSpec("visitors.visitor.updated", VisitorData, "agents",
-              "A visitor's name, email, phone, note or custom data changed.", ("chat", "notify")),
-    EventSpec("visitors.visitor.blocked", VisitorRef, "agents", "A visitor was blocked.",
-              ("chat",)),
-    EventSpec("visitors.visitor.unblocked", VisitorRef, "agents", "A visitor was unblocked.",
-              ("chat",)),
-    EventSpec("chat.conversation.created", ConversationData, "visitor",
-              "A conversation was opened.", ("notify", "bots", "visitors")),
-    EventSpec("chat.conversation.assigned", ConversationData, "visitor",
-              "A conversation got an assignee (join, assign, routing).", ("notify",)),
-    EventSpec("chat.conversation.resolved", ConversationData, "visitor",
-              "A conversation was resolved; `rating_requested` asks the visitor for a rating.",
-              ("notify", "visitors")),
-    EventSpec("chat.conversation.reopened", ConversationData, "visitor",
-              "A resolved conversation was reopened.", ()),
-    EventSpec("chat.conversation.read", ConversationData, "agents",
-              "An agent read or marked a conversation unread (`unread` tells which).",
-              ("notify",)),
-    EventSpec("chat.message.created", MessageCreated, "visitor",
-              "A message was added to a conversation.", ("notify", "bots")),
-    EventSpec("bots.message.requested", BotMessageRequested, "internal",
-              "A chatbot or automatic message wants to write to a visitor.", ("chat",)),
+    EventSpec(
+        "auth.account.created",
+        AccountCreated,
+        "internal",
+        "A new account signed up.",
+        ("visitors", "chat", "notify", "bots"),
+    ),
+    EventSpec(
+        "auth.agent.created", AgentData, "agents", "An agent joined the team.", ("chat", "notify")
+    ),
+    EventSpec(
+        "auth.agent.updated",
+        AgentData,
+        "agents",
+        "An agent's profile or role changed.",
+        ("chat", "notify"),
+    ),
+    EventSpec(
+        "auth.agent.removed",
+        AgentRemoved,
+        "agents",
+        "An agent was removed from the team.",
+        ("chat", "notify", "gateway"),
+    ),
+    EventSpec(
+        "auth.agent.status_changed",
+        AgentStatusChanged,
+        "agents",
+        "An agent went online, away or offline.",
+        ("chat", "notify", "visitors"),
+    ),
+    EventSpec(
+        "auth.session.revoked",
+        SessionRevoked,
+        "internal",
+        "A login session ended (logout, password change, removal, refresh reuse).",
+        ("notify", "gateway"),
+    ),
+    EventSpec(
+        "auth.settings.updated",
+        SettingsUpdated,
+        "agents",
+        "Chat box settings changed (general, design or contact form).",
+        ("visitors", "chat", "bots"),
+    ),
+    EventSpec(
+        "auth.subscription.changed",
+        SubscriptionChanged,
+        "agents",
+        "The account's plan changed (App Store purchase, renewal, refund, expiry).",
+        ("chat", "bots"),
+    ),
+    EventSpec(
+        "visitors.visitor.arrived",
+        VisitorData,
+        "agents",
+        "A visitor became active on the website.",
+        ("notify", "bots", "chat"),
+    ),
+    EventSpec(
+        "visitors.visitor.page_changed",
+        VisitorData,
+        "agents",
+        "An active visitor opened another page.",
+        ("bots",),
+    ),
+    EventSpec("visitors.visitor.left", VisitorRef, "agents", "A visitor went inactive.", ("bots",)),
+    EventSpec(
+        "visitors.visitor.updated",
+        VisitorData,
+        "agents",
+        "A visitor's name, email, phone, note or custom data changed.",
+        ("chat", "notify"),
+    ),
+    EventSpec(
+        "visitors.visitor.blocked", VisitorRef, "agents", "A visitor was blocked.", ("chat",)
+    ),
+    EventSpec(
+        "visitors.visitor.unblocked", VisitorRef, "agents", "A visitor was unblocked.", ("chat",)
+    ),
+    EventSpec(
+        "chat.conversation.created",
+        ConversationData,
+        "visitor",
+        "A conversation was opened.",
+        ("notify", "bots", "visitors"),
+    ),
+    EventSpec(
+        "chat.conversation.assigned",
+        ConversationData,
+        "visitor",
+        "A conversation got an assignee (join, assign, routing).",
+        ("notify",),
+    ),
+    EventSpec(
+        "chat.conversation.resolved",
+        ConversationData,
+        "visitor",
+        "A conversation was resolved; `rating_requested` asks the visitor for a rating.",
+        ("notify", "visitors"),
+    ),
+    EventSpec(
+        "chat.conversation.reopened",
+        ConversationData,
+        "visitor",
+        "A resolved conversation was reopened.",
+        (),
+    ),
+    EventSpec(
+        "chat.conversation.read",
+        ConversationData,
+        "agents",
+        "An agent read or marked a conversation unread (`unread` tells which).",
+        ("notify",),
+    ),
+    EventSpec(
+        "chat.message.created",
+        MessageCreated,
+        "visitor",
+        "A message was added to a conversation.",
+        ("notify", "bots"),
+    ),
+    EventSpec(
+        "bots.message.requested",
+        BotMessageRequested,
+        "internal",
+        "A chatbot or automatic message wants to write to a visitor.",
+        ("chat",),
+    ),
 )
 
 
@@ -210,8 +293,10 @@ def asyncapi_document() -> dict[str, Any]:
             "x-audience": spec.audience,
             "x-consumers": list(spec.consumers),
         }
-        channels[name] = {"address": spec.type,
-                          "messages": {name: {"$ref": f"#/components/messages/{name}"}}}
+        channels[name] = {
+            "address": spec.type,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        }
         operations[f"publish_{name}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{name}"},
@@ -219,8 +304,11 @@ def asyncapi_document() -> dict[str, Any]:
         }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "Parley events", "version": "1.0.0",
-                 "description": "Topic exchange `parley.events`; routing key = event type."},
+        "info": {
+            "title": "Parley events",
+            "version": "1.0.0",
+            "description": "Topic exchange `parley.events`; routing key = event type.",
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},

@@ -30,28 +30,38 @@ class Consumer:
     prefetch: int = 32
 
 
-async def handle_once(session_factory: async_sessionmaker[AsyncSession], processed: Table,
-                      consumer_name: str, handler: Handler, event: Event) -> bool:
+async def handle_once(
+    session_factory: async_sessionmaker[AsyncSession],
+    processed: Table,
+    consumer_name: str,
+    handler: Handler,
+    event: Event,
+) -> bool:
     """Run ``handler`` unless this consumer already handled ``event``; True if it ran."""
     async with session_factory() as session, session.begin():
         claimed = await session.execute(
-            pg_insert(processed).values(consumer=consumer_name, event_id=event.id)
-            .on_conflict_do_nothing().returning(processed.c.event_id))
+            pg_insert(processed)
+            .values(consumer=consumer_name, event_id=event.id)
+            .on_conflict_do_nothing()
+            .returning(processed.c.event_id)
+        )
         if claimed.first() is None:
             return False
         await handler(session, event)
     return True
 
 
-def message_handler(session_factory: async_sessionmaker[AsyncSession], processed: Table,
-                    consumer_name: str, consumer: Consumer
-                    ) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
+def message_handler(
+    session_factory: async_sessionmaker[AsyncSession],
+    processed: Table,
+    consumer_name: str,
+    consumer: Consumer,
+) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
     async def on_message(message: AbstractIncomingMessage) -> None:
         try:
             event = Event.model_validate(orjson.loads(message.body))
         except Exception:
-            log.error("%s: undecodable message %s dead-lettered", consumer_name,
-                      message.message_id)
+            log.error("%s: undecodable message %s dead-lettered", consumer_name, message.message_id)
             await message.reject(requeue=False)
             return
         handler = consumer.handlers.get(event.type)
@@ -63,8 +73,12 @@ def message_handler(session_factory: async_sessionmaker[AsyncSession], processed
             await handle_once(session_factory, processed, consumer_name, handler, event)
         except Exception:
             EVENTS_FAILED.labels(consumer_name, event.type).inc()
-            log.exception("%s failed on %s", consumer_name, event.type,
-                          extra={"event_id": str(event.id), "event_type": event.type})
+            log.exception(
+                "%s failed on %s",
+                consumer_name,
+                event.type,
+                extra={"event_id": str(event.id), "event_type": event.type},
+            )
             # Requeued; the quorum queue's delivery limit dead-letters a poison message.
             await message.nack(requeue=True)
         else:

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from parley_common.events.catalogue import spec_for
 from parley_common.events.envelope import Event
 from parley_common.logging import request_id_var
-from parley_common.metrics import EVENTS_PUBLISHED, EVENTS_PUBLISH_FAILED
+from parley_common.metrics import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED
 
 log = logging.getLogger("parley.outbox")
 
@@ -49,7 +49,8 @@ KEEP_SENT = timedelta(days=1)
 def event_tables(metadata: MetaData) -> tuple[Table, Table]:
     """The outbox and processed-events tables, in the service's own schema."""
     outbox = Table(
-        "outbox", metadata,
+        "outbox",
+        metadata,
         Column("position", BigInteger, primary_key=True, autoincrement=True),
         Column("id", Uuid, nullable=False, unique=True),
         Column("type", String(200), nullable=False),
@@ -59,11 +60,11 @@ def event_tables(metadata: MetaData) -> tuple[Table, Table]:
         Index("ix_outbox_unpublished", "position", postgresql_where=text("published_at IS NULL")),
     )
     processed = Table(
-        "processed_events", metadata,
+        "processed_events",
+        metadata,
         Column("consumer", String(200), primary_key=True),
         Column("event_id", Uuid, primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False,
-               server_default=func.now()),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
     return outbox, processed
 
@@ -95,18 +96,35 @@ class Outbox:
         self.schema = metadata.schema or "public"
         self.table, self.processed = event_tables(metadata)
 
-    async def emit(self, session: AsyncSession, event_type: str, account_id: uuid.UUID,
-                   data: BaseModel | dict[str, Any]) -> Event:
+    async def emit(
+        self,
+        session: AsyncSession,
+        event_type: str,
+        account_id: uuid.UUID,
+        data: BaseModel | dict[str, Any],
+    ) -> Event:
         """Write an event in the session's transaction. It is published after commit."""
         spec = spec_for(event_type)
         if spec.producer != self.schema:
             raise ValueError(f"{self.schema} cannot emit {event_type}")
-        payload = data if isinstance(data, spec.payload) else spec.payload.model_validate(
-            data.model_dump() if isinstance(data, BaseModel) else data)
-        event = Event(type=event_type, account_id=account_id, request_id=request_id_var.get(),
-                      data=payload.model_dump(mode="json", exclude_none=False))
-        await session.execute(insert(self.table).values(
-            id=event.id, type=event.type, body=orjson.loads(event.model_dump_json())))
+        payload = (
+            data
+            if isinstance(data, spec.payload)
+            else spec.payload.model_validate(
+                data.model_dump() if isinstance(data, BaseModel) else data
+            )
+        )
+        event = Event(
+            type=event_type,
+            account_id=account_id,
+            request_id=request_id_var.get(),
+            data=payload.model_dump(mode="json", exclude_none=False),
+        )
+        await session.execute(
+            insert(self.table).values(
+                id=event.id, type=event.type, body=orjson.loads(event.model_dump_json())
+            )
+        )
         return event
 
 
@@ -117,8 +135,9 @@ def asyncpg_dsn(database_url: str) -> str:
 class OutboxRelay:
     """Publishes committed outbox rows in order, batch by batch, with publisher confirms."""
 
-    def __init__(self, outbox: Outbox, engine: AsyncEngine, exchange: AbstractExchange,
-                 database_url: str) -> None:
+    def __init__(
+        self, outbox: Outbox, engine: AsyncEngine, exchange: AbstractExchange, database_url: str
+    ) -> None:
         self.outbox = outbox
         self.engine = engine
         self.exchange = exchange
@@ -151,8 +170,7 @@ class OutboxRelay:
     async def _listen(self) -> asyncpg.Connection | None:
         try:
             conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
-            await conn.add_listener(notify_channel(self.outbox.schema),
-                                    lambda *_: self._wake.set())
+            await conn.add_listener(notify_channel(self.outbox.schema), lambda *_: self._wake.set())
             return conn
         except Exception:
             log.warning("outbox LISTEN unavailable; polling every %ss", POLL_SECONDS)
@@ -162,25 +180,34 @@ class OutboxRelay:
         """Publish up to BATCH_SIZE unsent rows; returns how many were published."""
         table = self.outbox.table
         async with self.engine.begin() as conn:
-            rows = (await conn.execute(
-                table.select().with_only_columns(table.c.position, table.c.type, table.c.body)
-                .where(table.c.published_at.is_(None))
-                .order_by(table.c.position).limit(BATCH_SIZE)
-                .with_for_update(skip_locked=True)
-            )).all()
+            rows = (
+                await conn.execute(
+                    table.select()
+                    .with_only_columns(table.c.position, table.c.type, table.c.body)
+                    .where(table.c.published_at.is_(None))
+                    .order_by(table.c.position)
+                    .limit(BATCH_SIZE)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
             if not rows:
                 return 0
-            results = await asyncio.gather(*(self._publish(row.type, row.body) for row in rows),
-                                           return_exceptions=True)
-            sent = [row.position for row, result in zip(rows, results, strict=True)
-                    if not isinstance(result, BaseException)]
+            results = await asyncio.gather(
+                *(self._publish(row.type, row.body) for row in rows), return_exceptions=True
+            )
+            sent = [
+                row.position
+                for row, result in zip(rows, results, strict=True)
+                if not isinstance(result, BaseException)
+            ]
             for row, result in zip(rows, results, strict=True):
                 if isinstance(result, BaseException):
                     EVENTS_PUBLISH_FAILED.labels(row.type).inc()
                     log.warning("publishing %s failed: %r", row.type, result)
             if sent:
-                await conn.execute(table.update().where(table.c.position.in_(sent))
-                                   .values(published_at=func.now()))
+                await conn.execute(
+                    table.update().where(table.c.position.in_(sent)).values(published_at=func.now())
+                )
             return len(sent)
 
     async def _publish(self, event_type: str, body: dict[str, Any]) -> None:
