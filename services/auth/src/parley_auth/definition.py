@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parley_common.definition import ServiceDef
-
 from parley_auth.consumers import CONSUMERS
 from parley_auth.events import outbox
 from parley_auth.models import Base
+from parley_common.definition import ServiceDef
 
 SERVICE = ServiceDef(
     name="auth",

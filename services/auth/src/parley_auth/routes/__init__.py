@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from parley_auth.routes import account, agents, auth, me, misc
+
+ROUTERS: list[APIRouter] = [auth.router, me.router, agents.router, account.router,
+                            misc.router, misc.internal]

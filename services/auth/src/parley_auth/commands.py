@@ -1,0 +1,47 @@
+"""Account commands for the `parley` CLI (create-account, seed-demo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parley_auth import accounts
+from parley_auth import repository as repo
+from parley_auth.config import get_auth_settings
+from parley_auth.models import Account, Agent
+from parley_common.db import create_engine, create_session_factory
+
+
+def _result(account: Account, agent: Agent) -> dict[str, Any]:
+    return {"account_id": str(account.id), "agent_id": str(agent.id), "email": agent.email,
+            "widget_key": account.widget_key}
+
+
+async def _run(email: str, password: str, name: str, account_name: str, *,
+               reuse: bool) -> dict[str, Any]:
+    email = email.strip().lower()
+    engine = create_engine(get_auth_settings().database_url, pool_size=1)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            if reuse:
+                existing = await repo.agent_by_email(session, email)
+                if existing is not None:
+                    account = await repo.get_account(session, existing.account_id)
+                    assert account is not None
+                    return _result(account, existing)
+            account, agent = await accounts.create_account(
+                session, email=email, password=password, name=name, account_name=account_name)
+            return _result(account, agent)
+    finally:
+        await engine.dispose()
+
+
+async def create_account(email: str, password: str, name: str,
+                         account_name: str) -> dict[str, Any]:
+    """Create an account and its owner (the API's sign-up, events included)."""
+    return await _run(email, password, name, account_name, reuse=False)
+
+
+async def ensure_account(email: str, password: str, name: str,
+                         account_name: str) -> dict[str, Any]:
+    """The account of ``email`` if it exists, else a new one (idempotent)."""
+    return await _run(email, password, name, account_name, reuse=True)

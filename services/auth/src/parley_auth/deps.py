@@ -1,0 +1,39 @@
+"""FastAPI dependencies of the auth routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from parley_auth.config import AuthSettings, get_auth_settings
+from parley_auth.models import Agent
+from parley_auth.sessions import require_active
+from parley_common.db import SessionDep
+from parley_common.redis import RateLimiter
+from parley_common.security import CurrentAgent
+
+
+async def active_agent(session: SessionDep, principal: CurrentAgent) -> Agent:
+    """The signed-in agent as stored now (its session must still be active)."""
+    return await require_active(session, principal)
+
+
+def rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address: the gateway appends it to X-Forwarded-For, so take the last hop."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if hops:
+        return hops[-1][:64]
+    return request.client.host if request.client else "unknown"
+
+
+ActiveAgent = Annotated[Agent, Depends(active_agent)]
+AuthSettingsDep = Annotated[AuthSettings, Depends(get_auth_settings)]
+LimiterDep = Annotated[RateLimiter, Depends(rate_limiter)]
+ClientIp = Annotated[str, Depends(client_ip)]

@@ -1,0 +1,201 @@
+"""Request and response bodies of the auth API (account settings: settings_schemas.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+Role = Literal["owner", "admin", "agent"]
+Status = Literal["online", "away", "offline"]
+
+
+def _normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+Email = Annotated[EmailStr, Field(max_length=320, examples=["jane@example.com"]),
+                  AfterValidator(_normalise_email)]
+Password = Annotated[str, Field(min_length=8, max_length=1024, examples=["correct horse 42"])]
+Name = Annotated[str, Field(min_length=1, max_length=100, examples=["Jane Doe"])]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- sign up, log in, tokens -----------------------------------------------------------------
+class SignupIn(Request):
+    email: Email
+    password: Password
+    name: Name
+    account_name: str | None = Field(default=None, min_length=1, max_length=200,
+                                     examples=["Acme web shop"])
+
+
+class LoginIn(Request):
+    email: Annotated[str, Field(min_length=1, max_length=320, examples=["jane@example.com"]),
+                     AfterValidator(_normalise_email)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class RefreshIn(Request):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class AgentOut(BaseModel):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    email: str
+    name: str
+    description: str
+    avatar_url: str | None
+    role: Role
+    status: Status
+    last_seen_at: datetime | None
+    created_at: datetime
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    widget_key: str
+    plan: str
+    created_at: datetime
+
+
+class TokensOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(examples=[900])
+    agent: AgentOut
+    account: AccountOut
+
+
+# --- profile ---------------------------------------------------------------------------------
+def _https_only(value: str | None) -> str | None:
+    if value is not None and not value.lower().startswith("https://"):
+        raise ValueError("avatar_url must be an https:// URL")
+    return value
+
+
+class ProfilePatch(Request):
+    name: Name | None = None
+    description: str | None = Field(default=None, max_length=500)
+    avatar_url: Annotated[str | None, Field(max_length=2048),
+                          AfterValidator(_https_only)] = None
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
+        "examples": [{"name": "Jane", "description": "Support lead",
+                      "avatar_url": "https://example.com/jane.png"}]})
+
+    @model_validator(mode="after")
+    def _only_avatar_nullable(self) -> ProfilePatch:
+        for field in ("name", "description"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field}: null is not allowed")
+        return self
+
+
+class EmailChangeIn(Request):
+    new_email: Email
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class PasswordChangeIn(Request):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Password
+
+
+class StatusIn(Request):
+    status: Status
+
+
+class StatusOut(BaseModel):
+    agent_id: uuid.UUID
+    status: Status
+    last_seen_at: datetime | None
+
+
+# --- team ------------------------------------------------------------------------------------
+class InviteIn(Request):
+    email: Email
+    role: Literal["admin", "agent"] = "agent"
+
+
+class InvitationOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: Role
+    expires_at: datetime
+    created_at: datetime
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class InviteOut(BaseModel):
+    invitation: InvitationOut
+    invite_url: str
+    token: str
+
+
+class AcceptInvitationIn(Request):
+    token: str = Field(min_length=1, max_length=200)
+    name: Name
+    password: Password
+
+
+class AgentPatch(Request):
+    role: Role
+
+
+class AgentList(BaseModel):
+    items: list[AgentOut]
+    next_cursor: str | None = None
+
+
+# --- account ---------------------------------------------------------------------------------
+class AccountPatch(Request):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ChatCodeOut(BaseModel):
+    widget_key: str
+    snippet: str = Field(examples=['<script src="https://chat.example.com/widget.js" '
+                                   'data-widget-key="k3y" async></script>'])
+
+
+class SubscriptionOut(BaseModel):
+    plan: Literal["free", "premium"]
+    status: str
+    expires_at: datetime | None
+    source: str
+    effective_plan: Literal["free", "premium"]
+    entitlements: dict[str, Any] = Field(examples=[{"max_agents": 3,
+                                                    "max_active_chatbots": 1}])
+
+
+# --- bug reports, links ----------------------------------------------------------------------
+class BugReportIn(Request):
+    message: str = Field(min_length=1, max_length=5000)
+    app_version: str | None = Field(default=None, max_length=50)
+    device: str | None = Field(default=None, max_length=200)
+    logs: str | None = Field(default=None, max_length=100_000)
+
+
+class BugReportOut(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    emailed: bool
+
+
+class AppLinksOut(BaseModel):
+    help_center_url: str
+    terms_url: str
+    privacy_url: str
+    gdpr_url: str
