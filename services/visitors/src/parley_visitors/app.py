@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
-from parley_common.app import create_service_app
+from contextlib import AsyncExitStack
 
+from fastapi import FastAPI
+
+from parley_common.app import create_service_app
+from parley_visitors.client_info import CountryLookup
+from parley_visitors.config import get_visitors_settings
+from parley_visitors.presence import Presence
 from parley_visitors.routes import ROUTERS
 
-app = create_service_app("visitors", ROUTERS)
+
+async def open_presence(app: FastAPI, _: AsyncExitStack) -> None:
+    settings = get_visitors_settings()
+    app.state.presence = Presence(app.state.redis, settings.namespace)
+    app.state.countries = CountryLookup.from_csv(settings.visitors_geoip_csv)
+
+
+app = create_service_app(
+    "visitors",
+    ROUTERS,
+    on_startup=[open_presence],
+    description="Website visitors: widget sessions, presence, browsing history, profiles, "
+    "blocking.",
+)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from parley_common.definition import ServiceDef
-
 from parley_visitors.consumers import CONSUMERS
 from parley_visitors.events import outbox
 from parley_visitors.models import Base
+from parley_visitors.sweeper import presence_sweeper
 
 SERVICE = ServiceDef(
     name="visitors",
@@ -18,4 +18,5 @@ SERVICE = ServiceDef(
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,
     consumers=CONSUMERS,
+    background=[presence_sweeper],
 )

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from parley_visitors.routes import visitors, widget
+
+ROUTERS: list[APIRouter] = [widget.router, visitors.router]

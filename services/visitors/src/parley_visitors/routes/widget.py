@@ -1,0 +1,99 @@
+"""The chat box's endpoints: public settings, sessions, page views, heartbeats."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from parley_common.db import SessionDep
+from parley_common.errors import Unauthorized, responses
+from parley_common.security import CurrentVisitor
+from parley_visitors import sessions
+from parley_visitors.deps import ClientDep, CountriesDep, PresenceDep, VisitorsSettingsDep
+from parley_visitors.errors import OriginNotAllowed, VisitorNotFound, WidgetKeyNotFound
+from parley_visitors.schemas import (
+    PageViewRequest,
+    PresenceOut,
+    SessionRequest,
+    SessionResponse,
+    WidgetSettings,
+    WidgetVisitorPatch,
+)
+
+router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+
+
+@router.get("/settings", response_model=WidgetSettings, responses=responses(WidgetKeyNotFound))
+async def get_widget_settings(
+    session: SessionDep, widget_key: Annotated[str, Query(min_length=1, max_length=64)]
+) -> WidgetSettings:
+    """The chat box's settings (no token needed): design, texts, contact form, agents online."""
+    return await sessions.settings_for_key(session, widget_key)
+
+
+@router.post(
+    "/sessions",
+    response_model=SessionResponse,
+    responses=responses(WidgetKeyNotFound, OriginNotAllowed),
+)
+async def start_widget_session(
+    body: SessionRequest,
+    session: SessionDep,
+    presence: PresenceDep,
+    client: ClientDep,
+    countries: CountriesDep,
+    settings: VisitorsSettingsDep,
+) -> SessionResponse:
+    """Open the chat box on a page: a new or returning visitor, its token and the settings."""
+    result = await sessions.start_session(
+        session,
+        presence,
+        widget_key=body.widget_key,
+        visitor_id=body.visitor_id,
+        page=body.page,
+        client=client,
+        countries=countries,
+        settings=settings,
+    )
+    return SessionResponse(
+        visitor_id=result.visitor.id,
+        visitor_token=result.token,
+        blocked=result.visitor.blocked_at is not None,
+        settings=result.settings,
+    )
+
+
+@router.post("/page-views", status_code=204, responses=responses(Unauthorized, VisitorNotFound))
+async def record_page_view(
+    body: PageViewRequest,
+    visitor: CurrentVisitor,
+    session: SessionDep,
+    presence: PresenceDep,
+    settings: VisitorsSettingsDep,
+) -> Response:
+    """The visitor opened a page (also single-page-app navigation)."""
+    await sessions.record_page_view(
+        session, presence, visitor, url=body.url, title=body.title, settings=settings
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/heartbeat", response_model=PresenceOut, responses=responses(Unauthorized, VisitorNotFound)
+)
+async def heartbeat(
+    visitor: CurrentVisitor, session: SessionDep, presence: PresenceDep
+) -> PresenceOut:
+    """Keeps the visitor active; the chat box sends one about every 20 seconds."""
+    await sessions.heartbeat(session, presence, visitor)
+    return PresenceOut()
+
+
+@router.patch("/visitor", status_code=204, responses=responses(Unauthorized, VisitorNotFound))
+async def update_widget_visitor(
+    body: WidgetVisitorPatch, visitor: CurrentVisitor, session: SessionDep, presence: PresenceDep
+) -> Response:
+    """The website names its visitor (e.g. the logged-in user) or sets custom variables."""
+    await sessions.update_from_widget(session, presence, visitor, body)
+    return Response(status_code=204)
