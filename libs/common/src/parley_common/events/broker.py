@@ -58,3 +58,22 @@ async def declare_queue(
     for key in routing_keys:
         await queue.bind(exchange, key)
     return queue
+
+
+async def declare_delay_queue(channel: AbstractChannel, name: str, *, delay_ms: int,
+                              target_queue: str) -> AbstractQueue:
+    """A queue that holds each message ``delay_ms``, then dead-letters it into ``target_queue``.
+
+    For retries with backoff: publish to it through the default exchange. Nothing consumes
+    it, so it expires an hour after it was last declared; declare it before each publish.
+    """
+    return await channel.declare_queue(
+        name,
+        durable=True,
+        arguments={
+            "x-message-ttl": delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": target_queue,
+            "x-expires": delay_ms + 3_600_000,
+        },
+    )

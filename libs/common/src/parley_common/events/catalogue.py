@@ -91,6 +91,9 @@ class ConversationData(Payload):
     status: str | None = None
     assignee_id: uuid.UUID | None = None
     channel: str | None = None
+    # The agent who acted (read / marked unread, assigned); `unread` on chat.conversation.read.
+    agent_id: uuid.UUID | None = None
+    unread: bool | None = None
 
 
 class MessageCreated(Payload):
@@ -102,6 +105,8 @@ class MessageCreated(Payload):
     text: str | None = None
     channel: str = "chat"
     created_at: datetime | None = None
+    # The visitor's display name, for push titles and e-mails (notify).
+    visitor_name: str | None = None
 
 
 # --- bots -----------------------------------------------------------------------------------
