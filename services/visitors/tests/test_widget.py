@@ -152,7 +152,11 @@ async def test_heartbeat_touches_redis_only(client, site, open_widget, events, v
     resp = await client.post("/api/v1/widget/heartbeat", headers=session["headers"])
     assert resp.status_code == 200
     kinds = [t for t, _ in await events(site.account_id, vid)]
-    assert kinds == ["visitors.visitor.arrived", "visitors.visitor.left", "visitors.visitor.arrived"]
+    assert kinds == [
+        "visitors.visitor.arrived",
+        "visitors.visitor.left",
+        "visitors.visitor.arrived",
+    ]
 
     resp = await client.post("/api/v1/widget/heartbeat")
     assert resp.status_code == 401 and resp.json()["code"] == "unauthorized"
@@ -286,7 +290,9 @@ async def test_widget_names_its_visitor(client, site, open_widget, events):
 
 async def test_country_from_configured_csv(client, site, open_widget, tmp_path: Path):
     csv_file = tmp_path / "countries.csv"
-    csv_file.write_text("first,last,country\n10.0.0.0,10.255.255.255,CZ\n2001:db8::,2001:db8::ffff,DE\n")
+    csv_file.write_text(
+        "first,last,country\n10.0.0.0,10.255.255.255,CZ\n2001:db8::,2001:db8::ffff,DE\n"
+    )
     lookup = CountryLookup.from_csv(csv_file)
     assert lookup.country("10.1.2.3") == "CZ"
     assert lookup.country("2001:db8::1") == "DE"
