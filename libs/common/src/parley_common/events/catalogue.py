@@ -143,21 +143,25 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         ("visitors", "chat", "notify", "bots"),
     ),
     EventSpec(
-        "auth.agent.created", AgentData, "agents", "An agent joined the team.", ("chat", "notify")
+        "auth.agent.created",
+        AgentData,
+        "agents",
+        "An agent joined the team.",
+        ("chat", "notify", "visitors"),
     ),
     EventSpec(
         "auth.agent.updated",
         AgentData,
         "agents",
         "An agent's profile or role changed.",
-        ("chat", "notify"),
+        ("chat", "notify", "visitors"),
     ),
     EventSpec(
         "auth.agent.removed",
         AgentRemoved,
         "agents",
         "An agent was removed from the team.",
-        ("chat", "notify", "gateway"),
+        ("chat", "notify", "gateway", "visitors"),
     ),
     EventSpec(
         "auth.agent.status_changed",
@@ -241,7 +245,7 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         ConversationData,
         "visitor",
         "A resolved conversation was reopened.",
-        (),
+        ("visitors",),
     ),
     EventSpec(
         "chat.conversation.read",
