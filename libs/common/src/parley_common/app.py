@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -17,13 +18,14 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley_common.db import create_engine, create_session_factory
-from parley_common.errors import install_error_handlers
+from parley_common.errors import install_error_handlers, internal_error
 from parley_common.logging import configure_logging, request_id_var
 from parley_common.metrics import REQUEST_LATENCY
 from parley_common.redis import RateLimiter, create_redis
 from parley_common.settings import Settings, get_settings
 
 REQUEST_ID_HEADER = "x-request-id"
+log = logging.getLogger("parley.app")
 LifespanHook = Callable[[FastAPI, AsyncExitStack], Awaitable[None]]
 
 
@@ -46,11 +48,13 @@ class RequestContextMiddleware:
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode("latin-1")),
@@ -59,6 +63,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Rendered here, inside the request's context, so the 500 carries its request id.
+            if response_started:
+                raise
+            log.exception("unhandled error")
+            await internal_error()(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

@@ -129,8 +129,8 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     )
 
 
-async def _unexpected_error(_: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
+def internal_error() -> Response:
+    """The 500 a client sees: a request id to quote, nothing of our internals."""
     return problem(
         500,
         "internal_error",
@@ -143,7 +143,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

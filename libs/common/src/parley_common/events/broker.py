@@ -60,8 +60,9 @@ async def declare_queue(
     return queue
 
 
-async def declare_delay_queue(channel: AbstractChannel, name: str, *, delay_ms: int,
-                              target_queue: str) -> AbstractQueue:
+async def declare_delay_queue(
+    channel: AbstractChannel, name: str, *, delay_ms: int, target_queue: str
+) -> AbstractQueue:
     """A queue that holds each message ``delay_ms``, then dead-letters it into ``target_queue``.
 
     For retries with backoff: publish to it through the default exchange. Nothing consumes
