@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
+
+from fastapi import FastAPI
+
+from parley_chat.config import get_chat_settings
+from parley_chat.deps import local_storage
+from parley_chat.routes import ROUTERS
 from parley_common.app import create_service_app
 
-from parley_chat.routes import ROUTERS
 
-app = create_service_app("chat", ROUTERS)
+async def open_storage(app: FastAPI, stack: AsyncExitStack) -> None:
+    app.state.storage = local_storage(get_chat_settings())
+
+
+app = create_service_app(
+    "chat",
+    ROUTERS,
+    on_startup=[open_storage],
+    description="Conversations, messages, attachments, shortcuts, "
+    "transcripts, e-mail replies and SmartHub statistics.",
+)

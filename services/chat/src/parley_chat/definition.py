@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parley_common.definition import ServiceDef
-
 from parley_chat.consumers import CONSUMERS
 from parley_chat.events import outbox
+from parley_chat.jobs import auto_resolve
 from parley_chat.models import Base
+from parley_common.definition import ServiceDef
 
 SERVICE = ServiceDef(
     name="chat",
@@ -18,4 +18,5 @@ SERVICE = ServiceDef(
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,
     consumers=CONSUMERS,
+    background=[auto_resolve],
 )

@@ -1,7 +1,7 @@
-"""HTTP routes of the chat service."""
+"""The chat service's routers."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from parley_chat.routes import attachments, conversations, shortcuts, stats, widget
 
-ROUTERS: list[APIRouter] = []
+ROUTERS = [conversations.router, widget.router, attachments.router, shortcuts.router, stats.router]

@@ -1,0 +1,201 @@
+"""Attachment uploads and downloads: size-limited, typed from content, stored via Storage."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import filetype
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_chat.errors import AttachmentInvalid, AttachmentNotFound
+from parley_chat.models import Attachment, Conversation
+from parley_chat.storage import Storage
+from parley_common.errors import PayloadTooLarge
+
+attachments = Attachment.__table__
+conversations = Conversation.__table__
+
+# Only raster images are ever shown inline; everything else downloads.
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Uploader:
+    type: str  # "agent" or "visitor"
+    id: uuid.UUID
+    account_id: uuid.UUID
+
+
+def detect_type(head: bytes) -> str:
+    """The content type from the bytes themselves; the client's name and header are ignored."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return str(kind.mime)
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<svg", b"<?xml")):
+        return "image/svg+xml" if b"<svg" in stripped else "application/xml"
+    if stripped.startswith((b"<!doctype html", b"<html")):
+        return "text/html"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the sniff boundary is still text.
+        if exc.start < len(head) - 4:
+            return "application/octet-stream"
+    return "text/plain"
+
+
+def safe_name(name: str | None) -> str:
+    base = (name or "file").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in '"<>;').strip()
+    return cleaned[:200] or "file"
+
+
+def public(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "size": row.size,
+        "content_type": row.content_type,
+        "url": f"/api/v1/attachments/{row.id}",
+    }
+
+
+async def upload(
+    session: AsyncSession,
+    storage: Storage,
+    *,
+    uploader: Uploader,
+    filename: str | None,
+    chunks: AsyncIterator[bytes],
+    max_bytes: int,
+) -> dict[str, Any]:
+    attachment_id = uuid.uuid4()
+    key = f"{uploader.account_id}/{attachment_id}"
+    size = 0
+    head = b""
+    writer = await storage.open_writer(key)
+    try:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"Attachments are limited to {max_bytes} bytes.")
+            if len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+            await asyncio.to_thread(writer.write, chunk)
+    except BaseException:
+        writer.close()
+        await storage.delete(key)
+        raise
+    writer.close()
+    if size == 0:
+        await storage.delete(key)
+        raise AttachmentInvalid("The file is empty.")
+    values = {
+        "id": attachment_id,
+        "account_id": uploader.account_id,
+        "uploader_type": uploader.type,
+        "uploader_id": uploader.id,
+        "name": safe_name(filename),
+        "size": size,
+        "content_type": detect_type(head),
+        "storage_key": key,
+    }
+    row = (
+        await session.execute(attachments.insert().values(**values).returning(attachments))
+    ).one()
+    return public(row)
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    uploader: Uploader,
+    ids: Sequence[uuid.UUID],
+    conversation_id: uuid.UUID,
+    message_id: uuid.UUID,
+) -> list[dict[str, Any]]:
+    """Attach the uploader's unused uploads to a message; unknown or used ids are an error."""
+    if not ids:
+        return []
+    unique = list(dict.fromkeys(ids))
+    rows = (
+        await session.execute(
+            update(attachments)
+            .where(
+                attachments.c.account_id == uploader.account_id,
+                attachments.c.id.in_(unique),
+                attachments.c.uploader_type == uploader.type,
+                attachments.c.uploader_id == uploader.id,
+                attachments.c.message_id.is_(None),
+            )
+            .values(conversation_id=conversation_id, message_id=message_id)
+            .returning(attachments)
+        )
+    ).all()
+    if len(rows) != len(unique):
+        raise AttachmentInvalid("An attachment id is unknown or already used.")
+    by_id = {row.id: row for row in rows}
+    return [{**public(by_id[i]), "id": str(i)} for i in unique]
+
+
+async def for_agent(session: AsyncSession, account_id: uuid.UUID, attachment_id: uuid.UUID) -> Any:
+    row = (
+        await session.execute(
+            select(attachments).where(
+                attachments.c.account_id == account_id, attachments.c.id == attachment_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise AttachmentNotFound()
+    return row
+
+
+async def for_visitor(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID, attachment_id: uuid.UUID
+) -> Any:
+    """The visitor's own uploads and any attachment in one of their conversations."""
+    in_their_conversation = (
+        select(conversations.c.id)
+        .where(
+            conversations.c.account_id == account_id,
+            conversations.c.visitor_id == visitor_id,
+            conversations.c.id == attachments.c.conversation_id,
+        )
+        .exists()
+    )
+    own = (attachments.c.uploader_type == "visitor") & (attachments.c.uploader_id == visitor_id)
+    row = (
+        await session.execute(
+            select(attachments).where(
+                attachments.c.account_id == account_id,
+                attachments.c.id == attachment_id,
+                own | in_their_conversation,
+            )
+        )
+    ).first()
+    if row is None:
+        raise AttachmentNotFound()
+    return row
+
+
+def download_headers(row: Any) -> dict[str, str]:
+    disposition = "inline" if row.content_type in INLINE_TYPES else "attachment"
+    ascii_name = row.name.encode("ascii", "replace").decode().replace("?", "_")
+    from urllib.parse import quote
+
+    return {
+        "Content-Disposition": f'{disposition}; filename="{ascii_name}"; '
+        f"filename*=UTF-8''{quote(row.name)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, max-age=3600",
+        "Content-Length": str(row.size),
+    }

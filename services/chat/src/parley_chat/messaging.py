@@ -1,0 +1,209 @@
+"""The message path: append a message to a conversation, open conversations, route them.
+
+This is the product's hottest path. It runs as SQLAlchemy Core statements on the request's
+session (no ORM unit of work): one lookup, the message insert, the conversation update and
+the outbox insert, committed once at the edge.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_chat import attachments as attachment_store
+from parley_chat import projections
+from parley_chat import repository as repo
+from parley_chat.errors import EmptyMessage, MessageTooLong
+from parley_chat.events import emit_conversation, emit_message
+
+
+@dataclass(frozen=True)
+class Author:
+    type: str  # visitor | agent | bot | system
+    id: uuid.UUID | None
+    name: str | None
+
+
+SYSTEM = Author("system", None, None)
+
+
+def clean_text(text: str, max_length: int) -> str:
+    # Plain text only: stored as given (minus NULs and outer whitespace), never rendered.
+    cleaned = text.replace("\x00", "").strip()
+    if len(cleaned) > max_length:
+        raise MessageTooLong(f"Messages are limited to {max_length} characters.")
+    return cleaned
+
+
+def check_content(text: str, attachment_ids: Sequence[uuid.UUID]) -> None:
+    if not text and not attachment_ids:
+        raise EmptyMessage()
+
+
+async def append_message(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    author: Author,
+    text: str,
+    channel: str = "chat",
+    uploader: attachment_store.Uploader | None = None,
+    attachment_ids: Sequence[uuid.UUID] = (),
+    client_message_id: str | None = None,
+    reopen: bool = False,
+    visitor_name: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Store a message and its event; returns (message, created).
+
+    A repeated ``client_message_id`` of the same author returns the first message and
+    changes nothing.
+    """
+    now = datetime.now(UTC)
+    message_id = uuid.uuid4()
+    values = {
+        "id": message_id,
+        "account_id": account_id,
+        "conversation_id": conversation_id,
+        "author_type": author.type,
+        "author_id": author.id,
+        "author_name": author.name,
+        "text": text,
+        "channel": channel,
+        "client_message_id": client_message_id,
+        "created_at": now,
+    }
+    if attachment_ids and uploader is not None:
+        # Claimed first so the JSON copy on the message is complete; the unique index still
+        # turns a retry into a no-op (the claim rolls back with the 201 of the first send).
+        existing = await _existing(session, account_id, author, client_message_id)
+        if existing is not None:
+            return existing, False
+        values["attachments"] = await attachment_store.claim(
+            session,
+            uploader=uploader,
+            ids=attachment_ids,
+            conversation_id=conversation_id,
+            message_id=message_id,
+        )
+    seq = await repo.insert_message(session, values)
+    if seq is None:
+        existing = await _existing(session, account_id, author, client_message_id)
+        assert existing is not None
+        return existing, False
+    await repo.touch_after_message(
+        session,
+        account_id=account_id,
+        conversation_id=conversation_id,
+        seq=seq,
+        preview=text or "[attachment]",
+        author_type=author.type,
+        at=now,
+        reopen=reopen,
+    )
+    message = {**values, "seq": seq, "attachments": values.get("attachments", [])}
+    if visitor_name is None and author.type == "visitor":
+        visitor_name = author.name
+    await emit_message(session, account_id, visitor_id, message, visitor_name)
+    if author.type == "agent" and author.id is not None:
+        await repo.set_read_marker(
+            session,
+            account_id=account_id,
+            conversation_id=conversation_id,
+            agent_id=author.id,
+            last_read_seq=seq,
+        )
+    return message, True
+
+
+async def _existing(
+    session: AsyncSession, account_id: uuid.UUID, author: Author, client_message_id: str | None
+) -> dict[str, Any] | None:
+    if client_message_id is None or author.id is None:
+        return None
+    row = await repo.message_by_client_id(session, account_id, author.id, client_message_id)
+    return dict(row._mapping) if row is not None else None
+
+
+async def open_conversation(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    channel: str,
+    started_by: str,
+    assignee_id: uuid.UUID | None = None,
+) -> tuple[Any, bool]:
+    """Open a conversation for the visitor, or return the one already open.
+
+    Returns (conversation row, created). A new conversation is unassigned (every online agent
+    is told by ``chat.conversation.created``) unless the account assigns automatically.
+    """
+    now = datetime.now(UTC)
+    auto_assigned = False
+    if assignee_id is None:
+        assignee_id = await _round_robin(session, account_id)
+        auto_assigned = assignee_id is not None
+    values = {
+        "id": uuid.uuid4(),
+        "account_id": account_id,
+        "visitor_id": visitor_id,
+        "status": "open",
+        "channel": channel,
+        "started_by": started_by,
+        "assignee_id": assignee_id,
+        "agent_ids": [assignee_id] if assignee_id else [],
+        "last_activity_at": now,
+        "created_at": now,
+    }
+    inserted = await repo.insert_conversation(session, values)
+    if inserted is None:
+        existing_id = await repo.open_conversation_id(session, account_id, visitor_id)
+        row = await repo.get_conversation(session, account_id, existing_id) if existing_id else None
+        assert row is not None
+        return row, False
+    if auto_assigned:
+        assert assignee_id is not None
+        await projections.set_last_assigned(session, account_id, assignee_id)
+    row = await repo.get_conversation(session, account_id, inserted)
+    await emit_conversation(
+        session, "chat.conversation.created", account_id, row, started_by=started_by
+    )
+    if assignee_id is not None:
+        await emit_conversation(
+            session,
+            "chat.conversation.assigned",
+            account_id,
+            row,
+            assignee_name=await projections.agent_name(session, account_id, assignee_id),
+        )
+    return row, True
+
+
+async def _round_robin(session: AsyncSession, account_id: uuid.UUID) -> uuid.UUID | None:
+    prefs = await projections.account_prefs(session, account_id)
+    if not prefs.auto_assign:
+        return None
+    online = await projections.online_agent_ids(session, account_id)
+    if not online:
+        return None
+    last = prefs.last_assigned_agent_id
+    later = [agent_id for agent_id in online if last is not None and agent_id > last]
+    return later[0] if later else online[0]
+
+
+async def system_message(session: AsyncSession, conversation: Any, text: str) -> None:
+    await append_message(
+        session,
+        account_id=conversation.account_id,
+        conversation_id=conversation.id,
+        visitor_id=conversation.visitor_id,
+        author=SYSTEM,
+        text=text,
+    )

@@ -1,0 +1,180 @@
+"""What chat knows about accounts, agents and visitors: projections of auth and visitors events."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_chat.models import Account, Agent, Visitor
+
+accounts = Account.__table__
+agents = Agent.__table__
+visitors = Visitor.__table__
+
+
+@dataclass(frozen=True)
+class AccountPrefs:
+    timezone: str = "UTC"
+    rating_enabled: bool = False
+    auto_assign: bool = False
+    last_assigned_agent_id: uuid.UUID | None = None
+
+
+def general_values(settings: dict[str, Any]) -> dict[str, Any]:
+    """The columns a `general` settings section sets (only the keys present)."""
+    values: dict[str, Any] = {}
+    if isinstance(settings.get("timezone"), str):
+        values["timezone"] = settings["timezone"][:64]
+    if isinstance(settings.get("satisfaction_rating_enabled"), bool):
+        values["rating_enabled"] = settings["satisfaction_rating_enabled"]
+    if isinstance(settings.get("auto_assign"), bool):
+        values["auto_assign"] = settings["auto_assign"]
+    if "auto_resolve_minutes" in settings:
+        minutes = settings["auto_resolve_minutes"]
+        values["auto_resolve_minutes"] = minutes if isinstance(minutes, int) else None
+    return values
+
+
+async def upsert_account(
+    session: AsyncSession, account_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    stmt = pg_insert(accounts).values(account_id=account_id, **values)
+    stmt = (
+        stmt.on_conflict_do_update(index_elements=["account_id"], set_=values)
+        if values
+        else stmt.on_conflict_do_nothing()
+    )
+    await session.execute(stmt)
+
+
+async def account_prefs(session: AsyncSession, account_id: uuid.UUID) -> AccountPrefs:
+    row = (
+        await session.execute(
+            select(
+                accounts.c.timezone,
+                accounts.c.rating_enabled,
+                accounts.c.auto_assign,
+                accounts.c.last_assigned_agent_id,
+            ).where(accounts.c.account_id == account_id)
+        )
+    ).first()
+    if row is None:
+        return AccountPrefs()
+    return AccountPrefs(
+        row.timezone, row.rating_enabled, row.auto_assign, row.last_assigned_agent_id
+    )
+
+
+async def set_last_assigned(
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID
+) -> None:
+    await upsert_account(session, account_id, {"last_assigned_agent_id": agent_id})
+
+
+async def upsert_agent(
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    values = {k: v for k, v in values.items() if v is not None}
+    stmt = pg_insert(agents).values(account_id=account_id, agent_id=agent_id, **values)
+    stmt = (
+        stmt.on_conflict_do_update(index_elements=["account_id", "agent_id"], set_=values)
+        if values
+        else stmt.on_conflict_do_nothing()
+    )
+    await session.execute(stmt)
+
+
+async def agent_name(
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID
+) -> str | None:
+    return (
+        await session.execute(
+            select(agents.c.name).where(
+                agents.c.account_id == account_id, agents.c.agent_id == agent_id
+            )
+        )
+    ).scalar()
+
+
+async def is_active_agent(
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID
+) -> bool:
+    found = (
+        await session.execute(
+            select(agents.c.agent_id).where(
+                agents.c.account_id == account_id,
+                agents.c.agent_id == agent_id,
+                agents.c.removed.is_(False),
+            )
+        )
+    ).scalar()
+    return found is not None
+
+
+async def online_agent_ids(session: AsyncSession, account_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(agents.c.agent_id)
+        .where(
+            agents.c.account_id == account_id,
+            agents.c.status == "online",
+            agents.c.removed.is_(False),
+        )
+        .order_by(agents.c.agent_id)
+    )
+    return list(rows.scalars())
+
+
+async def agent_names(session: AsyncSession, account_id: uuid.UUID) -> dict[uuid.UUID, str | None]:
+    rows = await session.execute(
+        select(agents.c.agent_id, agents.c.name).where(agents.c.account_id == account_id)
+    )
+    return {row.agent_id: row.name for row in rows}
+
+
+async def upsert_visitor(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    stmt = pg_insert(visitors).values(account_id=account_id, visitor_id=visitor_id, **values)
+    stmt = (
+        stmt.on_conflict_do_update(index_elements=["account_id", "visitor_id"], set_=values)
+        if values
+        else stmt.on_conflict_do_nothing()
+    )
+    await session.execute(stmt)
+
+
+async def fill_visitor_contact(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    name: str | None,
+    email: str,
+) -> None:
+    """A contact form tells us an e-mail (and maybe a name) we may not have had."""
+    await upsert_visitor(session, account_id, visitor_id, {})
+    await session.execute(
+        update(visitors)
+        .where(visitors.c.account_id == account_id, visitors.c.visitor_id == visitor_id)
+        .values(email=email, name=func.coalesce(visitors.c.name, name))
+    )
+
+
+async def get_visitor(session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
+    return (
+        await session.execute(
+            select(visitors).where(
+                visitors.c.account_id == account_id, visitors.c.visitor_id == visitor_id
+            )
+        )
+    ).first()
+
+
+def visitor_display_name(row: Any) -> str:
+    if row is None:
+        return "Visitor"
+    return str(row.name or row.label or row.email or "Visitor")

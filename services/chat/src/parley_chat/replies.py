@@ -1,0 +1,104 @@
+"""Agent messages (chat or e-mail, with shortcuts and attachments) and transcripts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_chat import mailer, projections, shortcuts
+from parley_chat import repository as repo
+from parley_chat.attachments import Uploader
+from parley_chat.config import ChatSettings
+from parley_chat.errors import ConversationNotFound, VisitorHasNoEmail
+from parley_chat.messaging import Author, append_message, check_content, clean_text
+from parley_chat.schemas import AgentMessageIn
+from parley_chat.service import join_if_needed
+from parley_common.errors import TooManyRequests
+from parley_common.redis import RateLimiter
+from parley_common.security import AgentPrincipal
+
+
+async def send_agent_message(
+    session: AsyncSession,
+    settings: ChatSettings,
+    agent: AgentPrincipal,
+    conversation_id: uuid.UUID,
+    body: AgentMessageIn,
+) -> tuple[dict[str, Any], bool]:
+    conversation = await repo.get_conversation(
+        session, agent.account_id, conversation_id, lock=True
+    )
+    if conversation is None:
+        raise ConversationNotFound()
+    name = await projections.agent_name(session, agent.account_id, agent.agent_id) or "Agent"
+    visitor = await projections.get_visitor(session, agent.account_id, conversation.visitor_id)
+    text = body.text
+    if body.shortcut_id is not None:
+        shortcut = await shortcuts.get(session, agent.account_id, body.shortcut_id)
+        text = shortcuts.render(
+            shortcut.text,
+            {
+                "visitor_name": projections.visitor_display_name(visitor),
+                "visitor_email": visitor.email if visitor else None,
+                "agent_name": name,
+            },
+        )
+    text = clean_text(text, settings.message_max_length)
+    check_content(text, body.attachment_ids)
+    if body.channel == "email" and (visitor is None or not visitor.email):
+        raise VisitorHasNoEmail("Add the visitor's e-mail address before replying by e-mail.")
+    await join_if_needed(session, agent, conversation)
+    message, created = await append_message(
+        session,
+        account_id=agent.account_id,
+        conversation_id=conversation_id,
+        visitor_id=conversation.visitor_id,
+        author=Author("agent", agent.agent_id, name),
+        text=text,
+        channel=body.channel,
+        uploader=Uploader("agent", agent.agent_id, agent.account_id),
+        attachment_ids=body.attachment_ids,
+        client_message_id=body.client_message_id,
+        visitor_name=projections.visitor_display_name(visitor),
+    )
+    if created and body.channel == "email":
+        assert visitor is not None and visitor.email
+        # Sent before the commit: if the mail server refuses, the message is not stored.
+        await mailer.send_reply(
+            settings,
+            to=visitor.email,
+            conversation_id=conversation_id,
+            agent_name=name,
+            text=_with_links(settings, message),
+        )
+    return message, created
+
+
+def _with_links(settings: ChatSettings, message: dict[str, Any]) -> str:
+    links = [
+        f"{a['name']}: {settings.public_url.rstrip('/')}{a['url']}" for a in message["attachments"]
+    ]
+    return "\n\n".join([message["text"], *links]) if links else str(message["text"])
+
+
+async def send_transcript(
+    session: AsyncSession,
+    settings: ChatSettings,
+    limiter: RateLimiter,
+    agent: AgentPrincipal,
+    conversation_id: uuid.UUID,
+    email: str,
+) -> dict[str, Any]:
+    if await repo.get_conversation(session, agent.account_id, conversation_id) is None:
+        raise ConversationNotFound()
+    retry_after = await limiter.hit(
+        f"chat:transcript:{agent.account_id}", limit=settings.transcripts_per_hour, window=3600
+    )
+    if retry_after is not None:
+        raise TooManyRequests(retry_after, "Too many transcripts sent; try again later.")
+    rows = await repo.all_messages(session, agent.account_id, conversation_id)
+    messages = [dict(row._mapping) for row in rows]
+    await mailer.send_transcript(settings, to=email, messages=messages)
+    return {"sent_to": email, "messages": len(messages)}

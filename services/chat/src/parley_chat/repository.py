@@ -1,0 +1,369 @@
+"""SQL for conversations, messages and read markers (SQLAlchemy Core; every query by account)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_chat.models import Account, Agent, Conversation, Message, ReadMarker, Visitor
+
+conversations = Conversation.__table__
+messages = Message.__table__
+markers = ReadMarker.__table__
+agents = Agent.__table__
+visitors = Visitor.__table__
+
+MESSAGE_COLUMNS = (
+    messages.c.id,
+    messages.c.seq,
+    messages.c.conversation_id,
+    messages.c.author_type,
+    messages.c.author_id,
+    messages.c.author_name,
+    messages.c.text,
+    messages.c.channel,
+    messages.c.client_message_id,
+    messages.c.attachments,
+    messages.c.created_at,
+)
+
+
+async def visitor_state(session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
+    """One round trip: is the visitor blocked, and their latest conversation (id, status)."""
+    blocked = (
+        select(visitors.c.blocked)
+        .where(visitors.c.account_id == account_id, visitors.c.visitor_id == visitor_id)
+        .scalar_subquery()
+    )
+    latest = (
+        select(conversations.c.id, conversations.c.status)
+        .where(conversations.c.account_id == account_id, conversations.c.visitor_id == visitor_id)
+        .order_by((conversations.c.status == "open").desc(), conversations.c.created_at.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    stmt = select(blocked.label("blocked"), latest.c.id, latest.c.status).select_from(
+        select(literal(1)).subquery().outerjoin(latest, true())
+    )
+    return (await session.execute(stmt)).one()
+
+
+async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
+    """Insert an open conversation; None when the visitor already has an open one."""
+    stmt = (
+        pg_insert(conversations)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=["account_id", "visitor_id"],
+            index_where=text("status = 'open'"),
+        )
+        .returning(conversations.c.id)
+    )
+    return (await session.execute(stmt)).scalar()
+
+
+async def open_conversation_id(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
+) -> uuid.UUID | None:
+    stmt = select(conversations.c.id).where(
+        conversations.c.account_id == account_id,
+        conversations.c.visitor_id == visitor_id,
+        conversations.c.status == "open",
+    )
+    return (await session.execute(stmt)).scalar()
+
+
+async def get_conversation(
+    session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID, *, lock: bool = False
+) -> Any:
+    stmt = select(conversations).where(
+        conversations.c.account_id == account_id, conversations.c.id == conversation_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).first()
+
+
+async def latest_conversation(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
+) -> Any:
+    stmt = (
+        select(conversations)
+        .where(conversations.c.account_id == account_id, conversations.c.visitor_id == visitor_id)
+        .order_by((conversations.c.status == "open").desc(), conversations.c.created_at.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def update_conversation(
+    session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID, **values: Any
+) -> Any:
+    stmt = (
+        update(conversations)
+        .where(conversations.c.account_id == account_id, conversations.c.id == conversation_id)
+        .values(**values)
+        .returning(conversations)
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def insert_message(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Insert a message; returns its seq, or None when its client_message_id was seen before."""
+    stmt = pg_insert(messages).values(**values)
+    if values.get("client_message_id") is not None:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["account_id", "author_id", "client_message_id"],
+            index_where=messages.c.client_message_id.is_not(None),
+        )
+    result = await session.execute(stmt.returning(messages.c.seq))
+    return result.scalar()
+
+
+async def message_by_client_id(
+    session: AsyncSession, account_id: uuid.UUID, author_id: uuid.UUID, client_message_id: str
+) -> Any:
+    stmt = select(*MESSAGE_COLUMNS).where(
+        messages.c.account_id == account_id,
+        messages.c.author_id == author_id,
+        messages.c.client_message_id == client_message_id,
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def touch_after_message(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    seq: int,
+    preview: str,
+    author_type: str,
+    at: datetime,
+    reopen: bool,
+) -> None:
+    c = conversations.c
+    values: dict[str, Any] = {
+        "last_seq": func.greatest(c.last_seq, seq),
+        "last_message_preview": preview[:200],
+        "last_message_author_type": author_type,
+        "last_message_at": at,
+        "last_activity_at": at,
+    }
+    if author_type == "visitor":
+        values["first_visitor_message_at"] = func.coalesce(c.first_visitor_message_at, at)
+    elif author_type == "agent":
+        values["first_agent_reply_at"] = func.coalesce(c.first_agent_reply_at, at)
+    if reopen:
+        values.update(status="open", resolved_at=None, resolved_by=None)
+    await session.execute(
+        update(conversations)
+        .where(c.account_id == account_id, c.id == conversation_id)
+        .values(**values)
+    )
+
+
+async def list_messages(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    *,
+    before: int | None,
+    after: int | None,
+    limit: int,
+) -> Sequence[Any]:
+    """Newest first below ``before`` (history); oldest first above ``after`` (catch up)."""
+    stmt = select(*MESSAGE_COLUMNS).where(
+        messages.c.account_id == account_id, messages.c.conversation_id == conversation_id
+    )
+    if after is not None:
+        stmt = stmt.where(messages.c.seq > after).order_by(messages.c.seq.asc())
+    else:
+        if before is not None:
+            stmt = stmt.where(messages.c.seq < before)
+        stmt = stmt.order_by(messages.c.seq.desc())
+    return (await session.execute(stmt.limit(limit))).all()
+
+
+async def all_messages(
+    session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Sequence[Any]:
+    stmt = (
+        select(*MESSAGE_COLUMNS)
+        .where(messages.c.account_id == account_id, messages.c.conversation_id == conversation_id)
+        .order_by(messages.c.seq.asc())
+    )
+    return (await session.execute(stmt)).all()
+
+
+# --- conversation views (agent side) ----------------------------------------------------------
+def _view(agent_id: uuid.UUID) -> Any:
+    """Conversations joined with the visitor, the assignee and the agent's read marker.
+
+    Unread = the visitor's messages after the agent's read marker (at least 1 while the agent
+    has marked the conversation unread).
+    """
+    c = conversations.c
+    assignee = agents.alias("assignee")
+    last_read = func.coalesce(markers.c.last_read_seq, 0)
+    unread_messages = (
+        select(func.count())
+        .where(
+            messages.c.conversation_id == c.id,
+            messages.c.seq > last_read,
+            messages.c.author_type == "visitor",
+        )
+        .correlate(conversations, markers)
+        .scalar_subquery()
+    )
+    marked = func.coalesce(markers.c.marked_unread, False)
+    unread_count = case((and_(marked, unread_messages == 0), 1), else_=unread_messages)
+    return select(
+        conversations,
+        visitors.c.name.label("visitor_name"),
+        visitors.c.email.label("visitor_email"),
+        visitors.c.label.label("visitor_label"),
+        assignee.c.name.label("assignee_name"),
+        unread_count.label("unread_count"),
+        marked.label("marked_unread"),
+    ).select_from(
+        conversations.outerjoin(
+            visitors,
+            and_(visitors.c.account_id == c.account_id, visitors.c.visitor_id == c.visitor_id),
+        )
+        .outerjoin(
+            assignee,
+            and_(assignee.c.account_id == c.account_id, assignee.c.agent_id == c.assignee_id),
+        )
+        .outerjoin(markers, and_(markers.c.conversation_id == c.id, markers.c.agent_id == agent_id))
+    )
+
+
+async def conversation_view(
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Any:
+    stmt = _view(agent_id).where(
+        conversations.c.account_id == account_id, conversations.c.id == conversation_id
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def list_conversation_views(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    *,
+    status: str | None,
+    assignee_id: uuid.UUID | None,
+    unassigned: bool,
+    unread: bool | None,
+    channel: str | None,
+    visitor_id: uuid.UUID | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Any]:
+    c = conversations.c
+    stmt = _view(agent_id).where(c.account_id == account_id)
+    if status:
+        stmt = stmt.where(c.status == status)
+    if assignee_id:
+        stmt = stmt.where(c.assignee_id == assignee_id)
+    if unassigned:
+        stmt = stmt.where(c.assignee_id.is_(None))
+    if channel:
+        stmt = stmt.where(c.channel == channel)
+    if visitor_id:
+        stmt = stmt.where(c.visitor_id == visitor_id)
+    if unread is not None:
+        has_unread = or_(
+            func.coalesce(markers.c.marked_unread, False),
+            select(messages.c.id)
+            .where(
+                messages.c.conversation_id == c.id,
+                messages.c.seq > func.coalesce(markers.c.last_read_seq, 0),
+                messages.c.author_type == "visitor",
+            )
+            .correlate(conversations, markers)
+            .exists(),
+        )
+        stmt = stmt.where(has_unread if unread else ~has_unread)
+    if after is not None:
+        at, last_id = after
+        stmt = stmt.where(
+            or_(c.last_activity_at < at, and_(c.last_activity_at == at, c.id < last_id))
+        )
+    stmt = stmt.order_by(c.last_activity_at.desc(), c.id.desc()).limit(limit)
+    return (await session.execute(stmt)).all()
+
+
+async def set_read_marker(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    last_read_seq: int | None = None,
+    marked_unread: bool | None = None,
+) -> None:
+    values: dict[str, Any] = {}
+    if last_read_seq is not None:
+        values["last_read_seq"] = func.greatest(markers.c.last_read_seq, last_read_seq)
+    if marked_unread is not None:
+        values["marked_unread"] = marked_unread
+    insert_values = {
+        "account_id": account_id,
+        "conversation_id": conversation_id,
+        "agent_id": agent_id,
+        "last_read_seq": last_read_seq or 0,
+        "marked_unread": bool(marked_unread),
+    }
+    stmt = (
+        pg_insert(markers)
+        .values(**insert_values)
+        .on_conflict_do_update(index_elements=["conversation_id", "agent_id"], set_=values)
+    )
+    await session.execute(stmt)
+
+
+async def idle_conversations(
+    session: AsyncSession, default_minutes: int, limit: int = 200
+) -> Sequence[Any]:
+    """Open conversations idle longer than their account's auto-resolve time."""
+    accounts = Account.__table__
+    minutes = func.coalesce(accounts.c.auto_resolve_minutes, default_minutes)
+    stmt = (
+        select(conversations.c.account_id, conversations.c.id)
+        .select_from(
+            conversations.outerjoin(accounts, accounts.c.account_id == conversations.c.account_id)
+        )
+        .where(
+            conversations.c.status == "open",
+            minutes > 0,
+            conversations.c.last_activity_at
+            < func.now() - func.make_interval(0, 0, 0, 0, 0, minutes),
+        )
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def get_conversation_any_account(session: AsyncSession, conversation_id: uuid.UUID) -> Any:
+    """Only for ids proven by a signed reply address (inbound e-mail), which names no account."""
+    stmt = select(conversations).where(conversations.c.id == conversation_id)
+    return (await session.execute(stmt)).first()

@@ -1,0 +1,140 @@
+"""Attachment upload (agents and visitors) and authorised download."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from parley_chat import attachments
+from parley_chat.deps import ChatSettingsDep, StorageDep
+from parley_chat.errors import AttachmentInvalid, AttachmentNotFound
+from parley_chat.schemas import AttachmentOut
+from parley_chat.upload import MultipartFile, UploadInvalid
+from parley_common.db import SessionDep
+from parley_common.errors import PayloadTooLarge, Unauthorized, responses
+from parley_common.security import (
+    CurrentAgent,
+    CurrentVisitor,
+    TokenExpired,
+    bearer_token,
+    verify_agent_token,
+    verify_visitor_token,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["attachments"])
+
+UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+UPLOAD_ERRORS = responses(PayloadTooLarge, UploadInvalid, AttachmentInvalid)
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+async def _upload(
+    request: Request, session: Any, storage: Any, settings: Any, uploader: attachments.Uploader
+) -> dict[str, Any]:
+    length = request.headers.get("content-length")
+    limit = settings.attachment_max_bytes
+    if length and length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(f"Attachments are limited to {settings.attachment_max_bytes} bytes.")
+    upload = MultipartFile(request)
+    chunks = upload.chunks()
+    first = await anext(chunks, b"")
+
+    async def all_chunks() -> Any:
+        if first:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return await attachments.upload(
+        session,
+        storage,
+        uploader=uploader,
+        filename=upload.filename,
+        chunks=all_chunks(),
+        max_bytes=settings.attachment_max_bytes,
+    )
+
+
+@router.post(
+    "/attachments",
+    response_model=AttachmentOut,
+    status_code=201,
+    responses=UPLOAD_ERRORS,
+    openapi_extra=UPLOAD_DOC,
+)
+async def upload_as_agent(
+    request: Request,
+    session: SessionDep,
+    agent: CurrentAgent,
+    storage: StorageDep,
+    settings: ChatSettingsDep,
+) -> dict[str, Any]:
+    """Multipart field `file`; the type is detected from the content, not the name."""
+    uploader = attachments.Uploader("agent", agent.agent_id, agent.account_id)
+    return await _upload(request, session, storage, settings, uploader)
+
+
+@router.post(
+    "/widget/attachments",
+    response_model=AttachmentOut,
+    status_code=201,
+    responses=UPLOAD_ERRORS,
+    openapi_extra=UPLOAD_DOC,
+    tags=["widget"],
+)
+async def upload_as_visitor(
+    request: Request,
+    session: SessionDep,
+    visitor: CurrentVisitor,
+    storage: StorageDep,
+    settings: ChatSettingsDep,
+) -> dict[str, Any]:
+    uploader = attachments.Uploader("visitor", visitor.visitor_id, visitor.account_id)
+    return await _upload(request, session, storage, settings, uploader)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=StreamingResponse,
+    responses=responses(AttachmentNotFound),
+)
+async def download(
+    attachment_id: uuid.UUID, request: Request, session: SessionDep, storage: StorageDep
+) -> StreamingResponse:
+    """For the account's agents and the conversation's visitor (either bearer token).
+
+    Raster images display inline; everything else (SVG and HTML included) downloads, with
+    `nosniff` and a sandboxing CSP.
+    """
+    token = bearer_token(request)
+    try:
+        agent = verify_agent_token(token)
+        row = await attachments.for_agent(session, agent.account_id, attachment_id)
+    except TokenExpired:
+        raise
+    except Unauthorized:
+        visitor = verify_visitor_token(token)
+        row = await attachments.for_visitor(
+            session, visitor.account_id, visitor.visitor_id, attachment_id
+        )
+    return StreamingResponse(
+        storage.read(row.storage_key),
+        media_type=row.content_type,
+        headers=attachments.download_headers(row),
+    )

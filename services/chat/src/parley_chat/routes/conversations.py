@@ -1,0 +1,236 @@
+"""Agent endpoints for conversations and their messages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from parley_chat import replies, service
+from parley_chat.deps import ChatSettingsDep, LimiterDep, RedisDep
+from parley_chat.errors import (
+    AgentNotFound,
+    AttachmentInvalid,
+    ConversationNotFound,
+    ConversationNotOpen,
+    ConversationNotResolved,
+    EmptyMessage,
+    InvalidCursor,
+    MailFailed,
+    MessageTooLong,
+    ShortcutNotFound,
+    VisitorBlocked,
+    VisitorHasNoEmail,
+    VisitorHasOpenConversation,
+    VisitorNotFound,
+)
+from parley_chat.schemas import (
+    AgentMessageIn,
+    AssignIn,
+    ContactVisitorIn,
+    ConversationOut,
+    ConversationPage,
+    MessageOut,
+    MessagePage,
+    TranscriptIn,
+    TranscriptOut,
+)
+from parley_common.db import SessionDep
+from parley_common.errors import TooManyRequests, responses
+from parley_common.security import CurrentAgent
+
+router = APIRouter(prefix="/api/v1", tags=["conversations"])
+NOT_FOUND = responses(ConversationNotFound)
+
+
+@router.get("/conversations", response_model=ConversationPage, responses=responses(InvalidCursor))
+async def list_conversations(
+    session: SessionDep,
+    agent: CurrentAgent,
+    status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
+    assignee: Annotated[str | None, Query(description="agent id or `me`")] = None,
+    unassigned: bool = False,
+    unread: bool | None = None,
+    channel: Literal["chat", "email", "contact_form", "facebook"] | None = None,
+    visitor_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> dict[str, Any]:
+    """Newest activity first (seed: Conversations and Resolved tabs)."""
+    return await service.list_views(
+        session,
+        agent,
+        status=status_,
+        assignee=assignee,
+        unassigned=unassigned,
+        unread=unread,
+        channel=channel,
+        visitor_id=visitor_id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut, responses=NOT_FOUND)
+async def get_conversation(
+    conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
+) -> dict[str, Any]:
+    return await service.get_view(session, agent, conversation_id)
+
+
+@router.post(
+    "/visitors/{visitor_id}/conversations",
+    response_model=ConversationOut,
+    status_code=201,
+    responses=responses(VisitorNotFound, VisitorBlocked),
+)
+async def contact_visitor(
+    visitor_id: uuid.UUID,
+    body: ContactVisitorIn,
+    session: SessionDep,
+    agent: CurrentAgent,
+    response: Response,
+) -> dict[str, Any]:
+    """The agent contacts a visitor; 200 with the open conversation if there is one."""
+    view, created = await service.contact_visitor(session, agent, visitor_id, body.text)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return view
+
+
+@router.post(
+    "/conversations/{conversation_id}/join", response_model=ConversationOut, responses=NOT_FOUND
+)
+async def join(
+    conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
+) -> dict[str, Any]:
+    return await service.join(session, agent, conversation_id)
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response_model=MessagePage,
+    responses=responses(ConversationNotFound, InvalidCursor),
+)
+async def list_messages(
+    conversation_id: uuid.UUID,
+    session: SessionDep,
+    agent: CurrentAgent,
+    cursor: Annotated[str | None, Query(description="older than this (next_cursor)")] = None,
+    since: Annotated[int | None, Query(ge=0, description="newer than this seq")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Newest first; with `since`, the newer messages oldest first (catching up)."""
+    return await service.list_messages(
+        session, agent.account_id, conversation_id, cursor=cursor, since=since, limit=limit
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response_model=MessageOut,
+    status_code=201,
+    responses=responses(
+        ConversationNotFound,
+        ShortcutNotFound,
+        EmptyMessage,
+        MessageTooLong,
+        AttachmentInvalid,
+        VisitorHasNoEmail,
+        MailFailed,
+    ),
+)
+async def send_message(
+    conversation_id: uuid.UUID,
+    body: AgentMessageIn,
+    session: SessionDep,
+    agent: CurrentAgent,
+    settings: ChatSettingsDep,
+) -> dict[str, Any]:
+    """`channel: "email"` also e-mails the visitor; their reply comes back here."""
+    message, _ = await replies.send_agent_message(session, settings, agent, conversation_id, body)
+    return message
+
+
+@router.post(
+    "/conversations/{conversation_id}/resolve",
+    response_model=ConversationOut,
+    responses=responses(ConversationNotFound, ConversationNotOpen),
+)
+async def resolve(
+    conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
+) -> dict[str, Any]:
+    return await service.resolve(session, agent, conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/reopen",
+    response_model=ConversationOut,
+    responses=responses(ConversationNotFound, ConversationNotResolved, VisitorHasOpenConversation),
+)
+async def reopen(
+    conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
+) -> dict[str, Any]:
+    return await service.reopen(session, agent, conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/unread", response_model=ConversationOut, responses=NOT_FOUND
+)
+async def mark_unread(
+    conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
+) -> dict[str, Any]:
+    """Stays unread for the calling agent until they mark it read."""
+    return await service.mark(session, agent, conversation_id, unread=True)
+
+
+@router.post(
+    "/conversations/{conversation_id}/read", response_model=ConversationOut, responses=NOT_FOUND
+)
+async def mark_read(
+    conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
+) -> dict[str, Any]:
+    return await service.mark(session, agent, conversation_id, unread=False)
+
+
+@router.post(
+    "/conversations/{conversation_id}/assign",
+    response_model=ConversationOut,
+    responses=responses(ConversationNotFound, AgentNotFound),
+)
+async def assign(
+    conversation_id: uuid.UUID, body: AssignIn, session: SessionDep, agent: CurrentAgent
+) -> dict[str, Any]:
+    return await service.assign(session, agent, conversation_id, body.agent_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/transcript",
+    response_model=TranscriptOut,
+    responses=responses(ConversationNotFound, TooManyRequests, MailFailed),
+)
+async def transcript(
+    conversation_id: uuid.UUID,
+    body: TranscriptIn,
+    session: SessionDep,
+    agent: CurrentAgent,
+    settings: ChatSettingsDep,
+    limiter: LimiterDep,
+) -> dict[str, Any]:
+    return await replies.send_transcript(
+        session, settings, limiter, agent, conversation_id, str(body.email)
+    )
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=204, responses=NOT_FOUND)
+async def typing(
+    conversation_id: uuid.UUID,
+    session: SessionDep,
+    agent: CurrentAgent,
+    redis: RedisDep,
+    settings: ChatSettingsDep,
+) -> Response:
+    """An ephemeral typing frame on the stream (not stored, not replayed)."""
+    await service.agent_typing(session, redis, settings.namespace, agent, conversation_id)
+    return Response(status_code=204)

@@ -1,0 +1,87 @@
+"""Widget (visitor) endpoints: authenticated with the visitor token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from parley_chat import widget
+from parley_chat.deps import ChatSettingsDep, RedisDep
+from parley_chat.errors import (
+    AlreadyRated,
+    AttachmentInvalid,
+    ConversationNotFound,
+    EmptyMessage,
+    MessageTooLong,
+    RatingNotRequested,
+    VisitorBlocked,
+)
+from parley_chat.schemas import (
+    ContactFormIn,
+    RatingIn,
+    SentMessageOut,
+    VisitorMessageIn,
+    WidgetConversationOut,
+)
+from parley_common.db import SessionDep
+from parley_common.errors import responses
+from parley_common.security import CurrentVisitor
+
+router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+
+
+@router.post(
+    "/messages",
+    response_model=SentMessageOut,
+    status_code=201,
+    responses=responses(VisitorBlocked, EmptyMessage, MessageTooLong, AttachmentInvalid),
+)
+async def send_message(
+    body: VisitorMessageIn, session: SessionDep, visitor: CurrentVisitor, settings: ChatSettingsDep
+) -> dict[str, Any]:
+    """Opens a conversation if none is open; a retry with the same `client_message_id` returns
+    the first message."""
+    conversation_id, message, _ = await widget.send_visitor_message(
+        session, settings, visitor, body
+    )
+    return {"conversation_id": conversation_id, "message": message}
+
+
+@router.get(
+    "/conversation", response_model=WidgetConversationOut, responses=responses(ConversationNotFound)
+)
+async def current_conversation(session: SessionDep, visitor: CurrentVisitor) -> dict[str, Any]:
+    """The visitor's current conversation with its latest messages (oldest first)."""
+    return await widget.current_conversation(session, visitor)
+
+
+@router.post(
+    "/contact-form",
+    response_model=SentMessageOut,
+    status_code=201,
+    responses=responses(VisitorBlocked),
+)
+async def contact_form(
+    body: ContactFormIn, session: SessionDep, visitor: CurrentVisitor, settings: ChatSettingsDep
+) -> dict[str, Any]:
+    """An offline message; agents answer it by e-mail."""
+    return await widget.contact_form(session, settings, visitor, body)
+
+
+@router.post(
+    "/rating",
+    status_code=201,
+    responses=responses(ConversationNotFound, AlreadyRated, RatingNotRequested),
+)
+async def rate(body: RatingIn, session: SessionDep, visitor: CurrentVisitor) -> dict[str, Any]:
+    """Once per conversation, after the agent resolved it with rating enabled."""
+    return await widget.rate(session, visitor, body)
+
+
+@router.post("/typing", status_code=204)
+async def typing(
+    session: SessionDep, visitor: CurrentVisitor, redis: RedisDep, settings: ChatSettingsDep
+) -> Response:
+    await widget.visitor_typing(session, redis, settings.namespace, visitor)
+    return Response(status_code=204)

@@ -1,0 +1,405 @@
+"""Agent-side conversation use cases: list, view, contact, join, assign, resolve, read state."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_chat import projections
+from parley_chat import repository as repo
+from parley_chat.errors import (
+    AgentNotFound,
+    ConversationNotFound,
+    ConversationNotOpen,
+    ConversationNotResolved,
+    InvalidCursor,
+    VisitorBlocked,
+    VisitorHasOpenConversation,
+    VisitorNotFound,
+)
+from parley_chat.events import emit_conversation
+from parley_chat.messaging import Author, append_message, open_conversation, system_message
+from parley_common.security import AgentPrincipal
+
+
+# --- reading ----------------------------------------------------------------------------------
+def conversation_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "status": row.status,
+        "channel": row.channel,
+        "started_by": row.started_by,
+        "visitor_id": row.visitor_id,
+        "visitor": {
+            "id": row.visitor_id,
+            "name": row.visitor_name or row.visitor_label,
+            "email": row.visitor_email,
+        },
+        "assignee_id": row.assignee_id,
+        "assignee": (
+            {"id": row.assignee_id, "name": row.assignee_name} if row.assignee_id else None
+        ),
+        "agent_ids": list(row.agent_ids or []),
+        "last_message": {
+            "text": row.last_message_preview,
+            "author_type": row.last_message_author_type,
+            "created_at": row.last_message_at,
+        },
+        "unread_count": row.unread_count,
+        "marked_unread": row.marked_unread,
+        "created_at": row.created_at,
+        "last_activity_at": row.last_activity_at,
+        "resolved_at": row.resolved_at,
+        "rating": row.rating,
+        "rating_comment": row.rating_comment,
+    }
+
+
+def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), uuid.UUID(row_id)
+    except ValueError as exc:
+        raise InvalidCursor() from exc
+
+
+async def get_view(
+    session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    row = await repo.conversation_view(session, agent.account_id, agent.agent_id, conversation_id)
+    if row is None:
+        raise ConversationNotFound()
+    return conversation_out(row)
+
+
+async def list_views(
+    session: AsyncSession,
+    agent: AgentPrincipal,
+    *,
+    status: str | None,
+    assignee: str | None,
+    unassigned: bool,
+    unread: bool | None,
+    channel: str | None,
+    visitor_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    assignee_id: uuid.UUID | None = None
+    if assignee == "me":
+        assignee_id = agent.agent_id
+    elif assignee:
+        try:
+            assignee_id = uuid.UUID(assignee)
+        except ValueError as exc:
+            raise InvalidCursor(
+                "assignee must be an agent id or `me`.",
+            ) from exc
+    rows = await repo.list_conversation_views(
+        session,
+        agent.account_id,
+        agent.agent_id,
+        status=status,
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        unread=unread,
+        channel=channel,
+        visitor_id=visitor_id,
+        after=decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    items = [conversation_out(row) for row in rows[:limit]]
+    next_cursor = (
+        encode_cursor(rows[limit - 1].last_activity_at, rows[limit - 1].id)
+        if len(rows) > limit
+        else None
+    )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+async def list_messages(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    since: int | None,
+    limit: int,
+) -> dict[str, Any]:
+    if await repo.get_conversation(session, account_id, conversation_id) is None:
+        raise ConversationNotFound()
+    before: int | None = None
+    if cursor:
+        try:
+            before = int(cursor)
+        except ValueError as exc:
+            raise InvalidCursor() from exc
+    rows = await repo.list_messages(
+        session, account_id, conversation_id, before=before, after=since, limit=limit + 1
+    )
+    items = [dict(row._mapping) for row in rows[:limit]]
+    has_more = len(rows) > limit
+    if since is not None:
+        # Catching up: oldest first; the next page continues after the last item.
+        return {"items": items, "next_cursor": str(items[-1]["seq"]) if has_more else None}
+    return {"items": items, "next_cursor": str(items[-1]["seq"]) if has_more else None}
+
+
+# --- changing ---------------------------------------------------------------------------------
+async def _agent_display(session: AsyncSession, agent: AgentPrincipal) -> str:
+    return await projections.agent_name(session, agent.account_id, agent.agent_id) or "Agent"
+
+
+async def _locked(session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID) -> Any:
+    row = await repo.get_conversation(session, account_id, conversation_id, lock=True)
+    if row is None:
+        raise ConversationNotFound()
+    return row
+
+
+async def contact_visitor(
+    session: AsyncSession, agent: AgentPrincipal, visitor_id: uuid.UUID, text: str | None
+) -> tuple[dict[str, Any], bool]:
+    """The agent starts a conversation with a visitor (or gets the one already open)."""
+    visitor = await projections.get_visitor(session, agent.account_id, visitor_id)
+    if visitor is None:
+        raise VisitorNotFound()
+    if visitor.blocked:
+        raise VisitorBlocked()
+    row, created = await open_conversation(
+        session,
+        account_id=agent.account_id,
+        visitor_id=visitor_id,
+        channel="chat",
+        started_by="agent",
+        assignee_id=agent.agent_id,
+    )
+    if text:
+        name = await _agent_display(session, agent)
+        await append_message(
+            session,
+            account_id=agent.account_id,
+            conversation_id=row.id,
+            visitor_id=visitor_id,
+            author=Author("agent", agent.agent_id, name),
+            text=text,
+        )
+    return await get_view(session, agent, row.id), created
+
+
+async def join(
+    session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    row = await _locked(session, agent.account_id, conversation_id)
+    await _join(session, agent, row)
+    return await get_view(session, agent, conversation_id)
+
+
+async def _join(session: AsyncSession, agent: AgentPrincipal, row: Any) -> None:
+    """Add the agent to the conversation; the first agent to join becomes the assignee."""
+    if agent.agent_id in (row.agent_ids or []):
+        return
+    values: dict[str, Any] = {"agent_ids": [*(row.agent_ids or []), agent.agent_id]}
+    if row.assignee_id is None:
+        values["assignee_id"] = agent.agent_id
+    updated = await repo.update_conversation(session, agent.account_id, row.id, **values)
+    name = await _agent_display(session, agent)
+    await system_message(session, updated, f"{name} joined the conversation")
+    if row.assignee_id is None:
+        await emit_conversation(
+            session,
+            "chat.conversation.assigned",
+            agent.account_id,
+            updated,
+            assignee_name=name,
+            agent_id=agent.agent_id,
+        )
+
+
+async def join_if_needed(session: AsyncSession, agent: AgentPrincipal, row: Any) -> None:
+    await _join(session, agent, row)
+
+
+async def assign(
+    session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID, assignee_id: uuid.UUID
+) -> dict[str, Any]:
+    row = await _locked(session, agent.account_id, conversation_id)
+    if not await projections.is_active_agent(session, agent.account_id, assignee_id):
+        raise AgentNotFound("The assignee must be an agent of this account.")
+    if row.assignee_id != assignee_id:
+        agent_ids = list(row.agent_ids or [])
+        if assignee_id not in agent_ids:
+            agent_ids.append(assignee_id)
+        updated = await repo.update_conversation(
+            session, agent.account_id, conversation_id, assignee_id=assignee_id, agent_ids=agent_ids
+        )
+        name = await projections.agent_name(session, agent.account_id, assignee_id) or "Agent"
+        await system_message(session, updated, f"Conversation assigned to {name}")
+        await emit_conversation(
+            session,
+            "chat.conversation.assigned",
+            agent.account_id,
+            updated,
+            assignee_name=name,
+            assigned_by=agent.agent_id,
+            agent_id=agent.agent_id,
+        )
+    return await get_view(session, agent, conversation_id)
+
+
+async def resolve_conversation(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    *,
+    resolved_by: uuid.UUID | None,
+) -> None:
+    row = await _locked(session, account_id, conversation_id)
+    if row.status != "open":
+        raise ConversationNotOpen()
+    prefs = await projections.account_prefs(session, account_id)
+    rating_requested = prefs.rating_enabled and row.rating is None
+    updated = await repo.update_conversation(
+        session,
+        account_id,
+        conversation_id,
+        status="resolved",
+        resolved_at=datetime.now(UTC),
+        resolved_by=resolved_by,
+        rating_requested=rating_requested or row.rating_requested,
+    )
+    await system_message(session, updated, "Conversation resolved")
+    await emit_conversation(
+        session,
+        "chat.conversation.resolved",
+        account_id,
+        updated,
+        rating_requested=rating_requested,
+        resolved_by=resolved_by,
+        agent_id=resolved_by,
+    )
+
+
+async def resolve(
+    session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    await resolve_conversation(
+        session, agent.account_id, conversation_id, resolved_by=agent.agent_id
+    )
+    return await get_view(session, agent, conversation_id)
+
+
+async def reopen(
+    session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    row = await _locked(session, agent.account_id, conversation_id)
+    if row.status != "resolved":
+        raise ConversationNotResolved()
+    if await repo.open_conversation_id(session, agent.account_id, row.visitor_id):
+        raise VisitorHasOpenConversation()
+    updated = await repo.update_conversation(
+        session,
+        agent.account_id,
+        conversation_id,
+        status="open",
+        resolved_at=None,
+        resolved_by=None,
+        last_activity_at=datetime.now(UTC),
+    )
+    await system_message(session, updated, "Conversation reopened")
+    await emit_conversation(session, "chat.conversation.reopened", agent.account_id, updated)
+    return await get_view(session, agent, conversation_id)
+
+
+async def mark(
+    session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID, *, unread: bool
+) -> dict[str, Any]:
+    row = await repo.get_conversation(session, agent.account_id, conversation_id)
+    if row is None:
+        raise ConversationNotFound()
+    if unread:
+        await repo.set_read_marker(
+            session,
+            account_id=agent.account_id,
+            conversation_id=conversation_id,
+            agent_id=agent.agent_id,
+            marked_unread=True,
+        )
+    else:
+        await repo.set_read_marker(
+            session,
+            account_id=agent.account_id,
+            conversation_id=conversation_id,
+            agent_id=agent.agent_id,
+            last_read_seq=row.last_seq,
+            marked_unread=False,
+        )
+    await emit_conversation(
+        session,
+        "chat.conversation.read",
+        agent.account_id,
+        row,
+        agent_id=agent.agent_id,
+        unread=unread,
+        last_read_seq=row.last_seq,
+    )
+    return await get_view(session, agent, conversation_id)
+
+
+# --- typing (ephemeral: straight to Redis pub/sub, no outbox, no sequence) ---------------------
+def typing_channel(namespace: str, account_id: uuid.UUID) -> str:
+    return f"{namespace}:typing:{account_id}"
+
+
+async def publish_typing(
+    redis: Redis,
+    namespace: str,
+    *,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    author_type: str,
+    author_id: uuid.UUID,
+    author_name: str | None,
+) -> None:
+    frame = {
+        "type": "typing",
+        "conversation_id": str(conversation_id),
+        "visitor_id": str(visitor_id),
+        "author_type": author_type,
+        "author_id": str(author_id),
+        "author_name": author_name,
+    }
+    await redis.publish(typing_channel(namespace, account_id), orjson.dumps(frame))
+
+
+async def agent_typing(
+    session: AsyncSession,
+    redis: Redis,
+    namespace: str,
+    agent: AgentPrincipal,
+    conversation_id: uuid.UUID,
+) -> None:
+    row = await repo.get_conversation(session, agent.account_id, conversation_id)
+    if row is None:
+        raise ConversationNotFound()
+    await publish_typing(
+        redis,
+        namespace,
+        account_id=agent.account_id,
+        conversation_id=conversation_id,
+        visitor_id=row.visitor_id,
+        author_type="agent",
+        author_id=agent.agent_id,
+        author_name=await _agent_display(session, agent),
+    )
