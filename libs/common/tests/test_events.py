@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from contextlib import AsyncExitStack
 
+import aio_pika
 import pytest
 from sqlalchemy import func, select
 
@@ -100,7 +101,6 @@ async def test_redelivered_event_is_handled_once(chain, engine):
     event = await _emit(engine, uuid.uuid4(), commit=True)
     await eventually(lambda: any(e.id == event.id for e in handled))
     # RabbitMQ redelivers (or a relay republishes) the same event: same id, no second effect.
-    import aio_pika
 
     await exchange.publish(
         aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)),
@@ -110,3 +110,51 @@ async def test_redelivered_event_is_handled_once(chain, engine):
     marker = await _emit(engine, uuid.uuid4(), commit=True)
     await eventually(lambda: any(e.id == marker.id for e in handled))
     assert sum(1 for e in handled if e.id == event.id) == 1
+
+
+async def test_poison_event_is_dead_lettered_after_the_delivery_limit(engine, broker, settings):
+    attempts: list[uuid.UUID] = []
+
+    async def always_fails(session, event: Event) -> None:
+        attempts.append(event.id)
+        raise RuntimeError("handler bug")
+
+    channel = await broker.channel(publisher_confirms=True)
+    exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
+    name = f"{settings.namespace}.chat.poison-{uuid.uuid4().hex[:6]}"
+    queue = await broker_mod.declare_queue(
+        channel, settings.namespace, name, ["auth.account.created"]
+    )
+    await queue.consume(
+        message_handler(
+            create_session_factory(engine),
+            chat_outbox.processed,
+            name,
+            Consumer("poison", {"auth.account.created": always_fails}),
+        )
+    )
+    event = Event(
+        type="auth.account.created",
+        account_id=uuid.uuid4(),
+        data={"name": "x", "widget_key": "k", "plan": "free"},
+    )
+    await queue.bind(exchange, "poison.#")
+    await exchange.publish(
+        aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)),
+        routing_key="poison.test",
+        mandatory=True,
+    )
+    dead = await channel.get_queue(f"{settings.namespace}.dead-letter")
+
+    async def dead_lettered() -> bool:
+        while (message := await dead.get(fail=False, no_ack=False)) is not None:
+            await message.ack()
+            if message.message_id == str(event.id):
+                return True
+        return False
+
+    await eventually(dead_lettered, timeout=20)
+    # The first delivery plus the redeliveries the limit allows; never handled successfully.
+    assert 2 <= attempts.count(event.id) <= broker_mod.DELIVERY_LIMIT + 1
+    await queue.delete(if_unused=False, if_empty=False)
+    await channel.close()

@@ -22,9 +22,9 @@ def queue_name(namespace: str, service: str, purpose: str) -> str:
     return f"{namespace}.{service}.{purpose}"
 
 
-async def connect(url: str) -> AbstractRobustConnection:
+async def connect(url: str, name: str = "parley") -> AbstractRobustConnection:
     """A robust connection: reconnects after a broker restart and re-declares what it had."""
-    return await aio_pika.connect_robust(url, client_properties={"connection_name": "parley"})
+    return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
 
 
 async def declare_exchanges(channel: AbstractChannel, namespace: str) -> AbstractExchange:

@@ -115,6 +115,8 @@ class BotMessageRequested(Payload):
     text: str
     bot_id: uuid.UUID | None = None
     conversation_id: uuid.UUID | None = None
+    # A chatbot step's buttons: the visitor answers by sending one of these labels.
+    quick_replies: list[str] = []
 
 
 @dataclass(frozen=True)
