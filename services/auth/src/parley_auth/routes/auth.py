@@ -44,7 +44,13 @@ async def login(body: LoginIn, session: SessionDep, settings: AuthSettingsDep,
 async def refresh(body: RefreshIn, session: SessionDep, settings: AuthSettingsDep) -> TokensOut:
     """Exchange a refresh token for a new pair. The old one stops working; presenting it
     again ends the session."""
-    return await sessions.refresh(session, refresh_token=body.refresh_token, settings=settings)
+    try:
+        return await sessions.refresh(session, refresh_token=body.refresh_token,
+                                      settings=settings)
+    except RefreshTokenReused:
+        # The request fails, but the family's revocation (and its event) must stand.
+        await session.commit()
+        raise
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
