@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parley_common.definition import ServiceDef
-
 from parley_bots.consumers import CONSUMERS
 from parley_bots.events import outbox
+from parley_bots.jobs import fire_due_triggers
 from parley_bots.models import Base
+from parley_common.definition import ServiceDef
 
 SERVICE = ServiceDef(
     name="bots",
@@ -18,4 +18,5 @@ SERVICE = ServiceDef(
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,
     consumers=CONSUMERS,
+    background=[fire_due_triggers],
 )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from parley_common.events.outbox import Outbox
-
 from parley_bots.models import Base
+from parley_common.events.outbox import Outbox
 
 outbox = Outbox(Base.metadata)

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from parley_bots.routes import automatic_messages, chatbots, stats
+
+ROUTERS: list[APIRouter] = [automatic_messages.router, chatbots.router, stats.router]
