@@ -19,23 +19,37 @@ def token() -> str:
 
 
 async def devices_of(session: AsyncSession, agent: TestAgent) -> list[Device]:
-    return list(await session.scalars(select(Device).where(
-        Device.account_id == agent.account_id, Device.agent_id == agent.agent_id)))
+    return list(
+        await session.scalars(
+            select(Device).where(
+                Device.account_id == agent.account_id, Device.agent_id == agent.agent_id
+            )
+        )
+    )
 
 
 async def test_register_device_then_reregister(service_client, agent, session):
     tok = token().upper()
     async with service_client(app) as client:
-        resp = await client.post("/api/v1/devices", headers=agent.headers, json={
-            "platform": "ios", "token": tok, "environment": "sandbox",
-            "bundle_id": "com.example.app", "locale": "cs-CZ"})
+        resp = await client.post(
+            "/api/v1/devices",
+            headers=agent.headers,
+            json={
+                "platform": "ios",
+                "token": tok,
+                "environment": "sandbox",
+                "bundle_id": "com.example.app",
+                "locale": "cs-CZ",
+            },
+        )
         assert resp.status_code == 201, resp.text
         body = resp.json()
         assert body["token"] == tok.lower()
         assert body["environment"] == "sandbox"
         assert body["bundle_id"] == "com.example.app"
-        again = await client.post("/api/v1/devices", headers=agent.headers,
-                                  json={"token": tok.lower()})
+        again = await client.post(
+            "/api/v1/devices", headers=agent.headers, json={"token": tok.lower()}
+        )
         assert again.status_code == 200
         assert again.json()["id"] == body["id"]
         assert again.json()["environment"] == "production"
@@ -49,27 +63,32 @@ async def test_token_registered_by_another_agent_moves(service_client, agent, se
     stranger = make_agent()
     tok = token()
     async with service_client(app) as client:
-        assert (await client.post("/api/v1/devices", headers=agent.headers,
-                                  json={"token": tok})).status_code == 201
-        assert (await client.post("/api/v1/devices", headers=other.headers,
-                                  json={"token": tok})).status_code == 200
+        assert (
+            await client.post("/api/v1/devices", headers=agent.headers, json={"token": tok})
+        ).status_code == 201
+        assert (
+            await client.post("/api/v1/devices", headers=other.headers, json={"token": tok})
+        ).status_code == 200
         assert await devices_of(session, agent) == []
         assert [d.token for d in await devices_of(session, other)] == [tok]
         # Another account's agent signs in on the same phone: the token follows them.
-        assert (await client.post("/api/v1/devices", headers=stranger.headers,
-                                  json={"token": tok})).status_code == 200
+        assert (
+            await client.post("/api/v1/devices", headers=stranger.headers, json={"token": tok})
+        ).status_code == 200
     assert await devices_of(session, other) == []
     assert [d.account_id for d in await devices_of(session, stranger)] == [stranger.account_id]
 
 
 async def test_devices_per_agent_are_bounded(service_client, agent, session, monkeypatch):
     from parley_notify.config import get_notify_settings
+
     monkeypatch.setattr(get_notify_settings(), "max_devices_per_agent", 3)
     tokens = [token() for _ in range(5)]
     async with service_client(app) as client:
         for tok in tokens:
-            assert (await client.post("/api/v1/devices", headers=agent.headers,
-                                      json={"token": tok})).status_code == 201
+            assert (
+                await client.post("/api/v1/devices", headers=agent.headers, json={"token": tok})
+            ).status_code == 201
     kept = {d.token for d in await devices_of(session, agent)}
     assert kept == set(tokens[-3:])
 
@@ -100,8 +119,9 @@ async def test_unregister_device(service_client, agent, other_account, session):
     colleague = make_agent("agent", agent.account_id)
     async with service_client(app) as client:
         await client.post("/api/v1/devices", headers=agent.headers, json={"token": mine})
-        await client.post("/api/v1/devices", headers=colleague.headers,
-                          json={"token": colleague_token})
+        await client.post(
+            "/api/v1/devices", headers=colleague.headers, json={"token": colleague_token}
+        )
         # Another account cannot see or remove it, nor can a colleague: 404, nothing changes.
         for who, tok in ((other_account, mine), (agent, colleague_token)):
             resp = await client.delete(f"/api/v1/devices/{tok}", headers=who.headers)
@@ -118,22 +138,27 @@ async def test_unregister_device(service_client, agent, other_account, session):
 
 
 async def test_notification_settings_default_on_and_patch(service_client, agent, other_account):
-    everything_on = {"new_message": True, "new_visitor": True, "offline_notifications": True,
-                     "sound": True, "email_notifications": True}
+    everything_on = {
+        "new_message": True,
+        "new_visitor": True,
+        "offline_notifications": True,
+        "sound": True,
+        "email_notifications": True,
+    }
     path = "/api/v1/me/notification-settings"
     async with service_client(app) as client:
         resp = await client.get(path, headers=agent.headers)
         assert resp.status_code == 200
         assert resp.json() == everything_on
-        resp = await client.patch(path, headers=agent.headers,
-                                  json={"new_visitor": False, "sound": False})
+        resp = await client.patch(
+            path, headers=agent.headers, json={"new_visitor": False, "sound": False}
+        )
         assert resp.status_code == 200
         expected = {**everything_on, "new_visitor": False, "sound": False}
         assert resp.json() == expected
         resp = await client.patch(path, headers=agent.headers, json={"sound": True})
         assert resp.json() == {**expected, "sound": True}
-        assert (await client.get(path, headers=agent.headers)).json() == {**expected,
-                                                                           "sound": True}
+        assert (await client.get(path, headers=agent.headers)).json() == {**expected, "sound": True}
         # Another agent's settings are untouched.
         assert (await client.get(path, headers=other_account.headers)).json() == everything_on
         assert (await client.patch(path, headers=agent.headers, json={})).status_code == 200

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from parley_common.app import create_service_app
-
 from parley_notify.routes import ROUTERS
 
 app = create_service_app("notify", ROUTERS)

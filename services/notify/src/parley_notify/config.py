@@ -19,7 +19,7 @@ class NotifySettings(Settings):
     apns_production_host: str = "api.push.apple.com"
     apns_sandbox_host: str = "api.sandbox.push.apple.com"
     apns_port: int = 443
-    # Extra CA bundle to trust (PEM); None trusts the system store only.
+    # CA bundle (PEM) to trust instead of the system store; None = the system store.
     apns_ca_file: Path | None = None
     apns_max_connections: int = 4
     apns_expiration_seconds: int = 3600

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from parley_common.events.outbox import Outbox
-
 from parley_notify.models import Base
 
 outbox = Outbox(Base.metadata)

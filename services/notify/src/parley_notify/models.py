@@ -10,22 +10,27 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from parley_common.db import declarative_base
 from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-Base = declarative_base("notify")
+from parley_common.db import NAMING_CONVENTION
+
+
+class Base(DeclarativeBase):
+    # As parley_common.db.declarative_base("notify"), spelled out so mypy sees a class.
+    metadata = MetaData(schema="notify", naming_convention=NAMING_CONVENTION)
 
 
 class Agent(Base):
@@ -50,8 +55,7 @@ class NotificationSettings(Base):
     offline_notifications: Mapped[bool] = mapped_column(Boolean, default=True)
     sound: Mapped[bool] = mapped_column(Boolean, default=True)
     email_notifications: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Device(Base):
@@ -65,11 +69,11 @@ class Device(Base):
     environment: Mapped[str] = mapped_column(String(12))
     bundle_id: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(35))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Last (re-)registration: an APNs 410 older than this does not remove the token.
-    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                    server_default=func.now())
+    registered_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class Conversation(Base):
@@ -96,7 +100,8 @@ class Conversation(Base):
 class ConversationRead(Base):
     __tablename__ = "conversation_reads"
     conversation_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("conversations.conversation_id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("conversations.conversation_id", ondelete="CASCADE"), primary_key=True
+    )
     agent_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     account_id: Mapped[uuid.UUID]
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -143,10 +148,8 @@ class Push(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Delivery(Base):
@@ -155,7 +158,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     push_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("pushes.id", ondelete="CASCADE"), index=True)
+        ForeignKey("pushes.id", ondelete="CASCADE"), index=True
+    )
     account_id: Mapped[uuid.UUID] = mapped_column(index=True)
     attempt: Mapped[int] = mapped_column(Integer)
     apns_id: Mapped[str] = mapped_column(String(36))
@@ -163,16 +167,16 @@ class Delivery(Base):
     status: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(100))
     apns_timestamp: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class MailNotification(Base):
     """An e-mail to an agent, created once per (reason key, agent) and sent by the worker."""
 
     __tablename__ = "mail_notifications"
-    __table_args__ = (UniqueConstraint("dedupe_key", "agent_id",
-                                       name="uq_mail_notifications_key_agent"),)
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", "agent_id", name="uq_mail_notifications_key_agent"),
+    )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     account_id: Mapped[uuid.UUID] = mapped_column(index=True)
     agent_id: Mapped[uuid.UUID]
@@ -183,6 +187,5 @@ class MailNotification(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

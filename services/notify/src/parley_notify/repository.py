@@ -12,22 +12,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_notify.models import Agent, Device, NotificationSettings
 
-SETTING_NAMES = ("new_message", "new_visitor", "offline_notifications", "sound",
-                 "email_notifications")
+SETTING_NAMES = (
+    "new_message",
+    "new_visitor",
+    "offline_notifications",
+    "sound",
+    "email_notifications",
+)
 
 
 # --- devices --------------------------------------------------------------------------------
 async def device_by_token(session: AsyncSession, token: str) -> Device | None:
     """Any account's device with this token (a token moves to whoever registers it last)."""
     result: Device | None = await session.scalar(
-        select(Device).where(Device.token == token).with_for_update())
+        select(Device).where(Device.token == token).with_for_update()
+    )
     return result
 
 
-async def agent_device(session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID,
-                       token: str) -> Device | None:
-    result: Device | None = await session.scalar(select(Device).where(
-        Device.account_id == account_id, Device.agent_id == agent_id, Device.token == token))
+async def agent_device(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID, token: str
+) -> Device | None:
+    result: Device | None = await session.scalar(
+        select(Device).where(
+            Device.account_id == account_id, Device.agent_id == agent_id, Device.token == token
+        )
+    )
     return result
 
 
@@ -43,31 +53,42 @@ async def delete_device(session: AsyncSession, device: Device) -> None:
     await session.flush()
 
 
-async def trim_agent_devices(session: AsyncSession, *, account_id: uuid.UUID,
-                             agent_id: uuid.UUID, keep: int) -> None:
+async def trim_agent_devices(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID, keep: int
+) -> None:
     """Keep the agent's ``keep`` most recently registered devices, drop the rest."""
-    newest = (select(Device.id).where(Device.account_id == account_id,
-                                      Device.agent_id == agent_id)
-              .order_by(Device.registered_at.desc(), Device.created_at.desc()).limit(keep))
-    await session.execute(delete(Device).where(
-        Device.account_id == account_id, Device.agent_id == agent_id,
-        Device.id.not_in(newest)))
+    newest = (
+        select(Device.id)
+        .where(Device.account_id == account_id, Device.agent_id == agent_id)
+        .order_by(Device.registered_at.desc(), Device.created_at.desc())
+        .limit(keep)
+    )
+    await session.execute(
+        delete(Device).where(
+            Device.account_id == account_id, Device.agent_id == agent_id, Device.id.not_in(newest)
+        )
+    )
 
 
-async def delete_session_devices(session: AsyncSession, *, account_id: uuid.UUID,
-                                 session_id: uuid.UUID) -> None:
-    await session.execute(delete(Device).where(Device.account_id == account_id,
-                                               Device.session_id == session_id))
+async def delete_session_devices(
+    session: AsyncSession, *, account_id: uuid.UUID, session_id: uuid.UUID
+) -> None:
+    await session.execute(
+        delete(Device).where(Device.account_id == account_id, Device.session_id == session_id)
+    )
 
 
-async def delete_agent_devices(session: AsyncSession, *, account_id: uuid.UUID,
-                               agent_id: uuid.UUID) -> None:
-    await session.execute(delete(Device).where(Device.account_id == account_id,
-                                               Device.agent_id == agent_id))
+async def delete_agent_devices(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID
+) -> None:
+    await session.execute(
+        delete(Device).where(Device.account_id == account_id, Device.agent_id == agent_id)
+    )
 
 
-async def delete_device_if_registered_before(session: AsyncSession, *, account_id: uuid.UUID,
-                                             token: str, before_ms: int | None) -> bool:
+async def delete_device_if_registered_before(
+    session: AsyncSession, *, account_id: uuid.UUID, token: str, before_ms: int | None
+) -> bool:
     """Drop a token APNs rejected; with ``before_ms``, only if not re-registered since."""
     query = delete(Device).where(Device.account_id == account_id, Device.token == token)
     if before_ms is not None:
@@ -77,57 +98,70 @@ async def delete_device_if_registered_before(session: AsyncSession, *, account_i
 
 
 # --- notification settings --------------------------------------------------------------------
-async def notification_settings(session: AsyncSession, *, account_id: uuid.UUID,
-                                agent_id: uuid.UUID) -> NotificationSettings | None:
-    result: NotificationSettings | None = await session.scalar(select(NotificationSettings).where(
-        NotificationSettings.account_id == account_id, NotificationSettings.agent_id == agent_id))
+async def notification_settings(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID
+) -> NotificationSettings | None:
+    result: NotificationSettings | None = await session.scalar(
+        select(NotificationSettings).where(
+            NotificationSettings.account_id == account_id, NotificationSettings.agent_id == agent_id
+        )
+    )
     return result
 
 
-async def upsert_notification_settings(session: AsyncSession, *, account_id: uuid.UUID,
-                                       agent_id: uuid.UUID,
-                                       changes: dict[str, bool]) -> NotificationSettings:
+async def upsert_notification_settings(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID, changes: dict[str, bool]
+) -> NotificationSettings:
     values: dict[str, Any] = {"agent_id": agent_id, "account_id": account_id, **changes}
     stmt = pg_insert(NotificationSettings).values(values)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[NotificationSettings.agent_id],
         set_={**changes, "updated_at": func.now()},
         where=NotificationSettings.account_id == account_id,
     ).returning(NotificationSettings)
-    row: NotificationSettings = (await session.scalars(
-        stmt, execution_options={"populate_existing": True})).one()
+    row: NotificationSettings = (
+        await session.scalars(upsert, execution_options={"populate_existing": True})
+    ).one()
     return row
 
 
 # --- agents (projection) ----------------------------------------------------------------------
-async def ensure_agent(session: AsyncSession, *, account_id: uuid.UUID,
-                       agent_id: uuid.UUID) -> None:
-    await session.execute(pg_insert(Agent).values(agent_id=agent_id, account_id=account_id)
-                          .on_conflict_do_nothing())
+async def ensure_agent(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID
+) -> None:
+    await session.execute(
+        pg_insert(Agent).values(agent_id=agent_id, account_id=account_id).on_conflict_do_nothing()
+    )
 
 
-async def upsert_agent(session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID,
-                       fields: dict[str, Any]) -> None:
+async def upsert_agent(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID, fields: dict[str, Any]
+) -> None:
     stmt = pg_insert(Agent).values(agent_id=agent_id, account_id=account_id, **fields)
     if fields:
-        await session.execute(stmt.on_conflict_do_update(
-            index_elements=[Agent.agent_id], set_=fields, where=Agent.account_id == account_id))
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[Agent.agent_id], set_=fields, where=Agent.account_id == account_id
+            )
+        )
     else:
         await session.execute(stmt.on_conflict_do_nothing())
 
 
-async def set_agent_status(session: AsyncSession, *, account_id: uuid.UUID,
-                           agent_id: uuid.UUID, status: str) -> None:
-    await upsert_agent(session, account_id=account_id, agent_id=agent_id,
-                       fields={"status": status})
+async def set_agent_status(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID, status: str
+) -> None:
+    await upsert_agent(session, account_id=account_id, agent_id=agent_id, fields={"status": status})
 
 
-async def remove_agent(session: AsyncSession, *, account_id: uuid.UUID,
-                       agent_id: uuid.UUID) -> None:
+async def remove_agent(
+    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID
+) -> None:
     await delete_agent_devices(session, account_id=account_id, agent_id=agent_id)
     for model in (NotificationSettings, Agent):
-        await session.execute(delete(model).where(model.account_id == account_id,
-                                                  model.agent_id == agent_id))
+        await session.execute(
+            delete(model).where(model.account_id == account_id, model.agent_id == agent_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -147,30 +181,45 @@ class AgentRow:
 
 async def account_agents(session: AsyncSession, account_id: uuid.UUID) -> list[AgentRow]:
     """Every known agent of the account (projection or device owner) with settings and devices."""
-    agents = {a.agent_id: a for a in await session.scalars(
-        select(Agent).where(Agent.account_id == account_id))}
-    prefs = {s.agent_id: s for s in await session.scalars(
-        select(NotificationSettings).where(NotificationSettings.account_id == account_id))}
+    agents = {
+        a.agent_id: a
+        for a in await session.scalars(select(Agent).where(Agent.account_id == account_id))
+    }
+    prefs = {
+        s.agent_id: s
+        for s in await session.scalars(
+            select(NotificationSettings).where(NotificationSettings.account_id == account_id)
+        )
+    }
     devices: dict[uuid.UUID, list[Device]] = {}
-    for device in await session.scalars(select(Device).where(Device.account_id == account_id)
-                                        .order_by(Device.registered_at)):
+    for device in await session.scalars(
+        select(Device).where(Device.account_id == account_id).order_by(Device.registered_at)
+    ):
         devices.setdefault(device.agent_id, []).append(device)
     rows = []
     for agent_id in agents.keys() | devices.keys():
         agent, pref = agents.get(agent_id), prefs.get(agent_id)
         on = {name: getattr(pref, name) if pref is not None else True for name in SETTING_NAMES}
-        rows.append(AgentRow(agent_id=agent_id, email=agent.email if agent else None,
-                             status=agent.status if agent else None,
-                             devices=tuple(devices.get(agent_id, ())), **on))
+        rows.append(
+            AgentRow(
+                agent_id=agent_id,
+                email=agent.email if agent else None,
+                status=agent.status if agent else None,
+                devices=tuple(devices.get(agent_id, ())),
+                **on,
+            )
+        )
     return rows
 
 
-async def unread_counts(session: AsyncSession, account_id: uuid.UUID,
-                        agent_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+async def unread_counts(
+    session: AsyncSession, account_id: uuid.UUID, agent_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
     """Open conversations each agent can see that have visitor messages they have not read."""
     if not agent_ids:
         return {}
-    rows = await session.execute(text("""
+    rows = await session.execute(
+        text("""
         SELECT a.agent_id, count(c.conversation_id)
         FROM unnest(CAST(:agent_ids AS uuid[])) AS a(agent_id)
         JOIN notify.conversations c
@@ -183,7 +232,9 @@ async def unread_counts(session: AsyncSession, account_id: uuid.UUID,
            OR c.last_visitor_message_at > greatest(coalesce(r.read_at, '-infinity'),
                                                    coalesce(c.read_at, '-infinity'))
         GROUP BY a.agent_id
-    """), {"agent_ids": agent_ids, "account_id": account_id})
+    """),
+        {"agent_ids": agent_ids, "account_id": account_id},
+    )
     counts = {agent_id: 0 for agent_id in agent_ids}
     counts.update({agent_id: int(n) for agent_id, n in rows.all()})
     return counts

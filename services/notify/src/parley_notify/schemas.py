@@ -15,16 +15,25 @@ TOKEN_PATTERN = r"^[0-9a-fA-F]{32,200}$"
 class DeviceIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "platform": "ios", "token": "a1" * 32, "environment": "production",
-            "bundle_id": "com.example.parley", "locale": "en-GB"}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "platform": "ios",
+                    "token": "a1" * 32,
+                    "environment": "production",
+                    "bundle_id": "com.example.parley",
+                    "locale": "en-GB",
+                }
+            ]
+        },
     )
 
     platform: Literal["ios"] = "ios"
     token: str = Field(pattern=TOKEN_PATTERN, max_length=200)
     environment: Literal["production", "sandbox"] = "production"
-    bundle_id: str | None = Field(default=None, max_length=200,
-                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+    bundle_id: str | None = Field(
+        default=None, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
+    )
     locale: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z0-9_\-]+$")
 
     @field_validator("token")

@@ -16,8 +16,9 @@ class DeviceNotFound(NotFound):
     code, title = "device_not_found", "No such device"
 
 
-async def register_device(session: AsyncSession, agent: AgentPrincipal, body: DeviceIn, *,
-                          max_devices: int) -> tuple[Device, bool]:
+async def register_device(
+    session: AsyncSession, agent: AgentPrincipal, body: DeviceIn, *, max_devices: int
+) -> tuple[Device, bool]:
     """Register (or re-register) a push token for the signed-in agent; True when it is new.
 
     A token is one phone: registered by another agent (or account), it moves to this one.
@@ -38,30 +39,35 @@ async def register_device(session: AsyncSession, agent: AgentPrincipal, body: De
     device.registered_at = func.now()
     await session.flush()
     await session.refresh(device)
-    await repository.trim_agent_devices(session, account_id=agent.account_id,
-                                        agent_id=agent.agent_id, keep=max_devices)
+    await repository.trim_agent_devices(
+        session, account_id=agent.account_id, agent_id=agent.agent_id, keep=max_devices
+    )
     return device, created
 
 
 async def unregister_device(session: AsyncSession, agent: AgentPrincipal, token: str) -> None:
-    device = await repository.agent_device(session, account_id=agent.account_id,
-                                           agent_id=agent.agent_id, token=token.lower())
+    device = await repository.agent_device(
+        session, account_id=agent.account_id, agent_id=agent.agent_id, token=token.lower()
+    )
     if device is None:
         raise DeviceNotFound()
     await repository.delete_device(session, device)
 
 
 async def get_settings(session: AsyncSession, agent: AgentPrincipal) -> NotificationSettingsOut:
-    row = await repository.notification_settings(session, account_id=agent.account_id,
-                                                 agent_id=agent.agent_id)
+    row = await repository.notification_settings(
+        session, account_id=agent.account_id, agent_id=agent.agent_id
+    )
     return NotificationSettingsOut.model_validate(row) if row else NotificationSettingsOut()
 
 
-async def update_settings(session: AsyncSession, agent: AgentPrincipal,
-                          patch: NotificationSettingsPatch) -> NotificationSettingsOut:
+async def update_settings(
+    session: AsyncSession, agent: AgentPrincipal, patch: NotificationSettingsPatch
+) -> NotificationSettingsOut:
     changes = patch.model_dump(exclude_none=True)
     if not changes:
         return await get_settings(session, agent)
     row = await repository.upsert_notification_settings(
-        session, account_id=agent.account_id, agent_id=agent.agent_id, changes=changes)
+        session, account_id=agent.account_id, agent_id=agent.agent_id, changes=changes
+    )
     return NotificationSettingsOut.model_validate(row)

@@ -16,22 +16,33 @@ from parley_notify.schemas import TOKEN_PATTERN, DeviceIn, DeviceOut
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=DeviceOut,
-             summary="Register an APNs push token (200 when it was already registered)")
-async def register_device(body: DeviceIn, agent: CurrentAgent, session: SessionDep,
-                          response: Response) -> DeviceOut:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeviceOut,
+    summary="Register an APNs push token (200 when it was already registered)",
+)
+async def register_device(
+    body: DeviceIn, agent: CurrentAgent, session: SessionDep, response: Response
+) -> DeviceOut:
     device, created = await service.register_device(
-        session, agent, body, max_devices=get_notify_settings().max_devices_per_agent)
+        session, agent, body, max_devices=get_notify_settings().max_devices_per_agent
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return DeviceOut.model_validate(device)
 
 
-@router.delete("/{token}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=responses(service.DeviceNotFound), summary="Unregister a push token")
+@router.delete(
+    "/{token}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(service.DeviceNotFound),
+    summary="Unregister a push token",
+)
 async def unregister_device(
     token: Annotated[str, Path(pattern=TOKEN_PATTERN, max_length=200)],
-    agent: CurrentAgent, session: SessionDep,
+    agent: CurrentAgent,
+    session: SessionDep,
 ) -> Response:
     await service.unregister_device(session, agent, token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

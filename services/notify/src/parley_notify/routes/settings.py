@@ -13,12 +13,14 @@ router = APIRouter(prefix="/api/v1/me/notification-settings", tags=["notificatio
 
 
 @router.get("", response_model=NotificationSettingsOut)
-async def get_notification_settings(agent: CurrentAgent,
-                                    session: SessionDep) -> NotificationSettingsOut:
+async def get_notification_settings(
+    agent: CurrentAgent, session: SessionDep
+) -> NotificationSettingsOut:
     return await service.get_settings(session, agent)
 
 
 @router.patch("", response_model=NotificationSettingsOut)
-async def update_notification_settings(body: NotificationSettingsPatch, agent: CurrentAgent,
-                                       session: SessionDep) -> NotificationSettingsOut:
+async def update_notification_settings(
+    body: NotificationSettingsPatch, agent: CurrentAgent, session: SessionDep
+) -> NotificationSettingsOut:
     return await service.update_settings(session, agent, body)

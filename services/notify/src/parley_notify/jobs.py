@@ -1,0 +1,25 @@
+"""Background jobs of the notify worker (``definition.SERVICE.background``)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from parley_common.worker import WorkerContext
+from parley_notify import notifications
+from parley_notify.config import get_notify_settings
+from parley_notify.delivery import retry_pushes, send_pushes
+from parley_notify.mail import mail_notifications
+
+
+async def close_visitor_bursts(ctx: WorkerContext) -> None:
+    """Send the "N new visitors" summary when a burst window ends."""
+    assert ctx.session_factory is not None
+    settings = get_notify_settings()
+    interval = min(settings.sweep_interval_seconds, settings.visitor_burst_seconds / 4)
+    while True:
+        async with ctx.session_factory() as session, session.begin():
+            await notifications.close_visitor_bursts(session)
+        await asyncio.sleep(interval)
+
+
+BACKGROUND = [send_pushes, retry_pushes, close_visitor_bursts, mail_notifications]
