@@ -1,0 +1,1 @@
+"""The chat box (widget.js) and the live demo page."""

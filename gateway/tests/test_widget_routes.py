@@ -1,0 +1,34 @@
+"""The chat box script and the demo page, served by the gateway app itself."""
+
+from __future__ import annotations
+
+import gzip
+
+from parley_gateway.app import app
+from parley_gateway.widget.routes import WIDGET_JS
+
+
+async def test_widget_js_is_served_compressed_and_cacheable(service_client):
+    async with service_client(app) as client:
+        resp = await client.get("/widget.js", headers={"accept-encoding": "identity"})
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("application/javascript")
+        assert resp.content == WIDGET_JS
+        assert b"innerHTML" not in WIDGET_JS  # text only ever goes in via textContent
+        etag = resp.headers["etag"]
+        resp = await client.get("/widget.js", headers={"if-none-match": etag})
+        assert resp.status_code == 304
+        resp = await client.get("/widget.js", headers={"accept-encoding": "gzip"})
+        assert resp.headers["content-encoding"] == "gzip"
+        assert len(gzip.compress(WIDGET_JS)) < 10_000
+
+
+async def test_demo_page_embeds_the_key_and_refuses_bad_keys(service_client):
+    async with service_client(app) as client:
+        resp = await client.get("/demo/wk_abc-123")
+        assert resp.status_code == 200  # visitors is not running here: served anyway
+        assert 'data-widget-key="wk_abc-123"' in resp.text
+        assert '<script src="/widget.js"' in resp.text
+        resp = await client.get('/demo/bad"key<script>')
+        assert resp.status_code == 404
+        assert "<script>alert" not in resp.text
