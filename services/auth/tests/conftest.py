@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from parley_auth.app import app
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from parley_auth.app import app
 
 PASSWORD = "correct horse battery"
 
@@ -60,45 +61,55 @@ def unique_email(prefix: str = "owner") -> str:
 @pytest.fixture
 def signup(client: httpx.AsyncClient) -> Callable[..., Any]:
     async def do(**fields: Any) -> Signed:
-        body = {"email": unique_email(), "password": PASSWORD, "name": "Olivia Owner",
-                **fields}
-        resp = await client.post("/api/v1/auth/signup", json=body,
-                                 headers={"X-Forwarded-For": random_ip()})
+        body = {"email": unique_email(), "password": PASSWORD, "name": "Olivia Owner", **fields}
+        resp = await client.post(
+            "/api/v1/auth/signup", json=body, headers={"X-Forwarded-For": random_ip()}
+        )
         assert resp.status_code == 201, resp.text
         return Signed(resp.json(), body["email"].strip().lower(), body["password"])
+
     return do
 
 
 @pytest.fixture
 def login(client: httpx.AsyncClient) -> Callable[..., Any]:
     async def do(email: str, password: str = PASSWORD) -> Signed:
-        resp = await client.post("/api/v1/auth/login", json={"email": email, "password": password},
-                                 headers={"X-Forwarded-For": random_ip()})
+        resp = await client.post(
+            "/api/v1/auth/login",
+            json={"email": email, "password": password},
+            headers={"X-Forwarded-For": random_ip()},
+        )
         assert resp.status_code == 200, resp.text
         return Signed(resp.json(), email, password)
+
     return do
 
 
 @pytest.fixture
 def invite_agent(client: httpx.AsyncClient) -> Callable[..., Any]:
     """An owner/admin invites someone, who accepts: returns the new agent signed in."""
+
     async def do(by: Signed, role: str = "agent") -> Signed:
         email = unique_email("agent")
-        resp = await client.post("/api/v1/agents", json={"email": email, "role": role},
-                                 headers=by.headers)
+        resp = await client.post(
+            "/api/v1/agents", json={"email": email, "role": role}, headers=by.headers
+        )
         assert resp.status_code == 201, resp.text
         token = resp.json()["token"]
-        resp = await client.post("/api/v1/invitations/accept",
-                                 json={"token": token, "name": "Adam Agent",
-                                       "password": PASSWORD})
+        resp = await client.post(
+            "/api/v1/invitations/accept",
+            json={"token": token, "name": "Adam Agent", "password": PASSWORD},
+        )
         assert resp.status_code == 201, resp.text
         return Signed(resp.json(), email, PASSWORD)
+
     return do
 
 
 @pytest.fixture
 def events(engine: AsyncEngine) -> Callable[..., Any]:
     """``await events(account_id, "auth.agent.updated")`` → the data of those outbox rows."""
+
     async def read(account_id: str, event_type: str | None = None) -> list[dict[str, Any]]:
         query = "SELECT type, body FROM auth.outbox WHERE body->>'account_id' = :acc"
         params: dict[str, Any] = {"acc": str(account_id)}
@@ -108,4 +119,5 @@ def events(engine: AsyncEngine) -> Callable[..., Any]:
         async with engine.connect() as conn:
             rows = (await conn.execute(text(query + " ORDER BY position"), params)).all()
         return [{"type": r.type, **r.body["data"]} for r in rows]
+
     return read

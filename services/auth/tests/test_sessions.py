@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .conftest import PASSWORD
 
 
-async def test_refresh_rotates_and_old_token_stops_working(client: httpx.AsyncClient,
-                                                           signup: Any) -> None:
+async def test_refresh_rotates_and_old_token_stops_working(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
     owner = await signup()
     resp = await client.post("/api/v1/auth/refresh", json={"refresh_token": owner.refresh_token})
     assert resp.status_code == 200, resp.text
@@ -26,9 +27,9 @@ async def test_refresh_rotates_and_old_token_stops_working(client: httpx.AsyncCl
     assert again.status_code == 401
 
 
-async def test_reusing_a_rotated_token_revokes_the_whole_family(client: httpx.AsyncClient,
-                                                                signup: Any, events: Any,
-                                                                engine: AsyncEngine) -> None:
+async def test_reusing_a_rotated_token_revokes_the_whole_family(
+    client: httpx.AsyncClient, signup: Any, events: Any, engine: AsyncEngine
+) -> None:
     owner = await signup()
     first = await client.post("/api/v1/auth/refresh", json={"refresh_token": owner.refresh_token})
     current = first.json()
@@ -36,30 +37,43 @@ async def test_reusing_a_rotated_token_revokes_the_whole_family(client: httpx.As
     assert reuse.status_code == 401
     assert reuse.json()["code"] == "refresh_token_reused"
     # The legitimate holder's newest token is dead too, and so is its access token here.
-    later = await client.post("/api/v1/auth/refresh",
-                              json={"refresh_token": current["refresh_token"]})
+    later = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": current["refresh_token"]}
+    )
     assert later.status_code == 401
-    me = await client.get("/api/v1/me",
-                          headers={"Authorization": f"Bearer {current['access_token']}"})
+    me = await client.get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {current['access_token']}"}
+    )
     assert me.status_code == 401
     assert me.json()["code"] == "session_revoked"
     revoked = await events(owner.account_id, "auth.session.revoked")
     assert len(revoked) == 1
     assert revoked[0]["agent_id"] == owner.agent_id
     async with engine.connect() as conn:
-        reason = (await conn.execute(text(
-            "SELECT revoked_reason FROM auth.sessions WHERE id = :i"),
-            {"i": revoked[0]["session_id"]})).scalar_one()
+        reason = (
+            await conn.execute(
+                text("SELECT revoked_reason FROM auth.sessions WHERE id = :i"),
+                {"i": revoked[0]["session_id"]},
+            )
+        ).scalar_one()
     assert reason == "refresh_token_reused"
 
 
-async def test_refresh_tokens_are_stored_hashed(client: httpx.AsyncClient, signup: Any,
-                                                engine: AsyncEngine) -> None:
+async def test_refresh_tokens_are_stored_hashed(
+    client: httpx.AsyncClient, signup: Any, engine: AsyncEngine
+) -> None:
     owner = await signup()
     async with engine.connect() as conn:
-        hashes = (await conn.execute(text(
-            "SELECT token_hash FROM auth.refresh_tokens WHERE account_id = :a"),
-            {"a": owner.account_id})).scalars().all()
+        hashes = (
+            (
+                await conn.execute(
+                    text("SELECT token_hash FROM auth.refresh_tokens WHERE account_id = :a"),
+                    {"a": owner.account_id},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert len(hashes) == 1
     assert owner.refresh_token not in hashes
     assert len(hashes[0]) == 64
@@ -71,13 +85,11 @@ async def test_unknown_refresh_token_is_401(client: httpx.AsyncClient) -> None:
     assert resp.json()["code"] == "invalid_refresh_token"
 
 
-async def test_logout_ends_the_session(client: httpx.AsyncClient, signup: Any,
-                                       events: Any) -> None:
+async def test_logout_ends_the_session(client: httpx.AsyncClient, signup: Any, events: Any) -> None:
     owner = await signup()
     resp = await client.post("/api/v1/auth/logout", json={"refresh_token": owner.refresh_token})
     assert resp.status_code == 204
-    refresh = await client.post("/api/v1/auth/refresh",
-                                json={"refresh_token": owner.refresh_token})
+    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": owner.refresh_token})
     assert refresh.status_code == 401
     me = await client.get("/api/v1/me", headers=owner.headers)
     assert me.status_code == 401
@@ -91,49 +103,59 @@ async def test_logout_ends_the_session(client: httpx.AsyncClient, signup: Any,
 
 async def test_logout_rejects_unknown_fields(client: httpx.AsyncClient, signup: Any) -> None:
     owner = await signup()
-    resp = await client.post("/api/v1/auth/logout",
-                             json={"refresh_token": owner.refresh_token, "all": True})
+    resp = await client.post(
+        "/api/v1/auth/logout", json={"refresh_token": owner.refresh_token, "all": True}
+    )
     assert resp.status_code == 422
     me = await client.get("/api/v1/me", headers=owner.headers)
     assert me.status_code == 200
 
 
-async def test_password_change_ends_every_other_session(client: httpx.AsyncClient, signup: Any,
-                                                        login: Any, events: Any) -> None:
+async def test_password_change_ends_every_other_session(
+    client: httpx.AsyncClient, signup: Any, login: Any, events: Any
+) -> None:
     owner = await signup()
     phone = await login(owner.email)
     tablet = await login(owner.email)
-    resp = await client.post("/api/v1/me/password", headers=owner.headers,
-                             json={"current_password": PASSWORD,
-                                   "new_password": "a brand new passphrase"})
+    resp = await client.post(
+        "/api/v1/me/password",
+        headers=owner.headers,
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+    )
     assert resp.status_code == 204, resp.text
     for other in (phone, tablet):
         assert (await client.get("/api/v1/me", headers=other.headers)).status_code == 401
-        refresh = await client.post("/api/v1/auth/refresh",
-                                    json={"refresh_token": other.refresh_token})
+        refresh = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": other.refresh_token}
+        )
         assert refresh.status_code == 401
     # The session that changed the password continues.
     assert (await client.get("/api/v1/me", headers=owner.headers)).status_code == 200
     revoked = {r["session_id"] for r in await events(owner.account_id, "auth.session.revoked")}
     assert len(revoked) == 2
-    old = await client.post("/api/v1/auth/login", json={"email": owner.email,
-                                                       "password": PASSWORD})
+    old = await client.post("/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD})
     assert old.status_code == 401
     await login(owner.email, "a brand new passphrase")
 
 
-async def test_password_change_needs_current_password(client: httpx.AsyncClient, signup: Any,
-                                                      login: Any) -> None:
+async def test_password_change_needs_current_password(
+    client: httpx.AsyncClient, signup: Any, login: Any
+) -> None:
     owner = await signup()
     other = await login(owner.email)
-    resp = await client.post("/api/v1/me/password", headers=owner.headers,
-                             json={"current_password": "not it at all",
-                                   "new_password": "a brand new passphrase"})
+    resp = await client.post(
+        "/api/v1/me/password",
+        headers=owner.headers,
+        json={"current_password": "not it at all", "new_password": "a brand new passphrase"},
+    )
     assert resp.status_code == 403
     assert resp.json()["code"] == "wrong_password"
     assert (await client.get("/api/v1/me", headers=other.headers)).status_code == 200
-    short = await client.post("/api/v1/me/password", headers=owner.headers,
-                              json={"current_password": PASSWORD, "new_password": "short"})
+    short = await client.post(
+        "/api/v1/me/password",
+        headers=owner.headers,
+        json={"current_password": PASSWORD, "new_password": "short"},
+    )
     assert short.status_code == 422
     await login(owner.email, PASSWORD)
 

@@ -12,12 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .conftest import PASSWORD, random_ip, unique_email
 
 
-async def test_signup_creates_free_account_and_owner(client: httpx.AsyncClient, engine: AsyncEngine,
-                                                     settings: Any, events: Any) -> None:
+async def test_signup_creates_free_account_and_owner(
+    client: httpx.AsyncClient, engine: AsyncEngine, settings: Any, events: Any
+) -> None:
     email = unique_email()
-    resp = await client.post("/api/v1/auth/signup", json={
-        "email": f"  {email.upper()} ", "password": PASSWORD, "name": "Olivia",
-        "account_name": "Olivia's shop"})
+    resp = await client.post(
+        "/api/v1/auth/signup",
+        json={
+            "email": f"  {email.upper()} ",
+            "password": PASSWORD,
+            "name": "Olivia",
+            "account_name": "Olivia's shop",
+        },
+    )
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert body["token_type"] == "bearer"
@@ -27,16 +34,25 @@ async def test_signup_creates_free_account_and_owner(client: httpx.AsyncClient, 
     assert body["account"]["plan"] == "free"
     assert body["account"]["name"] == "Olivia's shop"
     assert len(body["account"]["widget_key"]) >= 16
-    claims = jwt.decode(body["access_token"], settings.jwt_public_key_file.read_bytes(),
-                        algorithms=["EdDSA"], audience="parley:agent", issuer="parley")
+    claims = jwt.decode(
+        body["access_token"],
+        settings.jwt_public_key_file.read_bytes(),
+        algorithms=["EdDSA"],
+        audience="parley:agent",
+        issuer="parley",
+    )
     assert claims["sub"] == body["agent"]["id"]
     assert claims["acc"] == body["account"]["id"]
     assert claims["role"] == "owner"
     assert claims["exp"] - claims["iat"] == 900
 
     async with engine.connect() as conn:
-        stored = (await conn.execute(text("SELECT password_hash FROM auth.agents WHERE id = :i"),
-                                     {"i": body["agent"]["id"]})).scalar_one()
+        stored = (
+            await conn.execute(
+                text("SELECT password_hash FROM auth.agents WHERE id = :i"),
+                {"i": body["agent"]["id"]},
+            )
+        ).scalar_one()
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
 
@@ -51,11 +67,14 @@ async def test_signup_creates_free_account_and_owner(client: httpx.AsyncClient, 
     assert emitted[1]["role"] == "owner"
 
 
-async def test_signup_duplicate_email_is_409_case_insensitive(client: httpx.AsyncClient,
-                                                              signup: Any) -> None:
+async def test_signup_duplicate_email_is_409_case_insensitive(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
     owner = await signup()
-    resp = await client.post("/api/v1/auth/signup", json={
-        "email": owner.email.upper(), "password": PASSWORD, "name": "Other"})
+    resp = await client.post(
+        "/api/v1/auth/signup",
+        json={"email": owner.email.upper(), "password": PASSWORD, "name": "Other"},
+    )
     assert resp.status_code == 409
     assert resp.headers["content-type"] == "application/problem+json"
     assert resp.json()["code"] == "email_taken"
@@ -76,70 +95,86 @@ async def test_signup_bad_input_is_422(client: httpx.AsyncClient, engine: AsyncE
         assert resp.status_code == 422, body
         assert resp.json()["code"] == "validation_error"
     async with engine.connect() as conn:
-        count = (await conn.execute(text("SELECT count(*) FROM auth.agents WHERE email = :e"),
-                                    {"e": email})).scalar_one()
+        count = (
+            await conn.execute(
+                text("SELECT count(*) FROM auth.agents WHERE email = :e"), {"e": email}
+            )
+        ).scalar_one()
     assert count == 0
 
 
 async def test_login_returns_tokens(client: httpx.AsyncClient, signup: Any) -> None:
     owner = await signup()
-    resp = await client.post("/api/v1/auth/login",
-                             json={"email": owner.email.upper(), "password": PASSWORD})
+    resp = await client.post(
+        "/api/v1/auth/login", json={"email": owner.email.upper(), "password": PASSWORD}
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["agent"]["id"] == owner.agent_id
     assert body["account"]["id"] == owner.account_id
     assert body["refresh_token"] != owner.refresh_token
-    me = await client.get("/api/v1/me",
-                          headers={"Authorization": f"Bearer {body['access_token']}"})
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200
     assert me.json()["email"] == owner.email
 
 
-async def test_unknown_email_and_wrong_password_look_the_same(client: httpx.AsyncClient,
-                                                              signup: Any) -> None:
+async def test_unknown_email_and_wrong_password_look_the_same(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
     owner = await signup()
-    wrong = await client.post("/api/v1/auth/login", json={"email": owner.email,
-                                                         "password": "wrong password"},
-                              headers={"X-Forwarded-For": random_ip()})
-    unknown = await client.post("/api/v1/auth/login", json={"email": unique_email(),
-                                                           "password": "wrong password"},
-                                headers={"X-Forwarded-For": random_ip()})
+    wrong = await client.post(
+        "/api/v1/auth/login",
+        json={"email": owner.email, "password": "wrong password"},
+        headers={"X-Forwarded-For": random_ip()},
+    )
+    unknown = await client.post(
+        "/api/v1/auth/login",
+        json={"email": unique_email(), "password": "wrong password"},
+        headers={"X-Forwarded-For": random_ip()},
+    )
     assert wrong.status_code == unknown.status_code == 401
     a, b = wrong.json(), unknown.json()
     assert a["code"] == b["code"] == "invalid_credentials"
     assert a["detail"] == b["detail"]
 
 
-async def test_login_throttled_per_email_after_five_failures(client: httpx.AsyncClient,
-                                                             signup: Any) -> None:
+async def test_login_throttled_per_email_after_five_failures(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
     owner = await signup()
     for _ in range(5):
-        resp = await client.post("/api/v1/auth/login",
-                                 json={"email": owner.email, "password": "wrong password"},
-                                 headers={"X-Forwarded-For": random_ip()})
+        resp = await client.post(
+            "/api/v1/auth/login",
+            json={"email": owner.email, "password": "wrong password"},
+            headers={"X-Forwarded-For": random_ip()},
+        )
         assert resp.status_code == 401
     # Even the right password is refused now, from any address.
-    resp = await client.post("/api/v1/auth/login",
-                             json={"email": owner.email, "password": PASSWORD},
-                             headers={"X-Forwarded-For": random_ip()})
+    resp = await client.post(
+        "/api/v1/auth/login",
+        json={"email": owner.email, "password": PASSWORD},
+        headers={"X-Forwarded-For": random_ip()},
+    )
     assert resp.status_code == 429
     assert resp.json()["code"] == "rate_limited"
     assert 1 <= int(resp.headers["Retry-After"]) <= 300
 
 
-async def test_login_success_resets_the_failure_count(client: httpx.AsyncClient,
-                                                      signup: Any) -> None:
+async def test_login_success_resets_the_failure_count(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
     owner = await signup()
     for _ in range(4):
-        resp = await client.post("/api/v1/auth/login",
-                                 json={"email": owner.email, "password": "wrong password"})
+        resp = await client.post(
+            "/api/v1/auth/login", json={"email": owner.email, "password": "wrong password"}
+        )
         assert resp.status_code == 401
     ok = await client.post("/api/v1/auth/login", json={"email": owner.email, "password": PASSWORD})
     assert ok.status_code == 200
     for _ in range(4):
-        resp = await client.post("/api/v1/auth/login",
-                                 json={"email": owner.email, "password": "wrong password"})
+        resp = await client.post(
+            "/api/v1/auth/login", json={"email": owner.email, "password": "wrong password"}
+        )
         assert resp.status_code == 401
 
 
@@ -147,21 +182,27 @@ async def test_login_throttled_per_ip(client: httpx.AsyncClient) -> None:
     ip = random_ip()
     statuses = []
     for _ in range(21):
-        resp = await client.post("/api/v1/auth/login",
-                                 json={"email": unique_email(), "password": "wrong password"},
-                                 headers={"X-Forwarded-For": ip})
+        resp = await client.post(
+            "/api/v1/auth/login",
+            json={"email": unique_email(), "password": "wrong password"},
+            headers={"X-Forwarded-For": ip},
+        )
         statuses.append(resp.status_code)
     assert statuses == [401] * 20 + [429]
-    other = await client.post("/api/v1/auth/login",
-                              json={"email": unique_email(), "password": "wrong password"},
-                              headers={"X-Forwarded-For": random_ip()})
+    other = await client.post(
+        "/api/v1/auth/login",
+        json={"email": unique_email(), "password": "wrong password"},
+        headers={"X-Forwarded-For": random_ip()},
+    )
     assert other.status_code == 401
 
 
 async def test_login_bad_input_is_422(client: httpx.AsyncClient) -> None:
-    resp = await client.post("/api/v1/auth/login",
-                             json={"email": unique_email(), "password": PASSWORD, "remember": 1})
+    resp = await client.post(
+        "/api/v1/auth/login", json={"email": unique_email(), "password": PASSWORD, "remember": 1}
+    )
     assert resp.status_code == 422
-    resp = await client.post("/api/v1/auth/login",
-                             json={"email": unique_email(), "password": "x" * 1025})
+    resp = await client.post(
+        "/api/v1/auth/login", json={"email": unique_email(), "password": "x" * 1025}
+    )
     assert resp.status_code == 422

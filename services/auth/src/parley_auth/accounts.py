@@ -22,43 +22,70 @@ from parley_common.errors import NotFound, TooManyRequests
 from parley_common.redis import RateLimiter
 
 
-async def create_account(session: AsyncSession, *, email: str, password: str, name: str,
-                         account_name: str) -> tuple[Account, Agent]:
+async def create_account(
+    session: AsyncSession, *, email: str, password: str, name: str, account_name: str
+) -> tuple[Account, Agent]:
     """A new account on the free plan with its owner; emits account.created and agent.created."""
     if await repo.agent_by_email(session, email) is not None:
         raise EmailTaken()
     settings = default_settings()
-    account = Account(id=uuid.uuid4(), name=account_name, widget_key=new_widget_key(),
-                      **settings)
+    account = Account(id=uuid.uuid4(), name=account_name, widget_key=new_widget_key(), **settings)
     session.add(account)
     await session.flush()
     session.add(new_free_subscription(account.id))
-    agent = Agent(id=uuid.uuid4(), account_id=account.id, email=email,
-                  password_hash=await hash_password(password), name=name, description="",
-                  role="owner", status="offline")
+    agent = Agent(
+        id=uuid.uuid4(),
+        account_id=account.id,
+        email=email,
+        password_hash=await hash_password(password),
+        name=name,
+        description="",
+        role="owner",
+        status="offline",
+    )
     session.add(agent)
     await repo.flush_unique_email(session)
-    await outbox.emit(session, "auth.account.created", account.id,
-                      {"name": account.name, "widget_key": account.widget_key, "plan": "free",
-                       "settings": settings})
+    await outbox.emit(
+        session,
+        "auth.account.created",
+        account.id,
+        {
+            "name": account.name,
+            "widget_key": account.widget_key,
+            "plan": "free",
+            "settings": settings,
+        },
+    )
     await agent_event(session, "auth.agent.created", agent)
     return account, agent
 
 
-async def signup(session: AsyncSession, *, data: SignupIn, limiter: RateLimiter,
-                 client_ip: str, settings: AuthSettings) -> TokensOut:
-    retry_after = await limiter.hit(f"signup:ip:{client_ip}",
-                                    limit=settings.signups_per_ip_per_hour, window=3600)
+async def signup(
+    session: AsyncSession,
+    *,
+    data: SignupIn,
+    limiter: RateLimiter,
+    client_ip: str,
+    settings: AuthSettings,
+) -> TokensOut:
+    retry_after = await limiter.hit(
+        f"signup:ip:{client_ip}", limit=settings.signups_per_ip_per_hour, window=3600
+    )
     if retry_after is not None:
         raise TooManyRequests(retry_after, "Too many sign-ups from this address.")
-    _, agent = await create_account(session, email=data.email, password=data.password,
-                                    name=data.name,
-                                    account_name=data.account_name or f"{data.name}'s website")
+    _, agent = await create_account(
+        session,
+        email=data.email,
+        password=data.password,
+        name=data.name,
+        account_name=data.account_name or f"{data.name}'s website",
+    )
     return await start_session(session, agent, settings)
 
 
-async def _account(session: AsyncSession, account_id: uuid.UUID, *,
-                   for_update: bool = False) -> Account:
+async def _account(
+    session: AsyncSession, account_id: uuid.UUID, *, for_update: bool = False
+) -> Account:
     account = await repo.get_account(session, account_id, for_update=for_update)
     if account is None:
         raise NotFound("No such account.")
@@ -87,16 +114,18 @@ def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-async def get_settings_section(session: AsyncSession, account_id: uuid.UUID,
-                               section: str) -> dict[str, Any]:
+async def get_settings_section(
+    session: AsyncSession, account_id: uuid.UUID, section: str
+) -> dict[str, Any]:
     account = await _account(session, account_id)
     # Stored sections are re-read through the model so defaults added later appear.
     model = SECTIONS[section].model_validate(getattr(account, section))
     return model.model_dump(mode="json")
 
 
-async def update_settings_section(session: AsyncSession, account_id: uuid.UUID, section: str,
-                                  patch: Patch) -> dict[str, Any]:
+async def update_settings_section(
+    session: AsyncSession, account_id: uuid.UUID, section: str, patch: Patch
+) -> dict[str, Any]:
     """Apply a validated PATCH to one section and emit auth.settings.updated with all of it."""
     account = await _account(session, account_id, for_update=True)
     current = SECTIONS[section].model_validate(getattr(account, section)).model_dump(mode="json")
@@ -105,14 +134,16 @@ async def update_settings_section(session: AsyncSession, account_id: uuid.UUID, 
     if merged != current:
         setattr(account, section, merged)
         await session.flush()
-        await outbox.emit(session, "auth.settings.updated", account_id,
-                          {"section": section, "settings": merged,
-                           "widget_key": account.widget_key})
+        await outbox.emit(
+            session,
+            "auth.settings.updated",
+            account_id,
+            {"section": section, "settings": merged, "widget_key": account.widget_key},
+        )
     return merged
 
 
-async def chat_code(session: AsyncSession, account_id: uuid.UUID,
-                    public_url: str) -> ChatCodeOut:
+async def chat_code(session: AsyncSession, account_id: uuid.UUID, public_url: str) -> ChatCodeOut:
     account = await _account(session, account_id)
     src = html.escape(f"{public_url.rstrip('/')}/widget.js", quote=True)
     key = html.escape(account.widget_key, quote=True)

@@ -15,8 +15,11 @@ from parley_auth.config import AuthSettings
 from parley_auth.errors import AvatarNotFound, InvalidImage
 from parley_common.errors import PayloadTooLarge
 
-FORMATS = {"PNG": ("png", "image/png"), "JPEG": ("jpg", "image/jpeg"),
-           "WEBP": ("webp", "image/webp")}
+FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+}
 CONTENT_TYPES = {ext: content_type for ext, content_type in FORMATS.values()}
 _FILE_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -45,8 +48,13 @@ def _reencode(data: bytes, max_side: int) -> tuple[bytes, str]:
             image.save(out, format=fmt)  # drops EXIF and any trailing payload
     except InvalidImage:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise InvalidImage() from exc
     return out.getvalue(), FORMATS[fmt][0]
 

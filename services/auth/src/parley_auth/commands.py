@@ -12,12 +12,17 @@ from parley_common.db import create_engine, create_session_factory
 
 
 def _result(account: Account, agent: Agent) -> dict[str, Any]:
-    return {"account_id": str(account.id), "agent_id": str(agent.id), "email": agent.email,
-            "widget_key": account.widget_key}
+    return {
+        "account_id": str(account.id),
+        "agent_id": str(agent.id),
+        "email": agent.email,
+        "widget_key": account.widget_key,
+    }
 
 
-async def _run(email: str, password: str, name: str, account_name: str, *,
-               reuse: bool) -> dict[str, Any]:
+async def _run(
+    email: str, password: str, name: str, account_name: str, *, reuse: bool
+) -> dict[str, Any]:
     email = email.strip().lower()
     engine = create_engine(get_auth_settings().database_url, pool_size=1)
     try:
@@ -29,19 +34,18 @@ async def _run(email: str, password: str, name: str, account_name: str, *,
                     assert account is not None
                     return _result(account, existing)
             account, agent = await accounts.create_account(
-                session, email=email, password=password, name=name, account_name=account_name)
+                session, email=email, password=password, name=name, account_name=account_name
+            )
             return _result(account, agent)
     finally:
         await engine.dispose()
 
 
-async def create_account(email: str, password: str, name: str,
-                         account_name: str) -> dict[str, Any]:
+async def create_account(email: str, password: str, name: str, account_name: str) -> dict[str, Any]:
     """Create an account and its owner (the API's sign-up, events included)."""
     return await _run(email, password, name, account_name, reuse=False)
 
 
-async def ensure_account(email: str, password: str, name: str,
-                         account_name: str) -> dict[str, Any]:
+async def ensure_account(email: str, password: str, name: str, account_name: str) -> dict[str, Any]:
     """The account of ``email`` if it exists, else a new one (idempotent)."""
     return await _run(email, password, name, account_name, reuse=True)

@@ -13,8 +13,14 @@ outbox = Outbox(Base.metadata)
 
 
 def agent_data(agent: Agent) -> dict[str, Any]:
-    return {"agent_id": agent.id, "name": agent.name, "email": agent.email, "role": agent.role,
-            "status": agent.status, "avatar_url": agent.avatar_url}
+    return {
+        "agent_id": agent.id,
+        "name": agent.name,
+        "email": agent.email,
+        "role": agent.role,
+        "status": agent.status,
+        "avatar_url": agent.avatar_url,
+    }
 
 
 async def agent_event(session: AsyncSession, event_type: str, agent: Agent) -> None:
@@ -23,6 +29,9 @@ async def agent_event(session: AsyncSession, event_type: str, agent: Agent) -> N
 
 
 async def session_revoked(session: AsyncSession, login: LoginSession) -> None:
-    await outbox.emit(session, "auth.session.revoked", login.account_id,
-                      {"session_id": login.id, "agent_id": login.agent_id,
-                       "reason": login.revoked_reason})
+    await outbox.emit(
+        session,
+        "auth.session.revoked",
+        login.account_id,
+        {"session_id": login.id, "agent_id": login.agent_id, "reason": login.revoked_reason},
+    )

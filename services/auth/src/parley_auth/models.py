@@ -35,21 +35,24 @@ class Account(Base):
     general: Mapped[dict[str, Any]] = mapped_column(JSONB)
     design: Mapped[dict[str, Any]] = mapped_column(JSONB)
     contact_form: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
 
 
 class Subscription(Base):
     __tablename__ = "subscriptions"
 
     account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("auth.accounts.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("auth.accounts.id", ondelete="CASCADE"), primary_key=True
+    )
     plan: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source: Mapped[str] = mapped_column(String(40))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
-                                                 server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
 
 
 class Agent(Base):
@@ -57,7 +60,8 @@ class Agent(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
     account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("auth.accounts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("auth.accounts.id", ondelete="CASCADE"), index=True
+    )
     # Normalised (trimmed, lower-case): unique across every account, it is the login.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -67,8 +71,9 @@ class Agent(Base):
     role: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="offline")
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
 
 
 class LoginSession(Base):
@@ -79,9 +84,11 @@ class LoginSession(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
     account_id: Mapped[uuid.UUID] = mapped_column(index=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("auth.agents.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
-                                                 server_default=func.now())
+        ForeignKey("auth.agents.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
 
@@ -93,10 +100,12 @@ class RefreshToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     session_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("auth.sessions.id", ondelete="CASCADE"), index=True)
+        ForeignKey("auth.sessions.id", ondelete="CASCADE"), index=True
+    )
     account_id: Mapped[uuid.UUID] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -106,13 +115,15 @@ class Invitation(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=_uuid)
     account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("auth.accounts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("auth.accounts.id", ondelete="CASCADE"), index=True
+    )
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by: Mapped[uuid.UUID | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -129,6 +140,7 @@ class BugReport(Base):
     app_version: Mapped[str | None] = mapped_column(String(50))
     device: Mapped[str | None] = mapped_column(String(200))
     logs: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
-                                                 server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
     emailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -36,8 +36,9 @@ async def set_avatar_url(session: AsyncSession, agent: Agent, url: str | None) -
     return AgentOut.model_validate(agent)
 
 
-async def change_email(session: AsyncSession, agent: Agent, *, new_email: str,
-                       password: str) -> AgentOut:
+async def change_email(
+    session: AsyncSession, agent: Agent, *, new_email: str, password: str
+) -> AgentOut:
     if not await verify_password(agent.password_hash, password):
         raise WrongPassword()
     if new_email != agent.email:
@@ -49,15 +50,22 @@ async def change_email(session: AsyncSession, agent: Agent, *, new_email: str,
     return AgentOut.model_validate(agent)
 
 
-async def change_password(session: AsyncSession, agent: Agent, *, current_password: str,
-                          new_password: str, current_session_id: uuid.UUID) -> int:
+async def change_password(
+    session: AsyncSession,
+    agent: Agent,
+    *,
+    current_password: str,
+    new_password: str,
+    current_session_id: uuid.UUID,
+) -> int:
     """Set a new password and end every other session; returns how many ended."""
     if not await verify_password(agent.password_hash, current_password):
         raise WrongPassword("The current password is wrong.")
     agent.password_hash = await hash_password(new_password)
     await session.flush()
-    return await sessions.revoke_all(session, agent.account_id, agent.id, "password_changed",
-                                     keep=current_session_id)
+    return await sessions.revoke_all(
+        session, agent.account_id, agent.id, "password_changed", keep=current_session_id
+    )
 
 
 async def set_status(session: AsyncSession, agent: Agent, status: str) -> StatusOut:
@@ -66,7 +74,14 @@ async def set_status(session: AsyncSession, agent: Agent, status: str) -> Status
     agent.status, agent.last_seen_at = status, now
     await session.flush()
     if previous != status:
-        await outbox.emit(session, "auth.agent.status_changed", agent.account_id,
-                          {"agent_id": agent.id, "status": status, "last_seen_at": now})
-    return StatusOut(agent_id=agent.id, status=status,  # type: ignore[arg-type]
-                     last_seen_at=now)
+        await outbox.emit(
+            session,
+            "auth.agent.status_changed",
+            agent.account_id,
+            {"agent_id": agent.id, "status": status, "last_seen_at": now},
+        )
+    return StatusOut(
+        agent_id=agent.id,
+        status=status,  # type: ignore[arg-type]
+        last_seen_at=now,
+    )

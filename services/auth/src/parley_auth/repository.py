@@ -34,16 +34,18 @@ async def flush_unique_email(session: AsyncSession) -> None:
         raise
 
 
-async def get_account(session: AsyncSession, account_id: uuid.UUID, *,
-                      for_update: bool = False) -> Account | None:
+async def get_account(
+    session: AsyncSession, account_id: uuid.UUID, *, for_update: bool = False
+) -> Account | None:
     query = select(Account).where(Account.id == account_id)
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def get_subscription(session: AsyncSession, account_id: uuid.UUID, *,
-                           for_update: bool = False) -> Subscription | None:
+async def get_subscription(
+    session: AsyncSession, account_id: uuid.UUID, *, for_update: bool = False
+) -> Subscription | None:
     query = select(Subscription).where(Subscription.account_id == account_id)
     if for_update:
         query = query.with_for_update()
@@ -55,16 +57,22 @@ async def agent_by_email(session: AsyncSession, email: str) -> Agent | None:
     return (await session.execute(select(Agent).where(Agent.email == email))).scalar_one_or_none()
 
 
-async def get_agent(session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, *,
-                    for_update: bool = False) -> Agent | None:
+async def get_agent(
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, *, for_update: bool = False
+) -> Agent | None:
     query = select(Agent).where(Agent.account_id == account_id, Agent.id == agent_id)
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def list_agents(session: AsyncSession, account_id: uuid.UUID, *, limit: int,
-                      after: tuple[datetime, uuid.UUID] | None) -> Sequence[Agent]:
+async def list_agents(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> Sequence[Agent]:
     """Newest first; ``after`` is the (created_at, id) of the last agent of the previous page."""
     query = select(Agent).where(Agent.account_id == account_id)
     if after is not None:
@@ -73,27 +81,39 @@ async def list_agents(session: AsyncSession, account_id: uuid.UUID, *, limit: in
     return (await session.execute(query)).scalars().all()
 
 
-async def count_agents(session: AsyncSession, account_id: uuid.UUID, *,
-                       role: str | None = None) -> int:
+async def count_agents(
+    session: AsyncSession, account_id: uuid.UUID, *, role: str | None = None
+) -> int:
     query = select(func.count()).select_from(Agent).where(Agent.account_id == account_id)
     if role is not None:
         query = query.where(Agent.role == role)
     return int(await session.scalar(query) or 0)
 
 
-async def count_pending_invitations(session: AsyncSession, account_id: uuid.UUID,
-                                    now: datetime) -> int:
-    query = select(func.count()).select_from(Invitation).where(
-        Invitation.account_id == account_id, Invitation.accepted_at.is_(None),
-        Invitation.expires_at > now)
+async def count_pending_invitations(
+    session: AsyncSession, account_id: uuid.UUID, now: datetime
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(Invitation)
+        .where(
+            Invitation.account_id == account_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    )
     return int(await session.scalar(query) or 0)
 
 
-async def pending_invitations_for(session: AsyncSession, account_id: uuid.UUID,
-                                  email: str, now: datetime) -> Sequence[Invitation]:
+async def pending_invitations_for(
+    session: AsyncSession, account_id: uuid.UUID, email: str, now: datetime
+) -> Sequence[Invitation]:
     query = select(Invitation).where(
-        Invitation.account_id == account_id, Invitation.email == email,
-        Invitation.accepted_at.is_(None), Invitation.expires_at > now)
+        Invitation.account_id == account_id,
+        Invitation.email == email,
+        Invitation.accepted_at.is_(None),
+        Invitation.expires_at > now,
+    )
     return (await session.execute(query)).scalars().all()
 
 
@@ -102,18 +122,27 @@ async def invitation_by_token_hash(session: AsyncSession, digest: str) -> Invita
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def get_login_session(session: AsyncSession, account_id: uuid.UUID,
-                            session_id: uuid.UUID) -> LoginSession | None:
-    query = select(LoginSession).where(LoginSession.account_id == account_id,
-                                       LoginSession.id == session_id)
+async def get_login_session(
+    session: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID
+) -> LoginSession | None:
+    query = select(LoginSession).where(
+        LoginSession.account_id == account_id, LoginSession.id == session_id
+    )
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def active_sessions_of(session: AsyncSession, account_id: uuid.UUID,
-                             agent_id: uuid.UUID) -> Sequence[LoginSession]:
-    query = select(LoginSession).where(LoginSession.account_id == account_id,
-                                       LoginSession.agent_id == agent_id,
-                                       LoginSession.revoked_at.is_(None)).with_for_update()
+async def active_sessions_of(
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID
+) -> Sequence[LoginSession]:
+    query = (
+        select(LoginSession)
+        .where(
+            LoginSession.account_id == account_id,
+            LoginSession.agent_id == agent_id,
+            LoginSession.revoked_at.is_(None),
+        )
+        .with_for_update()
+    )
     return (await session.execute(query)).scalars().all()
 
 
@@ -123,15 +152,20 @@ async def refresh_token_by_hash(session: AsyncSession, digest: str) -> RefreshTo
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def revoke_session_row(session: AsyncSession, account_id: uuid.UUID,
-                             session_id: uuid.UUID, reason: str, now: datetime) -> bool:
+async def revoke_session_row(
+    session: AsyncSession, account_id: uuid.UUID, session_id: uuid.UUID, reason: str, now: datetime
+) -> bool:
     """Mark a session revoked; False when it already was."""
     result = await session.execute(
         update(LoginSession)
-        .where(LoginSession.account_id == account_id, LoginSession.id == session_id,
-               LoginSession.revoked_at.is_(None))
+        .where(
+            LoginSession.account_id == account_id,
+            LoginSession.id == session_id,
+            LoginSession.revoked_at.is_(None),
+        )
         .values(revoked_at=now, revoked_reason=reason)
-        .returning(LoginSession.id))
+        .returning(LoginSession.id)
+    )
     return result.scalar_one_or_none() is not None
 
 

@@ -16,8 +16,9 @@ def _normalise_email(value: str) -> str:
     return value.strip().lower()
 
 
-Email = Annotated[EmailStr, Field(max_length=320, examples=["jane@example.com"]),
-                  AfterValidator(_normalise_email)]
+Email = Annotated[
+    EmailStr, Field(max_length=320, examples=["jane@example.com"]), AfterValidator(_normalise_email)
+]
 Password = Annotated[str, Field(min_length=8, max_length=1024, examples=["correct horse 42"])]
 Name = Annotated[str, Field(min_length=1, max_length=100, examples=["Jane Doe"])]
 
@@ -31,13 +32,17 @@ class SignupIn(Request):
     email: Email
     password: Password
     name: Name
-    account_name: str | None = Field(default=None, min_length=1, max_length=200,
-                                     examples=["Acme web shop"])
+    account_name: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["Acme web shop"]
+    )
 
 
 class LoginIn(Request):
-    email: Annotated[str, Field(min_length=1, max_length=320, examples=["jane@example.com"]),
-                     AfterValidator(_normalise_email)]
+    email: Annotated[
+        str,
+        Field(min_length=1, max_length=320, examples=["jane@example.com"]),
+        AfterValidator(_normalise_email),
+    ]
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
@@ -87,12 +92,21 @@ def _https_only(value: str | None) -> str | None:
 class ProfilePatch(Request):
     name: Name | None = None
     description: str | None = Field(default=None, max_length=500)
-    avatar_url: Annotated[str | None, Field(max_length=2048),
-                          AfterValidator(_https_only)] = None
+    avatar_url: Annotated[str | None, Field(max_length=2048), AfterValidator(_https_only)] = None
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={
-        "examples": [{"name": "Jane", "description": "Support lead",
-                      "avatar_url": "https://example.com/jane.png"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Jane",
+                    "description": "Support lead",
+                    "avatar_url": "https://example.com/jane.png",
+                }
+            ]
+        },
+    )
 
     @model_validator(mode="after")
     def _only_avatar_nullable(self) -> ProfilePatch:
@@ -166,8 +180,11 @@ class AccountPatch(Request):
 
 class ChatCodeOut(BaseModel):
     widget_key: str
-    snippet: str = Field(examples=['<script src="https://chat.example.com/widget.js" '
-                                   'data-widget-key="k3y" async></script>'])
+    snippet: str = Field(
+        examples=[
+            '<script src="https://chat.example.com/widget.js" data-widget-key="k3y" async></script>'
+        ]
+    )
 
 
 class SubscriptionOut(BaseModel):
@@ -176,8 +193,7 @@ class SubscriptionOut(BaseModel):
     expires_at: datetime | None
     source: str
     effective_plan: Literal["free", "premium"]
-    entitlements: dict[str, Any] = Field(examples=[{"max_agents": 3,
-                                                    "max_active_chatbots": 1}])
+    entitlements: dict[str, Any] = Field(examples=[{"max_agents": 3, "max_active_chatbots": 1}])
 
 
 # --- bug reports, links ----------------------------------------------------------------------

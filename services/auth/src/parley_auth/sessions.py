@@ -29,66 +29,95 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _new_refresh_token(session: AsyncSession, login: LoginSession,
-                             settings: AuthSettings) -> str:
+async def _new_refresh_token(
+    session: AsyncSession, login: LoginSession, settings: AuthSettings
+) -> str:
     token = new_token()
     ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
-    session.add(RefreshToken(token_hash=token_hash(token), session_id=login.id,
-                             account_id=login.account_id,
-                             expires_at=_now() + ttl))
+    session.add(
+        RefreshToken(
+            token_hash=token_hash(token),
+            session_id=login.id,
+            account_id=login.account_id,
+            expires_at=_now() + ttl,
+        )
+    )
     await session.flush()
     return token
 
 
 async def account_out(session: AsyncSession, account: Account) -> AccountOut:
     subscription = await repo.get_subscription(session, account.id)
-    return AccountOut(id=account.id, name=account.name, widget_key=account.widget_key,
-                      plan=effective_plan(subscription), created_at=account.created_at)
+    return AccountOut(
+        id=account.id,
+        name=account.name,
+        widget_key=account.widget_key,
+        plan=effective_plan(subscription),
+        created_at=account.created_at,
+    )
 
 
-async def _tokens(session: AsyncSession, agent: Agent, login: LoginSession, refresh_token: str,
-                  settings: AuthSettings) -> TokensOut:
+async def _tokens(
+    session: AsyncSession,
+    agent: Agent,
+    login: LoginSession,
+    refresh_token: str,
+    settings: AuthSettings,
+) -> TokensOut:
     account = await repo.get_account(session, agent.account_id)
     assert account is not None
     access = issue_agent_token(agent.id, agent.account_id, agent.role, login.id, settings)
-    return TokensOut(access_token=access, refresh_token=refresh_token,
-                     expires_in=settings.access_token_ttl_seconds,
-                     agent=AgentOut.model_validate(agent),
-                     account=await account_out(session, account))
+    return TokensOut(
+        access_token=access,
+        refresh_token=refresh_token,
+        expires_in=settings.access_token_ttl_seconds,
+        agent=AgentOut.model_validate(agent),
+        account=await account_out(session, account),
+    )
 
 
-async def start_session(session: AsyncSession, agent: Agent,
-                        settings: AuthSettings) -> TokensOut:
+async def start_session(session: AsyncSession, agent: Agent, settings: AuthSettings) -> TokensOut:
     """A new login session for the agent, with its first refresh token."""
     login = LoginSession(id=uuid.uuid4(), account_id=agent.account_id, agent_id=agent.id)
     session.add(login)
     await session.flush()
-    return await _tokens(session, agent, login, await _new_refresh_token(session, login, settings),
-                         settings)
+    return await _tokens(
+        session, agent, login, await _new_refresh_token(session, login, settings), settings
+    )
 
 
-async def login(session: AsyncSession, *, limiter: RateLimiter, email: str, password: str,
-                client_ip: str, settings: AuthSettings) -> TokensOut:
-    limits = ((f"login:email:{email}", settings.login_max_failures_per_email),
-              (f"login:ip:{client_ip}", settings.login_max_failures_per_ip))
+async def login(
+    session: AsyncSession,
+    *,
+    limiter: RateLimiter,
+    email: str,
+    password: str,
+    client_ip: str,
+    settings: AuthSettings,
+) -> TokensOut:
+    limits = (
+        (f"login:email:{email}", settings.login_max_failures_per_email),
+        (f"login:ip:{client_ip}", settings.login_max_failures_per_ip),
+    )
     for key, limit in limits:
         if await limiter.count(key) >= limit:
             retry_after = await limiter.redis.ttl(limiter.key(key))
-            raise TooManyRequests(max(1, int(retry_after)),
-                                  "Too many failed logins; wait before trying again.")
+            raise TooManyRequests(
+                max(1, int(retry_after)), "Too many failed logins; wait before trying again."
+            )
     agent = await repo.agent_by_email(session, email)
     if not await verify_password(agent.password_hash if agent else None, password):
         for key, _ in limits:
-            await limiter.hit(key, limit=1_000_000,
-                              window=settings.login_failure_window_seconds)
+            await limiter.hit(key, limit=1_000_000, window=settings.login_failure_window_seconds)
         raise InvalidCredentials()
     assert agent is not None
     await limiter.reset(limits[0][0])
     return await start_session(session, agent, settings)
 
 
-async def refresh(session: AsyncSession, *, refresh_token: str,
-                  settings: AuthSettings) -> TokensOut:
+async def refresh(
+    session: AsyncSession, *, refresh_token: str, settings: AuthSettings
+) -> TokensOut:
     """Rotate: the presented token stops working; presenting it again ends the whole session."""
     row = await repo.refresh_token_by_hash(session, token_hash(refresh_token))
     if row is None:
@@ -107,8 +136,9 @@ async def refresh(session: AsyncSession, *, refresh_token: str,
         raise InvalidRefreshToken()
     row.rotated_at = _now()
     await session.flush()
-    return await _tokens(session, agent, login, await _new_refresh_token(session, login, settings),
-                         settings)
+    return await _tokens(
+        session, agent, login, await _new_refresh_token(session, login, settings), settings
+    )
 
 
 async def logout(session: AsyncSession, *, refresh_token: str) -> None:
@@ -129,8 +159,14 @@ async def revoke(session: AsyncSession, login: LoginSession, reason: str) -> Non
         await session_revoked(session, login)
 
 
-async def revoke_all(session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID,
-                     reason: str, *, keep: uuid.UUID | None = None) -> int:
+async def revoke_all(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    reason: str,
+    *,
+    keep: uuid.UUID | None = None,
+) -> int:
     """Revoke every active session of an agent except ``keep``; returns how many ended."""
     ended = 0
     for login in await repo.active_sessions_of(session, account_id, agent_id):

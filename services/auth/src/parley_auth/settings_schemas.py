@@ -12,8 +12,32 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Language = Literal["en", "cs", "sk", "de", "fr", "es", "it", "pt", "nl", "pl", "hu", "ru",
-                   "uk", "da", "sv", "no", "fi", "ro", "bg", "hr", "sl", "tr", "ja", "zh"]
+Language = Literal[
+    "en",
+    "cs",
+    "sk",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "pl",
+    "hu",
+    "ru",
+    "uk",
+    "da",
+    "sv",
+    "no",
+    "fi",
+    "ro",
+    "bg",
+    "hr",
+    "sl",
+    "tr",
+    "ja",
+    "zh",
+]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"])]
 HexColor = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#1f6feb"])]
@@ -43,8 +67,7 @@ class OfficeHoursSlot(Strict):
     start: HHMM = Field(alias="from")
     end: HHMM = Field(alias="to")
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True,
-                              serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> OfficeHoursSlot:
@@ -102,11 +125,23 @@ class GeneralSettingsPatch(Patch):
     office_hours: OfficeHoursPatch | None = None
     allowed_domains: Domains | None = None
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"language": "de", "timezone": "Europe/Prague", "satisfaction_rating_enabled": True,
-         "office_hours": {"enabled": True,
-                          "schedule": [{"day": "mon", "from": "09:00", "to": "17:00"}]},
-         "allowed_domains": ["example.com"]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "language": "de",
+                    "timezone": "Europe/Prague",
+                    "satisfaction_rating_enabled": True,
+                    "office_hours": {
+                        "enabled": True,
+                        "schedule": [{"day": "mon", "from": "09:00", "to": "17:00"}],
+                    },
+                    "allowed_domains": ["example.com"],
+                }
+            ]
+        },
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -157,9 +192,19 @@ class DesignSettingsPatch(Patch):
     position: Position | None = None
     show_agent_avatars: bool | None = None
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"color": "#ff6600", "texts": {"welcome": "Hello!"}, "button_theme": "bar",
-         "position": "left"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "color": "#ff6600",
+                    "texts": {"welcome": "Hello!"},
+                    "button_theme": "bar",
+                    "position": "left",
+                }
+            ]
+        },
+    )
 
 
 # --- contact form ----------------------------------------------------------------------------
@@ -173,8 +218,11 @@ class ContactField(Strict):
 
 
 def _default_fields() -> list[ContactField]:
-    return [ContactField(name="name"), ContactField(name="email", required=True),
-            ContactField(name="message", required=True)]
+    return [
+        ContactField(name="name"),
+        ContactField(name="email", required=True),
+        ContactField(name="message", required=True),
+    ]
 
 
 def _check_fields(fields: list[ContactField]) -> list[ContactField]:
@@ -202,9 +250,21 @@ class ContactFormSettingsPatch(Patch):
     fields: Fields | None = None
     offline_text: LongText | None = None
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"enabled": True, "offline_text": "Write to us!",
-         "fields": [{"name": "email", "required": True}, {"name": "message", "required": True}]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "enabled": True,
+                    "offline_text": "Write to us!",
+                    "fields": [
+                        {"name": "email", "required": True},
+                        {"name": "message", "required": True},
+                    ],
+                }
+            ]
+        },
+    )
 
     @field_validator("fields")
     @classmethod

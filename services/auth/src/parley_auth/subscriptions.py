@@ -36,26 +36,36 @@ def effective_plan(subscription: Subscription | None, now: datetime | None = Non
 def entitlements(plan: str, settings: AuthSettings | None = None) -> dict[str, Any]:
     settings = settings or get_auth_settings()
     if plan == "premium":
-        return {"max_agents": settings.premium_max_agents,
-                "max_active_chatbots": settings.premium_max_active_chatbots,
-                "automatic_messages": True, "email_transcripts": True}
-    return {"max_agents": settings.free_max_agents,
-            "max_active_chatbots": settings.free_max_active_chatbots,
-            "automatic_messages": True, "email_transcripts": True}
+        return {
+            "max_agents": settings.premium_max_agents,
+            "max_active_chatbots": settings.premium_max_active_chatbots,
+            "automatic_messages": True,
+            "email_transcripts": True,
+        }
+    return {
+        "max_agents": settings.free_max_agents,
+        "max_active_chatbots": settings.free_max_active_chatbots,
+        "automatic_messages": True,
+        "email_transcripts": True,
+    }
 
 
 def subscription_out(subscription: Subscription) -> SubscriptionOut:
     plan = effective_plan(subscription)
-    return SubscriptionOut(plan=subscription.plan,  # type: ignore[arg-type]
-                           status=subscription.status, expires_at=subscription.expires_at,
-                           source=subscription.source,
-                           effective_plan=plan,  # type: ignore[arg-type]
-                           entitlements=entitlements(plan))
+    return SubscriptionOut(
+        plan=subscription.plan,  # type: ignore[arg-type]
+        status=subscription.status,
+        expires_at=subscription.expires_at,
+        source=subscription.source,
+        effective_plan=plan,  # type: ignore[arg-type]
+        entitlements=entitlements(plan),
+    )
 
 
 def new_free_subscription(account_id: uuid.UUID) -> Subscription:
-    return Subscription(account_id=account_id, plan="free", status="active", expires_at=None,
-                        source="signup")
+    return Subscription(
+        account_id=account_id, plan="free", status="active", expires_at=None, source="signup"
+    )
 
 
 async def get_subscription(session: AsyncSession, account_id: uuid.UUID) -> SubscriptionOut:
@@ -65,9 +75,14 @@ async def get_subscription(session: AsyncSession, account_id: uuid.UUID) -> Subs
     return subscription_out(subscription)
 
 
-async def apply_subscription_change(session: AsyncSession, account_id: uuid.UUID, plan: str,
-                                    status: str, expires_at: datetime | None,
-                                    source: str) -> SubscriptionOut:
+async def apply_subscription_change(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    plan: str,
+    status: str,
+    expires_at: datetime | None,
+    source: str,
+) -> SubscriptionOut:
     """Set the account's plan (purchase, renewal, refund, expiry) and emit
     ``auth.subscription.changed`` with the resulting entitlements."""
     if plan not in PLANS:
@@ -85,8 +100,17 @@ async def apply_subscription_change(session: AsyncSession, account_id: uuid.UUID
     subscription.updated_at = datetime.now(UTC)
     await session.flush()
     out = subscription_out(subscription)
-    await outbox.emit(session, "auth.subscription.changed", account_id,
-                      {"plan": out.effective_plan, "status": status, "expires_at": expires_at,
-                       "entitlements": out.entitlements, "purchased_plan": plan,
-                       "source": out.source})
+    await outbox.emit(
+        session,
+        "auth.subscription.changed",
+        account_id,
+        {
+            "plan": out.effective_plan,
+            "status": status,
+            "expires_at": expires_at,
+            "entitlements": out.entitlements,
+            "purchased_plan": plan,
+            "source": out.source,
+        },
+    )
     return out

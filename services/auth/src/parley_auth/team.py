@@ -59,8 +59,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidInput("The cursor is not valid.") from exc
 
 
-async def list_agents(session: AsyncSession, account_id: uuid.UUID, *, limit: int,
-                      cursor: str | None) -> AgentList:
+async def list_agents(
+    session: AsyncSession, account_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> AgentList:
     after = _decode_cursor(cursor) if cursor else None
     rows = await repo.list_agents(session, account_id, limit=limit + 1, after=after)
     page = list(rows[:limit])
@@ -68,16 +69,16 @@ async def list_agents(session: AsyncSession, account_id: uuid.UUID, *, limit: in
     return AgentList(items=[AgentOut.model_validate(a) for a in page], next_cursor=next_cursor)
 
 
-async def get_agent(session: AsyncSession, account_id: uuid.UUID,
-                    agent_id: uuid.UUID) -> AgentOut:
+async def get_agent(session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID) -> AgentOut:
     agent = await repo.get_agent(session, account_id, agent_id)
     if agent is None:
         raise AgentNotFound()
     return AgentOut.model_validate(agent)
 
 
-async def _check_agent_limit(session: AsyncSession, account_id: uuid.UUID, *,
-                             pending_count: bool, settings: AuthSettings) -> None:
+async def _check_agent_limit(
+    session: AsyncSession, account_id: uuid.UUID, *, pending_count: bool, settings: AuthSettings
+) -> None:
     # Lock the account row so two concurrent invites cannot both take the last seat.
     await repo.get_account(session, account_id, for_update=True)
     plan = effective_plan(await repo.get_subscription(session, account_id))
@@ -89,8 +90,9 @@ async def _check_agent_limit(session: AsyncSession, account_id: uuid.UUID, *,
         raise AgentLimitReached(f"The {plan} plan allows {limit} agents.", max_agents=limit)
 
 
-async def invite(session: AsyncSession, actor: Agent, *, email: str, role: str,
-                 settings: AuthSettings) -> InviteOut:
+async def invite(
+    session: AsyncSession, actor: Agent, *, email: str, role: str, settings: AuthSettings
+) -> InviteOut:
     _require_admin(actor)
     if await repo.agent_by_email(session, email) is not None:
         raise EmailTaken()
@@ -101,42 +103,60 @@ async def invite(session: AsyncSession, actor: Agent, *, email: str, role: str,
     await session.flush()
     await _check_agent_limit(session, actor.account_id, pending_count=True, settings=settings)
     token = new_token()
-    invitation = Invitation(id=uuid.uuid4(), account_id=actor.account_id, email=email,
-                            role=role, token_hash=token_hash(token), invited_by=actor.id,
-                            created_at=now,
-                            expires_at=now + timedelta(seconds=settings.invitation_ttl_seconds))
+    invitation = Invitation(
+        id=uuid.uuid4(),
+        account_id=actor.account_id,
+        email=email,
+        role=role,
+        token_hash=token_hash(token),
+        invited_by=actor.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.invitation_ttl_seconds),
+    )
     session.add(invitation)
     await session.flush()
     url = f"{settings.public_url.rstrip('/')}/invitations/{token}"
     await _send_invitation(settings, actor, email, url)
-    return InviteOut(invitation=InvitationOut.model_validate(invitation), invite_url=url,
-                     token=token)
+    return InviteOut(
+        invitation=InvitationOut.model_validate(invitation), invite_url=url, token=token
+    )
 
 
 async def _send_invitation(settings: AuthSettings, actor: Agent, email: str, url: str) -> None:
     """Best effort: the app also gets the link to share, so a mail failure is not an error."""
-    message = build_message(settings, to=email, subject=f"{actor.name} invited you to Parley",
-                            text=f"{actor.name} invited you to answer chats on Parley.\n\n"
-                                 f"Accept the invitation: {url}\n")
+    message = build_message(
+        settings,
+        to=email,
+        subject=f"{actor.name} invited you to Parley",
+        text=f"{actor.name} invited you to answer chats on Parley.\n\n"
+        f"Accept the invitation: {url}\n",
+    )
     try:
         await send_mail(settings, message)
     except Exception:
         log.warning("invitation mail to %s failed", email, exc_info=True)
 
 
-async def accept_invitation(session: AsyncSession, *, token: str, name: str, password: str,
-                            settings: AuthSettings) -> TokensOut:
+async def accept_invitation(
+    session: AsyncSession, *, token: str, name: str, password: str, settings: AuthSettings
+) -> TokensOut:
     invitation = await repo.invitation_by_token_hash(session, token_hash(token))
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= _now():
         raise InvitationNotFound()
     if await repo.agent_by_email(session, invitation.email) is not None:
         raise EmailTaken()
     invitation.accepted_at = _now()
-    await _check_agent_limit(session, invitation.account_id, pending_count=False,
-                             settings=settings)
-    agent = Agent(id=uuid.uuid4(), account_id=invitation.account_id, email=invitation.email,
-                  password_hash=await hash_password(password), name=name, description="",
-                  role=invitation.role, status="offline")
+    await _check_agent_limit(session, invitation.account_id, pending_count=False, settings=settings)
+    agent = Agent(
+        id=uuid.uuid4(),
+        account_id=invitation.account_id,
+        email=invitation.email,
+        password_hash=await hash_password(password),
+        name=name,
+        description="",
+        role=invitation.role,
+        status="offline",
+    )
     session.add(agent)
     await repo.flush_unique_email(session)
     await agent_event(session, "auth.agent.created", agent)
@@ -152,13 +172,16 @@ async def _target(session: AsyncSession, actor: Agent, agent_id: uuid.UUID) -> A
 
 
 async def _ensure_not_last_owner(session: AsyncSession, target: Agent) -> None:
-    if target.role == "owner" and await repo.count_agents(
-            session, target.account_id, role="owner") <= 1:
+    if (
+        target.role == "owner"
+        and await repo.count_agents(session, target.account_id, role="owner") <= 1
+    ):
         raise LastOwner()
 
 
-async def change_role(session: AsyncSession, actor: Agent, agent_id: uuid.UUID,
-                      role: str) -> AgentOut:
+async def change_role(
+    session: AsyncSession, actor: Agent, agent_id: uuid.UUID, role: str
+) -> AgentOut:
     # Lock the account first: two owners demoting each other at once must not both succeed.
     await repo.get_account(session, actor.account_id, for_update=True)
     target = await _target(session, actor, agent_id)

@@ -6,5 +6,11 @@ from fastapi import APIRouter
 
 from parley_auth.routes import account, agents, auth, me, misc
 
-ROUTERS: list[APIRouter] = [auth.router, me.router, agents.router, account.router,
-                            misc.router, misc.internal]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    me.router,
+    agents.router,
+    account.router,
+    misc.router,
+    misc.internal,
+]

@@ -21,8 +21,7 @@ from parley_auth.settings_schemas import (
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 
-router = APIRouter(prefix="/api/v1/account", tags=["account"],
-                   responses=responses(SessionRevoked))
+router = APIRouter(prefix="/api/v1/account", tags=["account"], responses=responses(SessionRevoked))
 
 
 def _admin(agent: Any) -> None:
@@ -36,8 +35,7 @@ async def get_account(agent: ActiveAgent, session: SessionDep) -> AccountOut:
 
 
 @router.patch("", response_model=AccountOut, responses=responses(AdminOnly))
-async def rename_account(body: AccountPatch, agent: ActiveAgent,
-                         session: SessionDep) -> AccountOut:
+async def rename_account(body: AccountPatch, agent: ActiveAgent, session: SessionDep) -> AccountOut:
     _admin(agent)
     return await accounts.rename_account(session, agent.account_id, body.name)
 
@@ -47,10 +45,10 @@ async def get_general(agent: ActiveAgent, session: SessionDep) -> dict[str, Any]
     return await accounts.get_settings_section(session, agent.account_id, "general")
 
 
-@router.patch("/settings/general", response_model=GeneralSettings,
-              responses=responses(AdminOnly))
-async def patch_general(body: GeneralSettingsPatch, agent: ActiveAgent,
-                        session: SessionDep) -> dict[str, Any]:
+@router.patch("/settings/general", response_model=GeneralSettings, responses=responses(AdminOnly))
+async def patch_general(
+    body: GeneralSettingsPatch, agent: ActiveAgent, session: SessionDep
+) -> dict[str, Any]:
     """Chat box language, time zone, satisfaction rating, office hours, allowed domains."""
     _admin(agent)
     return await accounts.update_settings_section(session, agent.account_id, "general", body)
@@ -62,8 +60,9 @@ async def get_design(agent: ActiveAgent, session: SessionDep) -> dict[str, Any]:
 
 
 @router.patch("/settings/design", response_model=DesignSettings, responses=responses(AdminOnly))
-async def patch_design(body: DesignSettingsPatch, agent: ActiveAgent,
-                       session: SessionDep) -> dict[str, Any]:
+async def patch_design(
+    body: DesignSettingsPatch, agent: ActiveAgent, session: SessionDep
+) -> dict[str, Any]:
     """Chat box colour, texts, button theme and position."""
     _admin(agent)
     return await accounts.update_settings_section(session, agent.account_id, "design", body)
@@ -74,19 +73,21 @@ async def get_contact_form(agent: ActiveAgent, session: SessionDep) -> dict[str,
     return await accounts.get_settings_section(session, agent.account_id, "contact_form")
 
 
-@router.patch("/settings/contact-form", response_model=ContactFormSettings,
-              responses=responses(AdminOnly))
-async def patch_contact_form(body: ContactFormSettingsPatch, agent: ActiveAgent,
-                             session: SessionDep) -> dict[str, Any]:
+@router.patch(
+    "/settings/contact-form", response_model=ContactFormSettings, responses=responses(AdminOnly)
+)
+async def patch_contact_form(
+    body: ContactFormSettingsPatch, agent: ActiveAgent, session: SessionDep
+) -> dict[str, Any]:
     """The offline contact form: enabled, fields, offline text."""
     _admin(agent)
-    return await accounts.update_settings_section(session, agent.account_id, "contact_form",
-                                                  body)
+    return await accounts.update_settings_section(session, agent.account_id, "contact_form", body)
 
 
 @router.get("/chat-code", response_model=ChatCodeOut)
-async def chat_code(agent: ActiveAgent, session: SessionDep,
-                    settings: AuthSettingsDep) -> ChatCodeOut:
+async def chat_code(
+    agent: ActiveAgent, session: SessionDep, settings: AuthSettingsDep
+) -> ChatCodeOut:
     """The HTML to paste into a website: loads the chat box with this account's widget key."""
     return await accounts.chat_code(session, agent.account_id, settings.public_url)
 

@@ -26,21 +26,28 @@ router = APIRouter(prefix="/api/v1", tags=["team"], responses=responses(SessionR
 
 
 @router.get("/agents", response_model=AgentList)
-async def list_agents(agent: ActiveAgent, session: SessionDep,
-                      limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                      cursor: Annotated[str | None, Query(max_length=200)] = None) -> AgentList:
+async def list_agents(
+    agent: ActiveAgent,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> AgentList:
     """The account's agents, newest first."""
     return await team.list_agents(session, agent.account_id, limit=limit, cursor=cursor)
 
 
-@router.post("/agents", status_code=status.HTTP_201_CREATED, response_model=InviteOut,
-             responses=responses(AdminOnly, EmailTaken, AgentLimitReached))
-async def invite_agent(body: InviteIn, agent: ActiveAgent, session: SessionDep,
-                       settings: AuthSettingsDep) -> InviteOut:
+@router.post(
+    "/agents",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InviteOut,
+    responses=responses(AdminOnly, EmailTaken, AgentLimitReached),
+)
+async def invite_agent(
+    body: InviteIn, agent: ActiveAgent, session: SessionDep, settings: AuthSettingsDep
+) -> InviteOut:
     """Invite an agent by e-mail. The response carries the invite link for the app to share;
     the invitee accepts with `POST /api/v1/invitations/accept`."""
-    return await team.invite(session, agent, email=body.email, role=body.role,
-                             settings=settings)
+    return await team.invite(session, agent, email=body.email, role=body.role, settings=settings)
 
 
 @router.get("/agents/{agent_id}", response_model=AgentOut, responses=responses(AgentNotFound))
@@ -48,16 +55,23 @@ async def get_agent(agent_id: uuid.UUID, agent: ActiveAgent, session: SessionDep
     return await team.get_agent(session, agent.account_id, agent_id)
 
 
-@router.patch("/agents/{agent_id}", response_model=AgentOut,
-              responses=responses(AgentNotFound, AdminOnly, OwnerOnly, LastOwner))
-async def change_role(agent_id: uuid.UUID, body: AgentPatch, agent: ActiveAgent,
-                      session: SessionDep) -> AgentOut:
+@router.patch(
+    "/agents/{agent_id}",
+    response_model=AgentOut,
+    responses=responses(AgentNotFound, AdminOnly, OwnerOnly, LastOwner),
+)
+async def change_role(
+    agent_id: uuid.UUID, body: AgentPatch, agent: ActiveAgent, session: SessionDep
+) -> AgentOut:
     """Change an agent's role (owner / admin / agent)."""
     return await team.change_role(session, agent, agent_id, body.role)
 
 
-@router.delete("/agents/{agent_id}", status_code=status.HTTP_204_NO_CONTENT,
-               responses=responses(AgentNotFound, AdminOnly, OwnerOnly, LastOwner))
+@router.delete(
+    "/agents/{agent_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(AgentNotFound, AdminOnly, OwnerOnly, LastOwner),
+)
 async def remove_agent(agent_id: uuid.UUID, agent: ActiveAgent, session: SessionDep) -> Response:
     """Remove an agent: their sessions end and chat unassigns their conversations."""
     await team.remove_agent(session, agent, agent_id)

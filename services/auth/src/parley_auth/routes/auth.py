@@ -21,32 +21,54 @@ from parley_common.errors import TooManyRequests, responses
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=TokensOut,
-             responses=responses(EmailTaken, TooManyRequests))
-async def signup(body: SignupIn, session: SessionDep, settings: AuthSettingsDep,
-                 limiter: LimiterDep, ip: ClientIp) -> TokensOut:
+@router.post(
+    "/auth/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokensOut,
+    responses=responses(EmailTaken, TooManyRequests),
+)
+async def signup(
+    body: SignupIn,
+    session: SessionDep,
+    settings: AuthSettingsDep,
+    limiter: LimiterDep,
+    ip: ClientIp,
+) -> TokensOut:
     """Create an account on the free plan and its owner agent; returns a logged-in session."""
-    return await accounts.signup(session, data=body, limiter=limiter, client_ip=ip,
-                                 settings=settings)
+    return await accounts.signup(
+        session, data=body, limiter=limiter, client_ip=ip, settings=settings
+    )
 
 
-@router.post("/auth/login", response_model=TokensOut,
-             responses=responses(InvalidCredentials, TooManyRequests))
-async def login(body: LoginIn, session: SessionDep, settings: AuthSettingsDep,
-                limiter: LimiterDep, ip: ClientIp) -> TokensOut:
+@router.post(
+    "/auth/login",
+    response_model=TokensOut,
+    responses=responses(InvalidCredentials, TooManyRequests),
+)
+async def login(
+    body: LoginIn, session: SessionDep, settings: AuthSettingsDep, limiter: LimiterDep, ip: ClientIp
+) -> TokensOut:
     """Log in with e-mail and password. Repeated failures are throttled per e-mail and IP."""
-    return await sessions.login(session, limiter=limiter, email=body.email,
-                                password=body.password, client_ip=ip, settings=settings)
+    return await sessions.login(
+        session,
+        limiter=limiter,
+        email=body.email,
+        password=body.password,
+        client_ip=ip,
+        settings=settings,
+    )
 
 
-@router.post("/auth/refresh", response_model=TokensOut,
-             responses=responses(InvalidRefreshToken, RefreshTokenReused))
+@router.post(
+    "/auth/refresh",
+    response_model=TokensOut,
+    responses=responses(InvalidRefreshToken, RefreshTokenReused),
+)
 async def refresh(body: RefreshIn, session: SessionDep, settings: AuthSettingsDep) -> TokensOut:
     """Exchange a refresh token for a new pair. The old one stops working; presenting it
     again ends the session."""
     try:
-        return await sessions.refresh(session, refresh_token=body.refresh_token,
-                                      settings=settings)
+        return await sessions.refresh(session, refresh_token=body.refresh_token, settings=settings)
     except RefreshTokenReused:
         # The request fails, but the family's revocation (and its event) must stand.
         await session.commit()
@@ -60,11 +82,16 @@ async def logout(body: RefreshIn, session: SessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/invitations/accept", status_code=status.HTTP_201_CREATED,
-             response_model=TokensOut,
-             responses=responses(InvitationNotFound, EmailTaken, AgentLimitReached))
-async def accept_invitation(body: AcceptInvitationIn, session: SessionDep,
-                            settings: AuthSettingsDep) -> TokensOut:
+@router.post(
+    "/invitations/accept",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokensOut,
+    responses=responses(InvitationNotFound, EmailTaken, AgentLimitReached),
+)
+async def accept_invitation(
+    body: AcceptInvitationIn, session: SessionDep, settings: AuthSettingsDep
+) -> TokensOut:
     """The invitee sets a name and password; returns a logged-in session."""
-    return await team.accept_invitation(session, token=body.token, name=body.name,
-                                        password=body.password, settings=settings)
+    return await team.accept_invitation(
+        session, token=body.token, name=body.name, password=body.password, settings=settings
+    )

@@ -42,18 +42,25 @@ async def patch_me(body: ProfilePatch, agent: ActiveAgent, session: SessionDep) 
 
 @router.post("/me/email", response_model=AgentOut, responses=responses(WrongPassword, EmailTaken))
 async def change_email(body: EmailChangeIn, agent: ActiveAgent, session: SessionDep) -> AgentOut:
-    return await profile.change_email(session, agent, new_email=body.new_email,
-                                      password=body.password)
+    return await profile.change_email(
+        session, agent, new_email=body.new_email, password=body.password
+    )
 
 
-@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT,
-             responses=responses(WrongPassword))
-async def change_password(body: PasswordChangeIn, agent: ActiveAgent, principal: CurrentAgent,
-                          session: SessionDep) -> Response:
+@router.post(
+    "/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=responses(WrongPassword)
+)
+async def change_password(
+    body: PasswordChangeIn, agent: ActiveAgent, principal: CurrentAgent, session: SessionDep
+) -> Response:
     """Set a new password; every other session of this agent ends."""
-    await profile.change_password(session, agent, current_password=body.current_password,
-                                  new_password=body.new_password,
-                                  current_session_id=principal.session_id)
+    await profile.change_password(
+        session,
+        agent,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        current_session_id=principal.session_id,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -63,11 +70,15 @@ async def set_status(body: StatusIn, agent: ActiveAgent, session: SessionDep) ->
     return await profile.set_status(session, agent, body.status)
 
 
-@router.post("/me/avatar", response_model=AgentOut,
-             responses=responses(InvalidImage, PayloadTooLarge))
-async def upload_avatar(file: Annotated[UploadFile, File(description="PNG, JPEG or WebP")],
-                        agent: ActiveAgent, session: SessionDep,
-                        settings: AuthSettingsDep) -> AgentOut:
+@router.post(
+    "/me/avatar", response_model=AgentOut, responses=responses(InvalidImage, PayloadTooLarge)
+)
+async def upload_avatar(
+    file: Annotated[UploadFile, File(description="PNG, JPEG or WebP")],
+    agent: ActiveAgent,
+    session: SessionDep,
+    settings: AuthSettingsDep,
+) -> AgentOut:
     data = await file.read(settings.avatar_max_bytes + 1)
     name = await avatars.store_avatar(settings, data)
     return await profile.set_avatar_url(session, agent, avatars.avatar_url(settings, name))
@@ -76,4 +87,3 @@ async def upload_avatar(file: Annotated[UploadFile, File(description="PNG, JPEG 
 @router.delete("/me/avatar", response_model=AgentOut)
 async def delete_avatar(agent: ActiveAgent, session: SessionDep) -> AgentOut:
     return await profile.set_avatar_url(session, agent, None)
-

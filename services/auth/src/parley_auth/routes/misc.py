@@ -21,10 +21,19 @@ router = APIRouter(prefix="/api/v1", tags=["support"])
 internal = APIRouter(prefix="/internal", include_in_schema=False)
 
 
-@router.post("/bug-reports", status_code=status.HTTP_201_CREATED, response_model=BugReportOut,
-             responses=responses(TooManyRequests, SessionRevoked))
-async def report_bug(body: BugReportIn, agent: ActiveAgent, session: SessionDep,
-                     limiter: LimiterDep, settings: AuthSettingsDep) -> BugReportOut:
+@router.post(
+    "/bug-reports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BugReportOut,
+    responses=responses(TooManyRequests, SessionRevoked),
+)
+async def report_bug(
+    body: BugReportIn,
+    agent: ActiveAgent,
+    session: SessionDep,
+    limiter: LimiterDep,
+    settings: AuthSettingsDep,
+) -> BugReportOut:
     """Send a bug report to support (e-mailed; limited per agent per hour)."""
     return await bug_reports.report_bug(session, agent, body, limiter=limiter, settings=settings)
 
@@ -32,18 +41,27 @@ async def report_bug(body: BugReportIn, agent: ActiveAgent, session: SessionDep,
 @router.get("/app/links", response_model=AppLinksOut)
 async def app_links(settings: AuthSettingsDep) -> AppLinksOut:
     """Help centre, terms, privacy and GDPR pages (configurable)."""
-    return AppLinksOut(help_center_url=settings.help_center_url, terms_url=settings.terms_url,
-                       privacy_url=settings.privacy_url, gdpr_url=settings.gdpr_url)
+    return AppLinksOut(
+        help_center_url=settings.help_center_url,
+        terms_url=settings.terms_url,
+        privacy_url=settings.privacy_url,
+        gdpr_url=settings.gdpr_url,
+    )
 
 
 @router.get("/avatars/{name}", response_class=FileResponse, responses=responses(AvatarNotFound))
 async def get_avatar(name: str, settings: AuthSettingsDep) -> FileResponse:
     """An uploaded avatar (public: the chat box shows it to visitors)."""
     path, content_type = avatars.avatar_path(settings, name)
-    return FileResponse(path, media_type=content_type, headers={
-        "Cache-Control": "public, max-age=86400, immutable",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'"})
+    return FileResponse(
+        path,
+        media_type=content_type,
+        headers={
+            "Cache-Control": "public, max-age=86400, immutable",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
 
 
 @internal.get("/jwks")
@@ -54,5 +72,6 @@ async def jwks(settings: AuthSettingsDep) -> dict[str, Any]:
     raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
     kid = base64.urlsafe_b64encode(raw[:12]).rstrip(b"=").decode()
-    return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "alg": "EdDSA", "use": "sig",
-                      "kid": kid}]}
+    return {
+        "keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "alg": "EdDSA", "use": "sig", "kid": kid}]
+    }
