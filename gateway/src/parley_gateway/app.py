@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from parley_common.app import LifespanHook, create_service_app
@@ -26,8 +27,7 @@ async def open_upstreams(app: FastAPI, stack: AsyncExitStack) -> None:
     app.state.ready_checks = [("services", upstreams_ready)]
 
 
-# The proxy's catch-all goes last: specific gateway routes (stream, widget) win over it.
-ROUTERS: list[APIRouter] = [openapi.router, proxy.router]
+ROUTERS: list[APIRouter] = [openapi.router]
 ON_STARTUP: list[LifespanHook] = [open_upstreams]
 
 
@@ -44,6 +44,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         expose_headers=["x-request-id", "retry-after"],
         max_age=600,
     )
+    # Innermost middleware: proxied requests get request ids, metrics and CORS, then skip routing.
+    app.user_middleware.append(Middleware(proxy.ProxyMiddleware))
     return app
 
 

@@ -9,6 +9,8 @@ from parley_common.settings import Settings
 # (path pattern under /api/v1, owning service); `*` is one path segment. First match wins,
 # so the specific patterns come before the prefixes they override.
 ROUTES: tuple[tuple[str, str], ...] = (
+    ("/stream", "gateway"),
+    ("/widget/stream", "gateway"),
     ("/visitors/*/conversations", "chat"),
     ("/widget/sessions", "visitors"),
     ("/widget/page-views", "visitors"),
