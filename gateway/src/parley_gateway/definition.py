@@ -3,5 +3,12 @@
 from __future__ import annotations
 
 from parley_common.definition import ServiceDef
+from parley_gateway.stream.sequencer import QUEUE_PURPOSE, run_sequencer
 
-SERVICE = ServiceDef(name="gateway", app="parley_gateway.app:app", port=8000)
+SERVICE = ServiceDef(
+    name="gateway",
+    app="parley_gateway.app:app",
+    port=8000,
+    background=[run_sequencer],
+    queues=[(QUEUE_PURPOSE, ["#"])],
+)

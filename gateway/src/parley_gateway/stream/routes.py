@@ -1,0 +1,107 @@
+"""The stream's endpoints: the agent and visitor websockets and single-use stream tickets."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from fastapi import APIRouter, FastAPI, Request, WebSocket
+from pydantic import BaseModel, ConfigDict
+
+from parley_common.errors import DomainError, Unauthorized, problem, responses
+from parley_common.security import CurrentAgent
+from parley_gateway.stream import auth
+from parley_gateway.stream.config import get_stream_settings
+from parley_gateway.stream.connection import serve
+from parley_gateway.stream.hub import Hub
+from parley_gateway.stream.subscriber import Subscriber
+
+router = APIRouter(tags=["stream"])
+
+STREAM_DOC = """The live stream (websocket). Authenticate with `Authorization: Bearer` on the
+upgrade or `?ticket=` from `POST /api/v1/stream/tickets`. Resume with `?since=<seq>&epoch=<epoch>`.
+
+Server frames: `{"type":"hello","epoch","seq"}` first (the position the stream goes on from),
+then `{"type":"event","seq","epoch","event","account_id","occurred_at","id","data"}` in `seq`
+order with no gaps or duplicates; `{"type":"reset","epoch","seq"}` when the position is outside
+the replay window or the epoch changed (refetch over REST, the stream goes on from `seq`);
+unsequenced `{"type":"typing",...}`, `{"type":"pong"}` and `{"type":"error","code","detail"}`.
+Client frames: `{"type":"ping"}`, `{"type":"typing","conversation_id","is_typing"?}`.
+Close codes: 4001 session revoked or agent removed; 4008 client too slow (resume with
+`since`); 1011 stream unavailable (resume); 1012 server restarting (resume).
+Failed upgrades are answered with a problem+json HTTP response (401, 403, 422)."""
+
+
+class StreamTicket(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ticket": "q3J0c1Zx...", "expires_in": 30}]}
+    )
+    ticket: str
+    expires_in: int
+
+
+async def start_stream(app: FastAPI, stack: AsyncExitStack) -> None:
+    """Lifespan hook: this process's Redis subscriber for every socket it serves."""
+    hub = Hub(app.state.redis, app.state.settings.namespace, get_stream_settings())
+    await hub.start()
+    stack.push_async_callback(hub.stop)
+    app.state.stream_hub = hub
+
+
+@router.post(
+    "/api/v1/stream/tickets",
+    status_code=201,
+    response_model=StreamTicket,
+    responses=responses(Unauthorized),
+    summary="A single-use ticket for opening the stream from a browser",
+)
+async def create_ticket(agent: CurrentAgent, request: Request) -> StreamTicket:
+    settings = get_stream_settings()
+    ticket = await auth.issue_ticket(
+        request.app.state.redis, agent, request.app.state.settings.namespace
+    )
+    return StreamTicket(ticket=ticket, expires_in=settings.stream_ticket_seconds)
+
+
+@router.websocket("/api/v1/stream")
+async def agent_stream(websocket: WebSocket) -> None:
+    hub: Hub = websocket.app.state.stream_hub
+    try:
+        since, epoch = auth.position(websocket)
+        agent = await auth.authenticate_agent(websocket)
+    except DomainError as exc:
+        await _deny(websocket, exc)
+        return
+    sub = Subscriber(
+        account_id=str(agent.account_id),
+        agent_id=str(agent.agent_id),
+        session_id=str(agent.session_id),
+        max_queue=get_stream_settings().stream_send_queue,
+    )
+    await serve(websocket, hub, sub, since, epoch)
+
+
+@router.websocket("/api/v1/widget/stream")
+async def visitor_stream(websocket: WebSocket) -> None:
+    hub: Hub = websocket.app.state.stream_hub
+    try:
+        since, epoch = auth.position(websocket)
+        visitor = await auth.authenticate_visitor(websocket)
+    except DomainError as exc:
+        await _deny(websocket, exc)
+        return
+    sub = Subscriber(
+        account_id=str(visitor.account_id),
+        visitor_id=str(visitor.visitor_id),
+        max_queue=get_stream_settings().stream_send_queue,
+    )
+    await serve(websocket, hub, sub, since, epoch)
+
+
+async def _deny(websocket: WebSocket, exc: DomainError) -> None:
+    await websocket.send_denial_response(
+        problem(exc.status, exc.code, exc.title, exc.detail, exc.headers)
+    )
+
+
+agent_stream.__doc__ = STREAM_DOC
+visitor_stream.__doc__ = "The visitor's live stream: its own conversation only.\n\n" + STREAM_DOC

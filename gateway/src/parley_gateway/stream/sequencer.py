@@ -1,0 +1,222 @@
+"""The sequencer: numbers every streamable event once per account, in Redis, and publishes it.
+
+One competing consumer per deployment (``parley worker gateway``) reads the gateway's stream
+queue. For each event one Lua script, atomically: drops a redelivered event id, takes the
+account's next ``seq``, appends the frame to the account's capped replay log and publishes
+it on the account channel. Messages are taken in batches and their scripts pipelined in one
+round trip; a message is acked only after Redis accepted its script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aio_pika.abc import AbstractIncomingMessage
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from parley_common.events import broker
+from parley_gateway.stream.audience import AGENT_REMOVED, SESSION_REVOKED, is_streamed
+from parley_gateway.stream.config import Keys, StreamSettings, get_stream_settings
+
+if TYPE_CHECKING:
+    from parley_common.worker import WorkerContext
+
+log = logging.getLogger("parley.stream.sequencer")
+
+QUEUE_PURPOSE = "stream"
+
+# KEYS: seen, meta, log. ARGV: frame body (the JSON object without its opening brace),
+# new epoch, log max length, seen ttl, log ttl, meta ttl, channel, now (ms).
+SEQUENCE = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('HSET', KEYS[2], 'epoch', epoch)
+  redis.call('DEL', KEYS[3])
+end
+local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+local frame = '{"type":"event","seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. ARGV[1]
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'f', frame, 't', ARGV[8])
+redis.call('EXPIRE', KEYS[3], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('PUBLISH', ARGV[7], frame)
+return seq
+"""
+
+CONVERSATION_TTL = 30 * 24 * 3600
+REQUIRED = frozenset({"id", "type", "account_id"})
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(8)
+
+
+def allowed_domains(event_type: str, data: dict[str, Any]) -> list[str] | None:
+    """The account's allowed widget domains when this event states them, else None."""
+    settings = data.get("settings") or {}
+    if event_type == "auth.account.created":
+        general = settings.get("general") or {}
+    elif event_type == "auth.settings.updated" and data.get("section") == "general":
+        general = settings
+    else:
+        return None
+    domains = general.get("allowed_domains")
+    return [str(d).lower() for d in domains] if isinstance(domains, list) else None
+
+
+class Sequencer:
+    def __init__(self, redis: Redis, namespace: str, settings: StreamSettings) -> None:
+        self.redis = redis
+        self.keys = Keys(namespace)
+        self.settings = settings
+        self.script = redis.register_script(SEQUENCE)
+
+    async def stage(self, pipe: Any, envelope: dict[str, Any]) -> int:
+        """Queue the Redis commands for one event on ``pipe``; return how many were queued."""
+        event_type = str(envelope["type"])
+        account = str(envelope["account_id"])
+        data: dict[str, Any] = envelope.get("data") or {}
+        s, k = self.settings, self.keys
+        queued = 0
+        if is_streamed(event_type):
+            body = orjson.dumps(
+                {
+                    "event": event_type,
+                    "account_id": account,
+                    "occurred_at": envelope.get("occurred_at"),
+                    "id": str(envelope["id"]),
+                    "data": data,
+                }
+            )
+            await self.script(
+                keys=[k.seen(account, str(envelope["id"])), k.meta(account), k.log(account)],
+                args=[
+                    body[1:],
+                    new_epoch(),
+                    s.stream_window_count,
+                    s.stream_dedupe_seconds,
+                    s.stream_window_seconds,
+                    s.stream_meta_seconds,
+                    k.channel(account),
+                    int(time.time() * 1000),
+                ],
+                client=pipe,
+            )
+            queued += 1
+        token_ttl = s.access_token_ttl_seconds + 60
+        if event_type == SESSION_REVOKED and data.get("session_id"):
+            pipe.set(k.revoked_session(str(data["session_id"])), b"1", ex=token_ttl)
+            pipe.publish(
+                k.channel(account),
+                orjson.dumps(
+                    {"type": "control", "close": "session", "session_id": str(data["session_id"])}
+                ),
+            )
+            queued += 2
+        if event_type == AGENT_REMOVED and data.get("agent_id"):
+            pipe.set(k.removed_agent(str(data["agent_id"])), b"1", ex=token_ttl)
+            queued += 1
+        if data.get("conversation_id") and data.get("visitor_id"):
+            pipe.set(
+                k.conversation(account, str(data["conversation_id"])),
+                str(data["visitor_id"]),
+                ex=CONVERSATION_TTL,
+            )
+            queued += 1
+        domains = allowed_domains(event_type, data)
+        if domains is not None:
+            pipe.set(k.domains(account), orjson.dumps(domains))
+            queued += 1
+        return queued
+
+    async def process(self, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]) -> None:
+        """Sequence a batch in one pipelined round trip, then ack what Redis accepted."""
+        counts: list[int] = []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for _, envelope in batch:
+                counts.append(await self.stage(pipe, envelope))
+            results = await pipe.execute(raise_on_error=False) if len(pipe) else []
+        position = 0
+        acks = []
+        for (message, _), count in zip(batch, counts, strict=True):
+            outcome = results[position : position + count]
+            position += count
+            failed = [r for r in outcome if isinstance(r, Exception)]
+            if failed:
+                log.error("sequencing %s failed: %r", message.routing_key, failed)
+                acks.append(message.nack(requeue=True))
+            else:
+                acks.append(message.ack())
+        await asyncio.gather(*acks)
+
+
+async def parse(
+    messages: list[AbstractIncomingMessage],
+) -> list[tuple[AbstractIncomingMessage, dict[str, Any]]]:
+    """Envelopes of the batch; a malformed message goes to the dead-letter queue."""
+    parsed = []
+    for message in messages:
+        try:
+            envelope = orjson.loads(message.body)
+            if not isinstance(envelope, dict) or not REQUIRED <= envelope.keys():
+                raise ValueError("not an event envelope")
+        except (orjson.JSONDecodeError, ValueError):
+            log.warning("dead-lettering malformed event %s", message.message_id)
+            await message.reject(requeue=False)
+            continue
+        parsed.append((message, envelope))
+    return parsed
+
+
+async def run_sequencer(ctx: WorkerContext) -> None:
+    """Background job of ``parley worker gateway``: consume the stream queue until cancelled."""
+    settings = get_stream_settings()
+    namespace = ctx.settings.namespace
+    channel = await ctx.connection.channel()
+    await channel.set_qos(prefetch_count=settings.stream_prefetch)
+    queue = await broker.declare_queue(
+        channel, namespace, broker.queue_name(namespace, "gateway", QUEUE_PURPOSE), ["#"]
+    )
+    sequencer = Sequencer(ctx.redis, namespace, settings)
+    inbox: list[AbstractIncomingMessage] = []
+    wake = asyncio.Event()
+
+    async def receive(message: AbstractIncomingMessage) -> None:
+        inbox.append(message)
+        wake.set()
+
+    tag = await queue.consume(receive)
+    try:
+        while True:
+            await wake.wait()
+            wake.clear()
+            # Natural batching: whatever arrived while the last round trip was in flight.
+            while inbox:
+                batch = inbox[: settings.stream_batch]
+                del inbox[: settings.stream_batch]
+                await _process_with_retry(sequencer, await parse(batch))
+    finally:
+        await queue.cancel(tag)
+        await channel.close()
+
+
+async def _process_with_retry(
+    sequencer: Sequencer, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]
+) -> None:
+    """Redis being away stalls the stream (messages stay unacked) rather than losing events."""
+    delay = 0.2
+    while True:
+        try:
+            await sequencer.process(batch)
+            return
+        except (RedisError, OSError) as exc:
+            log.warning("redis unavailable (%r); retrying in %.1fs", exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
