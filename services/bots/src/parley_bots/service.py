@@ -139,8 +139,9 @@ def _apply(bot: Bot, body: AutomaticMessagePatch | ChatbotPatch) -> None:
         value = getattr(body, name)
         if value is None and name not in nullable:
             raise InvalidInput(f"{name} cannot be null.")
-        dumped = body.model_dump(mode="json", include={name})[name]
-        setattr(bot, name, dumped)
+        setattr(
+            bot, name, body.model_dump(mode="json", include={name}, exclude_none=True).get(name)
+        )
 
 
 # --- the plan limit ---------------------------------------------------------------------------
