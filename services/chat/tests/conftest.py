@@ -10,16 +10,16 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from parley_common.events.consumer import handle_once
-from parley_common.events.envelope import Event
-from parley_common.security import issue_visitor_token
-from parley_common.testing import TestAgent, make_agent
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from parley_chat.app import app
 from parley_chat.consumers import CONSUMERS
 from parley_chat.events import outbox
+from parley_common.events.consumer import handle_once
+from parley_common.events.envelope import Event
+from parley_common.security import issue_visitor_token
+from parley_common.testing import TestAgent, make_agent
 
 
 @dataclass(frozen=True)
@@ -72,36 +72,61 @@ def visitor(agent: TestAgent) -> TestVisitor:
 
 @pytest_asyncio.fixture
 async def named_agent(agent: TestAgent, feed: Feed) -> TestAgent:
-    await feed("auth.agent.created", agent.account_id,
-               {"agent_id": str(agent.agent_id), "name": "Anna", "email": "anna@example.com",
-                "role": "owner", "status": "online"})
+    await feed(
+        "auth.agent.created",
+        agent.account_id,
+        {
+            "agent_id": str(agent.agent_id),
+            "name": "Anna",
+            "email": "anna@example.com",
+            "role": "owner",
+            "status": "online",
+        },
+    )
     return agent
 
 
-async def colleague(feed: Feed, account_id: uuid.UUID, name: str = "Bob",
-                    status: str = "online") -> TestAgent:
+async def colleague(
+    feed: Feed, account_id: uuid.UUID, name: str = "Bob", status: str = "online"
+) -> TestAgent:
     other = make_agent("agent", account_id)
-    await feed("auth.agent.created", account_id,
-               {"agent_id": str(other.agent_id), "name": name, "email": f"{name}@example.com",
-                "role": "agent", "status": status})
+    await feed(
+        "auth.agent.created",
+        account_id,
+        {
+            "agent_id": str(other.agent_id),
+            "name": name,
+            "email": f"{name}@example.com",
+            "role": "agent",
+            "status": status,
+        },
+    )
     return other
 
 
-async def events_of(session_factory: async_sessionmaker[AsyncSession], event_type: str,
-                    conversation_id: uuid.UUID | str) -> list[dict[str, Any]]:
+async def events_of(
+    session_factory: async_sessionmaker[AsyncSession],
+    event_type: str,
+    conversation_id: uuid.UUID | str,
+) -> list[dict[str, Any]]:
     """The outbox rows of a type for one conversation, oldest first."""
     async with session_factory() as session:
         rows = await session.execute(
-            text("SELECT body FROM chat.outbox WHERE type = :t "
-                 "AND body->'data'->>'conversation_id' = :c ORDER BY position"),
-            {"t": event_type, "c": str(conversation_id)})
+            text(
+                "SELECT body FROM chat.outbox WHERE type = :t "
+                "AND body->'data'->>'conversation_id' = :c ORDER BY position"
+            ),
+            {"t": event_type, "c": str(conversation_id)},
+        )
         return [row.body for row in rows]
 
 
-async def visitor_writes(client: httpx.AsyncClient, visitor: TestVisitor, text_: str = "Hello",
-                         **extra: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/widget/messages", headers=visitor.headers,
-                                 json={"text": text_, **extra})
+async def visitor_writes(
+    client: httpx.AsyncClient, visitor: TestVisitor, text_: str = "Hello", **extra: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/widget/messages", headers=visitor.headers, json={"text": text_, **extra}
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body

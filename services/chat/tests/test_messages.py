@@ -10,14 +10,16 @@ from .conftest import colleague, events_of, make_visitor, visitor_writes
 
 
 async def test_first_visitor_message_opens_an_unassigned_conversation(
-        client, visitor, named_agent, session_factory):
+    client, visitor, named_agent, session_factory
+):
     sent = await visitor_writes(client, visitor, "Is shipping free?")
     conversation_id = sent["conversation_id"]
     assert sent["message"]["author_type"] == "visitor"
     assert sent["message"]["text"] == "Is shipping free?"
 
-    view = (await client.get(f"/api/v1/conversations/{conversation_id}",
-                             headers=named_agent.headers)).json()
+    view = (
+        await client.get(f"/api/v1/conversations/{conversation_id}", headers=named_agent.headers)
+    ).json()
     assert view["status"] == "open" and view["assignee_id"] is None
     assert view["unread_count"] == 1
     assert view["last_message"]["text"] == "Is shipping free?"
@@ -32,12 +34,16 @@ async def test_first_visitor_message_opens_an_unassigned_conversation(
 
 
 async def test_retried_send_with_client_message_id_is_stored_once(
-        client, visitor, agent, session_factory):
+    client, visitor, agent, session_factory
+):
     first = await visitor_writes(client, visitor, "once", client_message_id="m-1")
     again = await visitor_writes(client, visitor, "once", client_message_id="m-1")
     assert again["message"]["id"] == first["message"]["id"]
-    page = (await client.get(f"/api/v1/conversations/{first['conversation_id']}/messages",
-                             headers=agent.headers)).json()
+    page = (
+        await client.get(
+            f"/api/v1/conversations/{first['conversation_id']}/messages", headers=agent.headers
+        )
+    ).json()
     assert [m["text"] for m in page["items"]] == ["once"]
     events = await events_of(session_factory, "chat.message.created", first["conversation_id"])
     assert len(events) == 1
@@ -51,50 +57,64 @@ async def test_agent_retry_is_idempotent_too(client, visitor, named_agent):
     two = await client.post(url, headers=named_agent.headers, json=body)
     assert one.status_code == two.status_code == 201
     assert one.json()["id"] == two.json()["id"]
-    texts = [m["text"] for m in (await client.get(url, headers=named_agent.headers)).json()["items"]]
+    listed = (await client.get(url, headers=named_agent.headers)).json()
+    texts = [m["text"] for m in listed["items"]]
     assert texts.count("Hi!") == 1
 
 
 async def test_blocked_visitor_gets_403_and_nothing_is_stored(client, visitor, feed, engine):
-    await feed("visitors.visitor.blocked", visitor.account_id,
-               {"visitor_id": str(visitor.visitor_id)})
-    response = await client.post("/api/v1/widget/messages", headers=visitor.headers,
-                                 json={"text": "spam"})
+    await feed(
+        "visitors.visitor.blocked", visitor.account_id, {"visitor_id": str(visitor.visitor_id)}
+    )
+    response = await client.post(
+        "/api/v1/widget/messages", headers=visitor.headers, json={"text": "spam"}
+    )
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "visitor_blocked"
     async with engine.connect() as conn:
-        count = (await conn.execute(text(
-            "SELECT count(*) FROM chat.conversations WHERE visitor_id = :v"),
-            {"v": visitor.visitor_id})).scalar()
+        count = (
+            await conn.execute(
+                text("SELECT count(*) FROM chat.conversations WHERE visitor_id = :v"),
+                {"v": visitor.visitor_id},
+            )
+        ).scalar()
     assert count == 0
 
-    await feed("visitors.visitor.unblocked", visitor.account_id,
-               {"visitor_id": str(visitor.visitor_id)})
+    await feed(
+        "visitors.visitor.unblocked", visitor.account_id, {"visitor_id": str(visitor.visitor_id)}
+    )
     await visitor_writes(client, visitor, "sorry")
 
 
 async def test_bad_messages_are_clear_4xx(client, visitor, agent):
-    empty = await client.post("/api/v1/widget/messages", headers=visitor.headers,
-                              json={"text": "   "})
+    empty = await client.post(
+        "/api/v1/widget/messages", headers=visitor.headers, json={"text": "   "}
+    )
     assert empty.status_code == 422 and empty.json()["code"] == "empty_message"
-    unknown = await client.post("/api/v1/widget/messages", headers=visitor.headers,
-                                json={"text": "x", "html": "<b>"})
+    unknown = await client.post(
+        "/api/v1/widget/messages", headers=visitor.headers, json={"text": "x", "html": "<b>"}
+    )
     assert unknown.status_code == 422 and unknown.json()["code"] == "validation_error"
-    too_long = await client.post("/api/v1/widget/messages", headers=visitor.headers,
-                                 json={"text": "x" * 10_001})
+    too_long = await client.post(
+        "/api/v1/widget/messages", headers=visitor.headers, json={"text": "x" * 10_001}
+    )
     assert too_long.status_code == 422
     no_token = await client.post("/api/v1/widget/messages", json={"text": "x"})
     assert no_token.status_code == 401
-    agent_token = await client.post("/api/v1/widget/messages", headers=agent.headers,
-                                    json={"text": "x"})
+    agent_token = await client.post(
+        "/api/v1/widget/messages", headers=agent.headers, json={"text": "x"}
+    )
     assert agent_token.status_code == 401
 
 
 async def test_text_is_stored_as_plain_text(client, visitor, agent):
     sent = await visitor_writes(client, visitor, "<script>alert(1)</script>")
-    page = (await client.get(f"/api/v1/conversations/{sent['conversation_id']}/messages",
-                             headers=agent.headers)).json()
+    page = (
+        await client.get(
+            f"/api/v1/conversations/{sent['conversation_id']}/messages", headers=agent.headers
+        )
+    ).json()
     assert page["items"][0]["text"] == "<script>alert(1)</script>"
 
 
@@ -105,8 +125,11 @@ async def test_message_paging_both_ways(client, visitor, agent):
     url = f"/api/v1/conversations/{sent['conversation_id']}/messages"
     first = (await client.get(url, headers=agent.headers, params={"limit": 3})).json()
     assert [m["text"] for m in first["items"]] == ["m6", "m5", "m4"]
-    older = (await client.get(url, headers=agent.headers,
-                              params={"limit": 3, "cursor": first["next_cursor"]})).json()
+    older = (
+        await client.get(
+            url, headers=agent.headers, params={"limit": 3, "cursor": first["next_cursor"]}
+        )
+    ).json()
     assert [m["text"] for m in older["items"]] == ["m3", "m2", "m1"]
     since = first["items"][-1]["seq"]
     newer = (await client.get(url, headers=agent.headers, params={"since": since})).json()
@@ -118,8 +141,11 @@ async def test_message_paging_both_ways(client, visitor, agent):
 async def test_agent_message_joins_and_counts_as_served(client, visitor, named_agent):
     sent = await visitor_writes(client, visitor)
     cid = sent["conversation_id"]
-    reply = await client.post(f"/api/v1/conversations/{cid}/messages",
-                              headers=named_agent.headers, json={"text": "Hi, Anna here"})
+    reply = await client.post(
+        f"/api/v1/conversations/{cid}/messages",
+        headers=named_agent.headers,
+        json={"text": "Hi, Anna here"},
+    )
     assert reply.status_code == 201
     assert reply.json()["author_name"] == "Anna"
     view = (await client.get(f"/api/v1/conversations/{cid}", headers=named_agent.headers)).json()
@@ -153,23 +179,36 @@ async def test_another_accounts_conversation_is_404(client, visitor, other_accou
     assert listed["items"] == []
     # A visitor of another account cannot rate it either.
     stranger = make_visitor(other_account.account_id)
-    rating = await client.post("/api/v1/widget/rating", headers=stranger.headers,
-                               json={"conversation_id": cid, "rating": 5})
+    rating = await client.post(
+        "/api/v1/widget/rating",
+        headers=stranger.headers,
+        json={"conversation_id": cid, "rating": 5},
+    )
     assert rating.status_code == 404
 
 
 async def test_auto_assignment_round_robin(client, agent, feed):
-    await feed("auth.account.created", agent.account_id,
-               {"name": "Shop", "widget_key": "wk", "plan": "free",
-                "settings": {"general": {"auto_assign": True, "timezone": "UTC"}}})
+    await feed(
+        "auth.account.created",
+        agent.account_id,
+        {
+            "name": "Shop",
+            "widget_key": "wk",
+            "plan": "free",
+            "settings": {"general": {"auto_assign": True, "timezone": "UTC"}},
+        },
+    )
     first = await colleague(feed, agent.account_id, "Bob")
     second = await colleague(feed, agent.account_id, "Cid")
     await colleague(feed, agent.account_id, "Dan", status="offline")
     assignees = []
     for _ in range(4):
         sent = await visitor_writes(client, make_visitor(agent.account_id))
-        view = (await client.get(f"/api/v1/conversations/{sent['conversation_id']}",
-                                 headers=agent.headers)).json()
+        view = (
+            await client.get(
+                f"/api/v1/conversations/{sent['conversation_id']}", headers=agent.headers
+            )
+        ).json()
         assignees.append(view["assignee_id"])
     online = sorted([str(first.agent_id), str(second.agent_id)])
     assert set(assignees) == set(online)
@@ -177,9 +216,11 @@ async def test_auto_assignment_round_robin(client, agent, feed):
 
 
 async def test_bot_message_opens_a_conversation(client, visitor, feed, agent):
-    await feed("bots.message.requested", visitor.account_id,
-               {"visitor_id": str(visitor.visitor_id), "text": "Need help?",
-                "bot_id": str(uuid.uuid4())})
+    await feed(
+        "bots.message.requested",
+        visitor.account_id,
+        {"visitor_id": str(visitor.visitor_id), "text": "Need help?", "bot_id": str(uuid.uuid4())},
+    )
     widget = (await client.get("/api/v1/widget/conversation", headers=visitor.headers)).json()
     assert [(m["author_type"], m["text"]) for m in widget["messages"]] == [("bot", "Need help?")]
     sent = await visitor_writes(client, visitor, "yes")
