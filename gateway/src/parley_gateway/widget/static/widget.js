@@ -190,7 +190,7 @@
   // --- the box ------------------------------------------------------------------------------
   var CSS = ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2330;margin:0}" +
     ".launcher{position:fixed;bottom:20px;z-index:2147483000;border:0;cursor:pointer;background:var(--c);color:#fff;box-shadow:0 4px 16px rgba(0,0,0,.25)}" +
-    ".launcher *{color:#fff}.bubble{width:58px;height:58px;border-radius:50%;display:flex;align-items:center;justify-content:center}" +
+    ".launcher *{color:#fff}.clip{color:#6b7280!important}.bubble{width:58px;height:58px;border-radius:50%;display:flex;align-items:center;justify-content:center}" +
     ".bar{bottom:0;border-radius:8px 8px 0 0;padding:10px 22px;font-weight:600}.tab{bottom:40%;writing-mode:vertical-rl;padding:16px 8px;border-radius:8px 0 0 8px}" +
     ".right{right:20px}.left{left:20px}.tab.right{right:0}.tab.left{left:0;border-radius:0 8px 8px 0}" +
     ".badge{position:absolute;top:-4px;right:-4px;background:#e5484d;border-radius:9px;min-width:18px;height:18px;font-size:11px;text-align:center;display:none}" +
@@ -221,7 +221,7 @@
     root.appendChild(wrap);
 
     var launcher = el("button", "launcher " + theme + " " + side, null, { type: "button", "aria-label": texts.title || "Chat", part: "launcher" });
-    if (theme === "bubble") launcher.appendChild(icon()); else launcher.textContent = texts.button_label || texts.title || "Chat";
+    if (theme === "bubble") launcher.appendChild(icon("M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z", 28)); else launcher.textContent = texts.button_label || texts.title || "Chat";
     var badge = el("span", "badge", "");
     launcher.appendChild(badge);
     launcher.onclick = function () { toggle(); };
@@ -239,7 +239,8 @@
     var compose = el("form", "compose");
     var input = el("textarea", null, null, { placeholder: texts.input_placeholder || "", "aria-label": s.t.message, maxlength: "10000" });
     var file = el("input", "hidden", null, { type: "file" });
-    var clip = el("button", null, "📎", { type: "button", title: s.t.attach, "aria-label": s.t.attach });
+    var clip = el("button", "clip", null, { type: "button", title: s.t.attach, "aria-label": s.t.attach });
+    clip.appendChild(icon("M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z", 20));
     clip.onclick = function () { file.click(); };
     file.onchange = function () { if (file.files[0]) upload(file.files[0]); file.value = ""; };
     compose.appendChild(input); compose.appendChild(file); compose.appendChild(clip);
@@ -267,13 +268,13 @@
     if (!s.settings.agents_online && cf.enabled) showContactForm();
   }
 
-  function icon() {
+  function icon(d, size) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "28"); svg.setAttribute("height", "28");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", size); svg.setAttribute("height", size);
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("fill", "#fff");
-    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", d);
     svg.appendChild(path);
     return svg;
   }
@@ -309,7 +310,7 @@
   }
 
   function attachment(a) {
-    var link = el("a", null, "📄 " + (a.name || "file"), { role: "link", tabindex: "0" });
+    var link = el("a", null, "⤓ " + (a.name || "file"), { role: "link", tabindex: "0" });
     link.onclick = function () {
       // Downloads need the visitor token, so fetch and hand the browser a blob.
       fetch(api + "/attachments/" + encodeURIComponent(a.id), { headers: { Authorization: "Bearer " + s.token } })
