@@ -1,0 +1,139 @@
+"""The chat box in a real browser: the live demo page, the Visitors tab, a chat both ways.
+
+Headless Debian Chromium (`make browser`) driven by Playwright; every process is started like
+`make run` and reached through the gateway only. A screenshot of the demo page ends up in
+test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest_asyncio
+
+from parley_common.e2e import System
+from parley_common.testing import eventually
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path.cwd() / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest_asyncio.fixture
+async def browser_page() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    assert CHROMIUM.exists(), "Debian chromium is missing: run `make browser`"
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = await browser.new_context(viewport={"width": 1200, "height": 800})
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.errors = errors
+        try:
+            yield page
+        finally:
+            await browser.close()
+
+
+async def _account(system: System, gateway: Any) -> dict[str, Any]:
+    owner = await system.signup(gateway)
+    code = await gateway.get("/api/v1/account/chat-code", headers=owner["headers"])
+    assert code.status_code == 200, code.text
+    owner["widget_key"] = code.json()["widget_key"]
+    resp = await gateway.put(
+        "/api/v1/me/status", json={"status": "online"}, headers=owner["headers"]
+    )
+    assert resp.status_code == 200, resp.text
+
+    async def widget_ready() -> bool:
+        resp = await gateway.get(
+            "/api/v1/widget/settings", params={"widget_key": owner["widget_key"]}
+        )
+        return resp.status_code == 200 and resp.json()["agents_online"]
+
+    await eventually(widget_ready, timeout=20)
+    return owner
+
+
+async def test_demo_page_visitor_shows_up_in_the_visitors_tab(system, gateway, browser_page):
+    owner = await _account(system, gateway)
+    page = browser_page
+    demo = f"{system.url}/demo/{owner['widget_key']}"
+    await page.goto(demo)
+    await page.wait_for_selector("#parley-chat-box >> .launcher", timeout=15_000)
+
+    async def one_active() -> Any:
+        resp = await gateway.get("/api/v1/visitors?state=active", headers=owner["headers"])
+        items = resp.json()["items"]
+        return items[0] if len(items) == 1 else None
+
+    visitor = await eventually(one_active, timeout=15)
+    assert visitor["current_page"]["url"] == demo
+    assert visitor["device"]["type"] == "desktop"
+
+    # Single-page-app navigation is a page view too.
+    await page.click("header >> text=Menu")
+
+    async def two_pages() -> Any:
+        resp = await gateway.get(
+            f"/api/v1/visitors/{visitor['id']}/page-views", headers=owner["headers"]
+        )
+        items = resp.json()["items"]
+        return items if len(items) == 2 else None
+
+    views = await eventually(two_pages, timeout=10)
+    assert views[0]["url"] == f"{demo}?page=menu"
+    assert views[0]["title"].startswith("Our menu")
+
+    resp = await gateway.get("/demo/wk_no_such_key")
+    assert resp.status_code == 404
+    assert page.errors == []
+
+
+async def test_chat_from_the_demo_page_both_ways(system, gateway, browser_page):
+    owner = await _account(system, gateway)
+    headers = owner["headers"]
+    page = browser_page
+    await page.goto(f"{system.url}/demo/{owner['widget_key']}")
+    await page.click("#parley-chat-box >> .launcher", timeout=15_000)
+    await page.fill("#parley-chat-box >> textarea", "Do you ship to Prague?")
+    await page.keyboard.press("Enter")
+
+    async def conversation() -> Any:
+        resp = await gateway.get("/api/v1/conversations?status=open", headers=headers)
+        items = resp.json().get("items", []) if resp.status_code == 200 else []
+        return items[0] if items else None
+
+    conv = await eventually(conversation, timeout=15)
+    resp = await gateway.get(f"/api/v1/conversations/{conv['id']}/messages", headers=headers)
+    assert [m["text"] for m in resp.json()["items"]] == ["Do you ship to Prague?"]
+
+    await gateway.post(f"/api/v1/conversations/{conv['id']}/join", headers=headers)
+    reply = "Yes! <b>Free</b> shipping <img src=x onerror=alert(1)>"
+    resp = await gateway.post(
+        f"/api/v1/conversations/{conv['id']}/messages", json={"text": reply}, headers=headers
+    )
+    assert resp.status_code == 201, resp.text
+
+    agent_text = page.locator("#parley-chat-box >> .msg.agent:not(.welcome) .text")
+    await agent_text.wait_for(timeout=15_000)
+    assert await agent_text.text_content() == reply  # shown as text, never as HTML
+    assert await page.locator("#parley-chat-box >> .log img").count() == 0
+    assert await page.locator("#parley-chat-box >> .log b").count() == 0
+
+    await asyncio.sleep(0.2)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "widget-demo-chat.png"))
+    assert page.errors == []
