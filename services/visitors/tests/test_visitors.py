@@ -181,3 +181,18 @@ async def test_known_visitors_paged(client, site, open_widget):
     ids = [i["id"] for i in page1["items"] + page2["items"]]
     assert ids == [m["visitor_id"] for m in reversed(made)]
     assert page2["next_cursor"] is None
+
+
+async def test_seed_visitors_bulk_inserts_known_visitors(client, site):
+    from parley_visitors.commands import seed_visitors
+
+    done: list[int] = []
+    await seed_visitors(str(site.account_id), 25, done.append)
+    assert sum(done) == 25
+    page = (
+        await client.get("/api/v1/visitors?state=all&limit=200", headers=site.agent.headers)
+    ).json()
+    assert len(page["items"]) == 25
+    assert sum(1 for i in page["items"] if i["name"]) == 5
+    active = (await client.get("/api/v1/visitors", headers=site.agent.headers)).json()
+    assert active["items"] == []  # known, not on the website
