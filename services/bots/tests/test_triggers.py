@@ -40,7 +40,11 @@ async def test_arrival_sends_the_message_once_per_visitor(session, agent):
     await feed(session, arrived(agent.account_id, visitor))
     assert len(await bot_messages(session, visitor)) == 1
     [run] = await runs_of(session, visitor)
-    assert run.status == "sent" and run.triggered_at is not None
+    assert run.status == "sent" and run.triggered_at is not None and run.replied_at is None
+    # The visitor writes back: the automatic message got a reply.
+    await feed(session, message(agent.account_id, visitor, "Yes, where is my order?"))
+    [run] = await runs_of(session, visitor)
+    assert run.replied_at is not None and run.converted_at is None
 
 
 async def test_other_accounts_and_disabled_bots_stay_silent(session, agent, other_account):

@@ -150,6 +150,9 @@ async def visitor_answered(
     now: datetime,
 ) -> None:
     """A quick-reply label moves its chatbot on; any other text hands the chat to people."""
+    await repo.mark_sent_runs_replied(
+        session, account_id=account_id, visitor_id=visitor_id, now=now
+    )
     runs = await repo.running_chatbot_runs(session, account_id=account_id, visitor_id=visitor_id)
     for run, bot in runs:
         step = step_by_id(bot.steps or [], run.current_step_id)

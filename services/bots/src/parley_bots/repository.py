@@ -295,3 +295,19 @@ async def visitor_of_conversation(
         )
     )
     return visitor_id
+
+
+async def mark_sent_runs_replied(
+    session: AsyncSession, *, account_id: uuid.UUID, visitor_id: uuid.UUID, now: datetime
+) -> None:
+    """The visitor wrote back after automatic messages: they count as replied."""
+    await session.execute(
+        update(BotRun)
+        .where(
+            BotRun.account_id == account_id,
+            BotRun.visitor_id == visitor_id,
+            BotRun.status == "sent",
+            BotRun.replied_at.is_(None),
+        )
+        .values(replied_at=now)
+    )
