@@ -25,6 +25,10 @@ async def test_invite_and_accept(
     assert body["invite_url"] == f"{settings.public_url}/invitations/{body['token']}"
     mail = (await smtp_sink.wait_for(email))[-1]
     assert body["invite_url"] in mail.get_content()
+    preview = await client.get(f"/api/v1/invitations/{body['token']}")
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["email"] == email and preview.json()["role"] == "admin"
+    assert preview.json()["account_name"] == owner.body["account"]["name"]
 
     accepted = await client.post(
         "/api/v1/invitations/accept",
@@ -47,6 +51,7 @@ async def test_invite_and_accept(
     )
     assert again.status_code == 404
     assert again.json()["code"] == "invitation_not_found"
+    assert (await client.get(f"/api/v1/invitations/{body['token']}")).status_code == 404
 
 
 async def test_accept_with_a_bad_token_is_404(client: httpx.AsyncClient) -> None:

@@ -158,6 +158,13 @@ class InviteOut(BaseModel):
     token: str
 
 
+class InvitationPreviewOut(BaseModel):
+    email: str
+    role: Role
+    account_name: str
+    expires_at: datetime
+
+
 class AcceptInvitationIn(Request):
     token: str = Field(min_length=1, max_length=200)
     name: Name

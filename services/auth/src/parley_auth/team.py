@@ -29,7 +29,14 @@ from parley_auth.errors import (
 )
 from parley_auth.events import agent_event, outbox
 from parley_auth.models import Agent, Invitation
-from parley_auth.schemas import AgentList, AgentOut, InvitationOut, InviteOut, TokensOut
+from parley_auth.schemas import (
+    AgentList,
+    AgentOut,
+    InvitationOut,
+    InvitationPreviewOut,
+    InviteOut,
+    TokensOut,
+)
 from parley_auth.subscriptions import effective_plan, entitlements
 from parley_common.errors import InvalidInput
 from parley_common.mail import build_message, send_mail
@@ -137,12 +144,31 @@ async def _send_invitation(settings: AuthSettings, actor: Agent, email: str, url
         log.warning("invitation mail to %s failed", email, exc_info=True)
 
 
-async def accept_invitation(
-    session: AsyncSession, *, token: str, name: str, password: str, settings: AuthSettings
-) -> TokensOut:
+async def _pending_invitation(session: AsyncSession, token: str) -> Invitation:
     invitation = await repo.invitation_by_token_hash(session, token_hash(token))
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= _now():
         raise InvitationNotFound()
+    return invitation
+
+
+async def preview_invitation(session: AsyncSession, token: str) -> InvitationPreviewOut:
+    """What the invitee sees before accepting: which account, which address, which role."""
+    invitation = await _pending_invitation(session, token)
+    account = await repo.get_account(session, invitation.account_id)
+    if account is None:
+        raise InvitationNotFound()
+    return InvitationPreviewOut(
+        email=invitation.email,
+        role=invitation.role,  # type: ignore[arg-type]
+        account_name=account.name,
+        expires_at=invitation.expires_at,
+    )
+
+
+async def accept_invitation(
+    session: AsyncSession, *, token: str, name: str, password: str, settings: AuthSettings
+) -> TokensOut:
+    invitation = await _pending_invitation(session, token)
     if await repo.agent_by_email(session, invitation.email) is not None:
         raise EmailTaken()
     invitation.accepted_at = _now()

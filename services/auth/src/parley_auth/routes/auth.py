@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
 
 from parley_auth import accounts, sessions, team
 from parley_auth.deps import AuthSettingsDep, ClientIp, LimiterDep
@@ -14,7 +16,14 @@ from parley_auth.errors import (
     InvitationNotFound,
     RefreshTokenReused,
 )
-from parley_auth.schemas import AcceptInvitationIn, LoginIn, RefreshIn, SignupIn, TokensOut
+from parley_auth.schemas import (
+    AcceptInvitationIn,
+    InvitationPreviewOut,
+    LoginIn,
+    RefreshIn,
+    SignupIn,
+    TokensOut,
+)
 from parley_common.db import SessionDep
 from parley_common.errors import TooManyRequests, responses
 
@@ -95,3 +104,15 @@ async def accept_invitation(
     return await team.accept_invitation(
         session, token=body.token, name=body.name, password=body.password, settings=settings
     )
+
+
+@router.get(
+    "/invitations/{token}",
+    response_model=InvitationPreviewOut,
+    responses=responses(InvitationNotFound),
+)
+async def preview_invitation(
+    token: Annotated[str, Path(max_length=200)], session: SessionDep
+) -> InvitationPreviewOut:
+    """The invitation behind an invite link (account, e-mail, role), before accepting it."""
+    return await team.preview_invitation(session, token)
