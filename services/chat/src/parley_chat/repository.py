@@ -45,11 +45,12 @@ MESSAGE_COLUMNS = (
 
 
 async def visitor_state(session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
-    """One round trip: is the visitor blocked, and their latest conversation (id, status)."""
-    blocked = (
-        select(visitors.c.blocked)
+    """One round trip: the visitor's projection (blocked, name) and their current conversation
+    (the open one, else the latest): columns blocked, name, label, email, id, status."""
+    known = (
+        select(visitors.c.blocked, visitors.c.name, visitors.c.label, visitors.c.email)
         .where(visitors.c.account_id == account_id, visitors.c.visitor_id == visitor_id)
-        .scalar_subquery()
+        .subquery("known")
     )
     latest = (
         select(conversations.c.id, conversations.c.status)
@@ -58,9 +59,10 @@ async def visitor_state(session: AsyncSession, account_id: uuid.UUID, visitor_id
         .limit(1)
         .lateral("latest")
     )
-    stmt = select(blocked.label("blocked"), latest.c.id, latest.c.status).select_from(
-        select(literal(1)).subquery().outerjoin(latest, true())
-    )
+    one = select(literal(1).label("one")).subquery("one")
+    stmt = select(
+        known.c.blocked, known.c.name, known.c.label, known.c.email, latest.c.id, latest.c.status
+    ).select_from(one.outerjoin(known, true()).outerjoin(latest, true()))
     return (await session.execute(stmt)).one()
 
 
