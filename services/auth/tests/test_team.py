@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -223,5 +224,7 @@ async def test_agent_list_pagination(
     ).json()
     assert [a["id"] for a in second["items"]] == [owner.agent_id]
     assert second["next_cursor"] is None
-    bad = await client.get("/api/v1/agents?cursor=%%%", headers=owner.headers)
-    assert bad.status_code == 422
+    naive = base64.urlsafe_b64encode(f"2020-01-01T00:00:00|{uuid.uuid4()}".encode()).decode()
+    for cursor in ("%%%", "bm9wZQ==", naive):
+        bad = await client.get("/api/v1/agents", params={"cursor": cursor}, headers=owner.headers)
+        assert bad.status_code == 422, cursor

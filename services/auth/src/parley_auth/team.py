@@ -61,9 +61,12 @@ def _encode_cursor(agent: Agent) -> str:
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         created, _, agent_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), uuid.UUID(agent_id)
+        after = datetime.fromisoformat(created), uuid.UUID(agent_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("The cursor is not valid.") from exc
+    if after[0].tzinfo is None:
+        raise InvalidInput("The cursor is not valid.")
+    return after
 
 
 async def list_agents(
