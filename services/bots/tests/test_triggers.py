@@ -64,6 +64,13 @@ async def test_returning_visitor_condition(session, agent):
     assert len(await bot_messages(session, regular)) == 1
 
 
+async def test_blocked_visitors_get_nothing(session, agent):
+    await add_message(session, agent)
+    visitor = uuid.uuid4()
+    await feed(session, arrived(agent.account_id, visitor, blocked=True))
+    assert await bot_messages(session, visitor) == []
+
+
 async def test_page_url_trigger_matches_part_of_the_url(session, agent):
     await add_message(session, agent, trigger={"type": "page_url", "url_contains": "/Pricing"})
     visitor = uuid.uuid4()

@@ -69,6 +69,8 @@ async def on_visitor_arrived(session: AsyncSession, event: Event) -> None:
         url=data.url,
         **_visit_facts(data),
     )
+    if (data.model_extra or {}).get("blocked") is True:
+        return  # bots do not write to blocked visitors
     await engine.evaluate_triggers(session, state, arrived=True, now=_now())
 
 
