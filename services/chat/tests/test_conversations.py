@@ -201,6 +201,14 @@ async def test_list_filters_and_cursor_paging(client, agent, feed):
         "/api/v1/conversations", headers=agent.headers, params={"status": "deleted"}
     )
     assert bad.status_code == 422
+    mine = (
+        await client.get("/api/v1/conversations", headers=bob.headers, params={"assignee": "me"})
+    ).json()
+    assert [c["id"] for c in mine["items"]] == [ids[0]]
+    bad_assignee = await client.get(
+        "/api/v1/conversations", headers=agent.headers, params={"assignee": "someone"}
+    )
+    assert bad_assignee.status_code == 422 and bad_assignee.json()["code"] == "invalid_filter"
     bad_cursor = await client.get(
         "/api/v1/conversations", headers=agent.headers, params={"cursor": "!!"}
     )

@@ -33,6 +33,27 @@ async def test_first_visitor_message_opens_an_unassigned_conversation(
     assert second["conversation_id"] == conversation_id
 
 
+async def test_visitor_name_comes_from_the_visitors_projection(
+    client, visitor, feed, session_factory
+):
+    anonymous = await visitor_writes(client, visitor, "first")
+    assert anonymous["message"]["author_name"] == "Visitor"
+    await feed(
+        "visitors.visitor.arrived",
+        visitor.account_id,
+        {"visitor_id": str(visitor.visitor_id), "name": None, "label": "#42"},
+    )
+    await feed(
+        "visitors.visitor.updated",
+        visitor.account_id,
+        {"visitor_id": str(visitor.visitor_id), "name": "Jane"},
+    )
+    named = await visitor_writes(client, visitor, "second")
+    assert named["message"]["author_name"] == "Jane"
+    events = await events_of(session_factory, "chat.message.created", named["conversation_id"])
+    assert events[-1]["data"]["visitor_name"] == "Jane"
+
+
 async def test_retried_send_with_client_message_id_is_stored_once(
     client, visitor, agent, session_factory
 ):

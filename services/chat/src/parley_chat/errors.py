@@ -77,6 +77,10 @@ class InvalidCursor(InvalidInput):
     code, title = "invalid_cursor", "The cursor is not valid"
 
 
+class InvalidFilter(InvalidInput):
+    code, title = "invalid_filter", "A list filter is not valid"
+
+
 class InvalidRange(InvalidInput):
     code, title = "invalid_range", "The date range is not valid"
 

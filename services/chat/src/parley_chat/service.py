@@ -19,6 +19,7 @@ from parley_chat.errors import (
     ConversationNotOpen,
     ConversationNotResolved,
     InvalidCursor,
+    InvalidFilter,
     VisitorBlocked,
     VisitorHasOpenConversation,
     VisitorNotFound,
@@ -102,9 +103,7 @@ async def list_views(
         try:
             assignee_id = uuid.UUID(assignee)
         except ValueError as exc:
-            raise InvalidCursor(
-                "assignee must be an agent id or `me`.",
-            ) from exc
+            raise InvalidFilter("`assignee` must be an agent id or `me`.") from exc
     rows = await repo.list_conversation_views(
         session,
         agent.account_id,
@@ -148,10 +147,9 @@ async def list_messages(
         session, account_id, conversation_id, before=before, after=since, limit=limit + 1
     )
     items = [dict(row._mapping) for row in rows[:limit]]
+    # History pages newest first (pass next_cursor as `cursor`); catching up with `since` goes
+    # oldest first (pass the last seq as `since` again while next_cursor is set).
     has_more = len(rows) > limit
-    if since is not None:
-        # Catching up: oldest first; the next page continues after the last item.
-        return {"items": items, "next_cursor": str(items[-1]["seq"]) if has_more else None}
     return {"items": items, "next_cursor": str(items[-1]["seq"]) if has_more else None}
 
 

@@ -17,6 +17,7 @@ from parley_chat.errors import (
     ConversationNotResolved,
     EmptyMessage,
     InvalidCursor,
+    InvalidFilter,
     MailFailed,
     MessageTooLong,
     ShortcutNotFound,
@@ -44,7 +45,11 @@ router = APIRouter(prefix="/api/v1", tags=["conversations"])
 NOT_FOUND = responses(ConversationNotFound)
 
 
-@router.get("/conversations", response_model=ConversationPage, responses=responses(InvalidCursor))
+@router.get(
+    "/conversations",
+    response_model=ConversationPage,
+    responses=responses(InvalidCursor, InvalidFilter),
+)
 async def list_conversations(
     session: SessionDep,
     agent: CurrentAgent,
