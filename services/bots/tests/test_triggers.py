@@ -67,8 +67,20 @@ async def test_returning_visitor_condition(session, agent):
 async def test_blocked_visitors_get_nothing(session, agent):
     await add_message(session, agent)
     visitor = uuid.uuid4()
+    await add_message(session, agent, trigger={"type": "page_url", "url_contains": "/cart"})
     await feed(session, arrived(agent.account_id, visitor, blocked=True))
+    await feed(
+        session,
+        event(
+            "visitors.visitor.page_changed",
+            agent.account_id,
+            visitor_id=str(visitor),
+            url="https://shop.example/cart",
+            blocked=True,
+        ),
+    )
     assert await bot_messages(session, visitor) == []
+    assert await runs_of(session, visitor) == []
 
 
 async def test_page_url_trigger_matches_part_of_the_url(session, agent):

@@ -59,25 +59,32 @@ def _visit_facts(data: VisitorData) -> dict[str, Any]:
     return facts
 
 
+def _blocked(data: VisitorData) -> bool:
+    """Bots do not write to blocked visitors: they count as inactive."""
+    return (data.model_extra or {}).get("blocked") is True
+
+
 async def on_visitor_arrived(session: AsyncSession, event: Event) -> None:
     data = VisitorData.model_validate(event.data)
     state = await repo.upsert_visitor(
         session,
         account_id=event.account_id,
         visitor_id=data.visitor_id,
-        active=True,
+        active=not _blocked(data),
         url=data.url,
         **_visit_facts(data),
     )
-    if (data.model_extra or {}).get("blocked") is True:
-        return  # bots do not write to blocked visitors
     await engine.evaluate_triggers(session, state, arrived=True, now=_now())
 
 
 async def on_page_changed(session: AsyncSession, event: Event) -> None:
     data = VisitorData.model_validate(event.data)
     state = await repo.upsert_visitor(
-        session, account_id=event.account_id, visitor_id=data.visitor_id, active=True, url=data.url
+        session,
+        account_id=event.account_id,
+        visitor_id=data.visitor_id,
+        active=not _blocked(data),
+        url=data.url,
     )
     await repo.drop_scheduled_runs(
         session,
