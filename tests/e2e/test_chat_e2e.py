@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
+import aiosmtplib
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -30,6 +32,22 @@ async def next_event(ws: ClientConnection, predicate: Any, timeout: float = 15) 
         frame = orjson.loads(await asyncio.wait_for(ws.recv(), remaining))
         if frame.get("type") == "event" and predicate(frame):
             return dict(frame)
+
+
+async def widget_session(gateway: Any, owner: dict[str, Any]) -> Any:
+    """A visitor session, once the visitors service has seen the new account's widget key."""
+
+    async def attempt() -> Any:
+        resp = await gateway.post(
+            "/api/v1/widget/sessions",
+            json={
+                "widget_key": owner["account"]["widget_key"],
+                "page": {"url": "https://shop.example/", "title": "Shop"},
+            },
+        )
+        return resp if resp.status_code in (200, 201) else None
+
+    return await eventually(attempt, timeout=20, interval=0.2)
 
 
 async def second_agent(gateway: Any, owner: dict[str, Any]) -> dict[str, Any]:
@@ -54,14 +72,7 @@ async def second_agent(gateway: Any, owner: dict[str, Any]) -> dict[str, Any]:
 async def test_chat_end_to_end(system: System, gateway, smtp_sink) -> None:
     owner = await system.signup(gateway)
     headers = owner["headers"]
-    session = await gateway.post(
-        "/api/v1/widget/sessions",
-        json={
-            "widget_key": owner["account"]["widget_key"],
-            "page": {"url": "https://shop.example/", "title": "Shop"},
-        },
-    )
-    assert session.status_code in (200, 201), session.text
+    session = await widget_session(gateway, owner)
     visitor_token = session.json()["visitor_token"]
     visitor = {"Authorization": f"Bearer {visitor_token}"}
 
@@ -150,3 +161,64 @@ async def test_chat_end_to_end(system: System, gateway, smtp_sink) -> None:
     ).json()
     assert (stats["new"], stats["served"], stats["resolved"], stats["missed"]) == (1, 1, 1, 0)
     assert stats["median_first_response_seconds"] is not None
+
+
+async def test_email_reply_round_trip_and_attachment(system: System, gateway, smtp_sink) -> None:
+    """An agent answers by e-mail; the visitor's reply comes back through the inbound SMTP
+    process into the conversation. A visitor's upload goes through the gateway both ways."""
+    owner = await system.signup(gateway)
+    headers = owner["headers"]
+    session = await widget_session(gateway, owner)
+    visitor = {"Authorization": f"Bearer {session.json()['visitor_token']}"}
+    visitor_id = session.json()["visitor_id"]
+
+    upload = await gateway.post(
+        "/api/v1/widget/attachments",
+        headers=visitor,
+        files={"file": ("invoice.html", b"<html>not inline</html>")},
+    )
+    assert upload.status_code == 201, upload.text
+    sent = await gateway.post(
+        "/api/v1/widget/messages",
+        headers=visitor,
+        json={"text": "See my invoice", "attachment_ids": [upload.json()["id"]]},
+    )
+    assert sent.status_code == 201, sent.text
+    cid = sent.json()["conversation_id"]
+    download = await gateway.get(upload.json()["url"], headers=headers)
+    assert download.status_code == 200 and download.content == b"<html>not inline</html>"
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert download.headers["x-content-type-options"] == "nosniff"
+
+    email = f"jane-{uuid.uuid4().hex[:8]}@example.com"
+    patched = await gateway.patch(
+        f"/api/v1/visitors/{visitor_id}", headers=headers, json={"name": "Jane", "email": email}
+    )
+    assert patched.status_code == 200, patched.text
+
+    async def reply_by_email() -> bool:
+        resp = await gateway.post(
+            f"/api/v1/conversations/{cid}/messages",
+            headers=headers,
+            json={"text": "Paid, thanks!", "channel": "email", "client_message_id": "e-1"},
+        )
+        return resp.status_code == 201  # 409 until chat has seen visitors.visitor.updated
+
+    await eventually(reply_by_email, timeout=20, interval=0.3)
+    mail = (await smtp_sink.wait_for(email))[0]
+    answer = EmailMessage()
+    answer["From"] = email
+    answer["To"] = str(mail["Reply-To"])
+    answer["Subject"] = "Re: " + str(mail["Subject"])
+    answer.set_content("Great, thank you!\n\n> Paid, thanks!\n")
+    await aiosmtplib.send(
+        answer, hostname="127.0.0.1", port=int(system.env["PARLEY_INBOUND_MAIL_PORT"])
+    )
+
+    page = (await gateway.get(f"/api/v1/conversations/{cid}/messages", headers=headers)).json()
+    newest = page["items"][0]
+    assert (newest["author_type"], newest["channel"], newest["text"]) == (
+        "visitor",
+        "email",
+        "Great, thank you!",
+    )
