@@ -27,6 +27,7 @@ from cryptography.x509.oid import NameOID
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded
+from h2.settings import SettingCodes
 
 
 @dataclass
@@ -229,6 +230,8 @@ class _H2Server(asyncio.Protocol):
         ssl_object = transport.get_extra_info("ssl_object")
         self.alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
         self.conn.initiate_connection()
+        # APNs allows about a thousand concurrent streams per connection.
+        self.conn.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: 1000})
         transport.write(self.conn.data_to_send())
 
     def data_received(self, data: bytes) -> None:

@@ -98,8 +98,7 @@ async def test_429_is_retried_through_the_delay_queue(
     assert len({d.apns_id for d in deliveries}) == 3
     # The backoff grows: 200 ms, then 800 ms.
     gaps = [
-        (b.created_at - a.created_at).total_seconds()
-        for a, b in itertools.pairwise(deliveries)
+        (b.created_at - a.created_at).total_seconds() for a, b in itertools.pairwise(deliveries)
     ]
     assert gaps[0] >= 0.2 and gaps[1] >= 0.8
     assert len(apns.for_token(token)) == 3

@@ -96,6 +96,9 @@ class APNsClient:
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
         self._pools: dict[str, ConfiguredKeyPool] = {}
+        # aioapns polls every 10 ms for a free stream when all are taken; waiting here instead
+        # keeps a large batch from spinning the event loop.
+        self._in_flight: asyncio.Semaphore | None = None
         self._key: str | None = None
         if settings.apns_key_file is not None:
             self._key = settings.apns_key_file.read_text()
@@ -138,16 +141,20 @@ class APNsClient:
             push_type=PushType.ALERT,
             apns_topic=notification.topic,
         )
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self.settings.apns_max_in_flight)
         try:
-            result = await asyncio.wait_for(
-                self._pool(notification.environment).send_notification(request),
-                SEND_TIMEOUT_SECONDS,
-            )
+            async with self._in_flight:
+                sending = asyncio.ensure_future(
+                    self._pool(notification.environment).send_notification(request)
+                )
+                # Shielded: cancelling aioapns mid-request breaks its connection for everyone.
+                result = await asyncio.wait_for(asyncio.shield(sending), SEND_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return Answer(apns_id, 0, "Timeout")
         except (MaxAttemptsExceeded, APNsConnectionError, OSError) as exc:
             log.warning("APNs unreachable: %r", exc)
             return Answer(apns_id, 0, "ConnectionFailed")
-        except TimeoutError:
-            return Answer(apns_id, 0, "Timeout")
         return Answer(
             apns_id,
             int(result.status),

@@ -22,6 +22,8 @@ class NotifySettings(Settings):
     # CA bundle (PEM) to trust instead of the system store; None = the system store.
     apns_ca_file: Path | None = None
     apns_max_connections: int = 4
+    # Requests awaiting an answer at once (APNs allows ~1000 streams per connection).
+    apns_max_in_flight: int = 100
     apns_expiration_seconds: int = 3600
 
     # Retries of 429 / 5xx answers: the delay before attempt n+1 is base * 4**(n-1), capped.

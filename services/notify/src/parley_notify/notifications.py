@@ -53,8 +53,9 @@ async def on_message_created(session: AsyncSession, event: Event) -> None:
 
     contact_form = CONTACT_FORM in (data.channel, conversation.channel)
     agents = await repository.account_agents(session, event.account_id)
-    title = await projections.visitor_title(
-        session, event.account_id, data.visitor_id, data.visitor_name or conversation.visitor_name
+    # Chat names the visitor (name, else label) on the event; older events may not.
+    title = data.visitor_name or await projections.visitor_title(
+        session, event.account_id, data.visitor_id, conversation.visitor_name
     )
     text = pushes.truncate(data.text or "(attachment)", get_notify_settings().push_text_max_chars)
     alert = pushes.Alert(
