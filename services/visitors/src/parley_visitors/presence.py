@@ -5,7 +5,10 @@ Keys (``<ns>`` is the settings namespace):
 - ``<ns>:visitors:presence``: sorted set of ``<account>:<visitor>`` by last activity, which
   the sweeper scans for silence across accounts;
 - ``<ns>:visitors:v:<account>:<visitor>``: hash of the row the active list shows. Its
-  existence means "active"; the scripts below change the three keys together, atomically.
+  existence means "active";
+- ``<ns>:visitors:f:<account>``: hash of visitor id to its filter key (returning flag, chatting
+  flag, lowercased URL), so a filtered list reads one hash instead of one per visitor.
+The scripts below change these keys together, atomically.
 """
 
 from __future__ import annotations
@@ -18,7 +21,19 @@ from redis.asyncio import Redis
 
 HASH_TTL_SECONDS = 24 * 3600
 
-_TOUCH = """
+# Recomputes a visitor's filter key from its row (KEYS[3]) into the account's hash (KEYS[4]).
+_REFILTER = """
+local function refilter(row, filters, vid)
+  local f = redis.call('HMGET', row, 'visits', 'chatting', 'url')
+  local returning = (tonumber(f[1] or '1') or 1) > 1 and '1' or '0'
+  local chatting = f[2] == '1' and '1' or '0'
+  redis.call('HSET', filters, vid, returning .. chatting .. string.lower(f[3] or ''))
+end
+"""
+
+_TOUCH = (
+    _REFILTER
+    + """
 local existed = redis.call('EXISTS', KEYS[3])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
@@ -26,9 +41,11 @@ if existed == 0 then redis.call('HSET', KEYS[3], 'started_at', ARGV[1]) end
 for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[3], 'last_seen', ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
+refilter(KEYS[3], KEYS[4], ARGV[2])
 if existed == 0 then return 1 end
 return 0
 """
+)
 
 _HEARTBEAT = """
 if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
@@ -38,11 +55,15 @@ redis.call('HSET', KEYS[3], 'last_seen', ARGV[1])
 return 1
 """
 
-_UPDATE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+_UPDATE = (
+    _REFILTER
+    + """
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+refilter(KEYS[3], KEYS[4], ARGV[1])
 return 1
 """
+)
 
 # Pops visitors silent since ARGV[1]: removes all three keys and returns what the hash held.
 _SWEEP = """
@@ -54,6 +75,7 @@ for _, m in ipairs(members) do
   local vid = string.sub(m, sep + 1)
   redis.call('ZREM', KEYS[1], m)
   redis.call('ZREM', ARGV[3] .. acc, vid)
+  redis.call('HDEL', ARGV[5] .. acc, vid)
   local h = ARGV[4] .. acc .. ':' .. vid
   local data = redis.call('HGETALL', h)
   redis.call('DEL', h)
@@ -76,30 +98,40 @@ local prefix = ARGV[8]
 local out = {}
 local offset = 0
 local chunk = 500
+local filtered = url_needle ~= '' or returning ~= '' or chatting ~= ''
 while #out <= limit do
   local page = redis.call('ZREVRANGEBYSCORE', KEYS[1], max_score, '-inf', 'WITHSCORES',
                           'LIMIT', offset, chunk)
   if #page == 0 then break end
   offset = offset + chunk
+  local keys = {}
+  if filtered then
+    local members = {}
+    for i = 1, #page, 2 do members[#members + 1] = page[i] end
+    keys = redis.call('HMGET', KEYS[2], unpack(members))
+  end
   for i = 1, #page, 2 do
     local member = page[i]
     local score = tonumber(page[i + 1])
     local skip = cursor_score ~= nil and score == cursor_score and member >= cursor_member
     if not skip then
-      local h = redis.call('HGETALL', prefix .. member)
-      local row = {}
-      for j = 1, #h, 2 do row[h[j]] = h[j + 1] end
-      local ok = h[1] ~= nil
-      if ok and url_needle ~= '' then
-        ok = string.find(string.lower(row['url'] or ''), url_needle, 1, true) ~= nil
+      local key = prefix .. member
+      local ok = true
+      if filtered then
+        local k = keys[(i + 1) / 2]
+        ok = k ~= false
+        if ok and returning ~= '' then ok = string.sub(k, 1, 1) == returning end
+        if ok and chatting ~= '' then ok = string.sub(k, 2, 2) == chatting end
+        if ok and url_needle ~= '' then
+          ok = string.find(k, url_needle, 3, true) ~= nil
+        end
       end
-      if ok and returning ~= '' then
-        ok = ((tonumber(row['visits'] or '1') > 1) and '1' or '0') == returning
-      end
-      if ok and chatting ~= '' then ok = (row['chatting'] or '0') == chatting end
       if ok then
-        table.insert(out, {member, page[i + 1], h})
-        if #out > limit then break end
+        local row = redis.call('HGETALL', key)
+        if #row > 0 then
+          table.insert(out, {member, page[i + 1], row})
+          if #out > limit then break end
+        end
       end
     end
   end
@@ -146,6 +178,7 @@ class Presence:
             f"{self.prefix}:active:{account_id}",
             f"{self.prefix}:presence",
             f"{self.prefix}:v:{account_id}:{visitor_id}",
+            f"{self.prefix}:f:{account_id}",
         ]
 
     async def touch(
@@ -170,10 +203,10 @@ class Presence:
         self, account_id: uuid.UUID, visitor_id: uuid.UUID, fields: dict[str, str]
     ) -> bool:
         """Change row fields of an active visitor; nothing when it is not active."""
-        args: list[Any] = []
+        args: list[Any] = [str(visitor_id)]
         for key, value in fields.items():
             args += [key, value]
-        return bool(await self._update(keys=[self._keys(account_id, visitor_id)[2]], args=args))
+        return bool(await self._update(keys=self._keys(account_id, visitor_id), args=args))
 
     async def get(self, account_id: uuid.UUID, visitor_id: uuid.UUID) -> dict[str, str] | None:
         raw = await self.redis.hgetall(self._keys(account_id, visitor_id)[2])  # type: ignore[misc]
@@ -197,7 +230,7 @@ class Presence:
         """A page of active visitors, newest activity first; True when more follow."""
         flag = {None: "", True: "1", False: "0"}
         raw = await self._list(
-            keys=[f"{self.prefix}:active:{account_id}"],
+            keys=[f"{self.prefix}:active:{account_id}", f"{self.prefix}:f:{account_id}"],
             args=[
                 repr(cursor[0]) if cursor else "+inf",
                 repr(cursor[0]) if cursor else "",
@@ -218,7 +251,13 @@ class Presence:
     async def pop_expired(self, cutoff: float, batch: int = 500) -> list[Expired]:
         raw = await self._sweep(
             keys=[f"{self.prefix}:presence"],
-            args=[cutoff, batch, f"{self.prefix}:active:", f"{self.prefix}:v:"],
+            args=[
+                cutoff,
+                batch,
+                f"{self.prefix}:active:",
+                f"{self.prefix}:v:",
+                f"{self.prefix}:f:",
+            ],
         )
         return [
             Expired(uuid.UUID(acc.decode()), uuid.UUID(vid.decode()), _pairs(data))
