@@ -104,7 +104,7 @@ async def bench_apns_client(double: Any, total: int) -> dict[str, Any]:
 
 
 async def main(
-    agents: int = 50, devices_per_agent: int = 2, events: int = 40, latency_samples: int = 200
+    agents: int = 50, devices_per_agent: int = 2, events: int = 20, latency_samples: int = 100
 ) -> None:
     from parley_common.definition import load_service
     from parley_common.migrations import ensure_database, upgrade
@@ -138,7 +138,7 @@ async def _measure(
     from parley_common.worker import start_worker
     from parley_notify.models import Device
 
-    client_result = await bench_apns_client(double, 5000)
+    client_result = await bench_apns_client(double, 3000)
 
     async with AsyncExitStack() as stack:
         ctx, tasks = await start_worker(load_service("notify"), stack)
@@ -215,6 +215,7 @@ async def _measure(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return {
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "target": {"pushes_per_s": 2000, "event_to_push_p50_ms": 50},
         "apns_client": client_result,
         "pipeline": pipeline,

@@ -96,10 +96,11 @@ class PushSender:
         listener = await self._listen()
         try:
             while True:
+                # Cleared before claiming: a NOTIFY that lands while we send is not lost.
+                self._wake.clear()
                 sent = await self.send_pending()
                 if sent >= self.settings.push_batch_size:
                     continue
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), 1.0)
                 except TimeoutError:
