@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -133,19 +134,19 @@ async def main() -> None:
     await seed_visitors(str(account_id), KNOWN, lambda n: None)
     seed_seconds = time.perf_counter() - started
 
-    port = free_port()
-    server = spawn(
-        [sys.executable, "-m", "parley_common.cli", "serve", "visitors", "--port", str(port)], env
-    )
+    port, workers = free_port(), os.cpu_count() or 1
+    argv = [sys.executable, "-m", "parley_common.cli", "serve", "visitors", "--port", str(port)]
+    server = spawn([*argv, "--workers", str(workers)], env)
     base = f"http://127.0.0.1:{port}"
     results: dict[str, Any] = {
         "known_visitors": KNOWN,
         "active_visitors": ACTIVE,
         "seed_rows_per_s": round(KNOWN / seed_seconds),
-        "uvicorn_workers": 1,
+        "uvicorn_workers": workers,
+        "load_average_at_start": round(os.getloadavg()[0], 1),
     }
     try:
-        await wait_http(base + "/healthz")
+        await wait_http(base + "/healthz", timeout=120)
         connector = aiohttp.TCPConnector(limit=128)
         async with aiohttp.ClientSession(connector=connector) as http:
             ids = await _known_ids(url, account_id, ACTIVE)
@@ -187,7 +188,10 @@ async def main() -> None:
             results["heartbeat"] = await closed_loop(heartbeat, 64, DURATION)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
         await _cleanup(env)
     p99 = results["active_list"]["c1"].get("p99_ms")
     results["targets"] = {
