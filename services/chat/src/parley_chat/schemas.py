@@ -172,6 +172,12 @@ class WidgetConversationOut(BaseModel):
     messages: list[MessageOut]
 
 
+class RatingOut(BaseModel):
+    conversation_id: uuid.UUID
+    rating: int
+    comment: str | None
+
+
 class ShortcutOut(BaseModel):
     id: uuid.UUID
     name: str

@@ -20,6 +20,7 @@ from parley_chat.errors import (
 from parley_chat.schemas import (
     ContactFormIn,
     RatingIn,
+    RatingOut,
     SentMessageOut,
     VisitorMessageIn,
     WidgetConversationOut,
@@ -71,6 +72,7 @@ async def contact_form(
 
 @router.post(
     "/rating",
+    response_model=RatingOut,
     status_code=201,
     responses=responses(ConversationNotFound, AlreadyRated, RatingNotRequested),
 )
