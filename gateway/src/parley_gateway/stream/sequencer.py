@@ -85,6 +85,31 @@ class Sequencer:
         data: dict[str, Any] = envelope.get("data") or {}
         s, k = self.settings, self.keys
         queued = 0
+        # Side state first: once a frame is seen, what it implies is already in Redis.
+        token_ttl = s.access_token_ttl_seconds + 60
+        if event_type == SESSION_REVOKED and data.get("session_id"):
+            pipe.set(k.revoked_session(str(data["session_id"])), b"1", ex=token_ttl)
+            pipe.publish(
+                k.channel(account),
+                orjson.dumps(
+                    {"type": "control", "close": "session", "session_id": str(data["session_id"])}
+                ),
+            )
+            queued += 2
+        if event_type == AGENT_REMOVED and data.get("agent_id"):
+            pipe.set(k.removed_agent(str(data["agent_id"])), b"1", ex=token_ttl)
+            queued += 1
+        if data.get("conversation_id") and data.get("visitor_id"):
+            pipe.set(
+                k.conversation(account, str(data["conversation_id"])),
+                str(data["visitor_id"]),
+                ex=CONVERSATION_TTL,
+            )
+            queued += 1
+        domains = allowed_domains(event_type, data)
+        if domains is not None:
+            pipe.set(k.domains(account), orjson.dumps(domains))
+            queued += 1
         if is_streamed(event_type):
             body = orjson.dumps(
                 {
@@ -109,30 +134,6 @@ class Sequencer:
                 ],
                 client=pipe,
             )
-            queued += 1
-        token_ttl = s.access_token_ttl_seconds + 60
-        if event_type == SESSION_REVOKED and data.get("session_id"):
-            pipe.set(k.revoked_session(str(data["session_id"])), b"1", ex=token_ttl)
-            pipe.publish(
-                k.channel(account),
-                orjson.dumps(
-                    {"type": "control", "close": "session", "session_id": str(data["session_id"])}
-                ),
-            )
-            queued += 2
-        if event_type == AGENT_REMOVED and data.get("agent_id"):
-            pipe.set(k.removed_agent(str(data["agent_id"])), b"1", ex=token_ttl)
-            queued += 1
-        if data.get("conversation_id") and data.get("visitor_id"):
-            pipe.set(
-                k.conversation(account, str(data["conversation_id"])),
-                str(data["visitor_id"]),
-                ex=CONVERSATION_TTL,
-            )
-            queued += 1
-        domains = allowed_domains(event_type, data)
-        if domains is not None:
-            pipe.set(k.domains(account), orjson.dumps(domains))
             queued += 1
         return queued
 
