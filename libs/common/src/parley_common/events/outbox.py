@@ -149,6 +149,8 @@ class OutboxRelay:
         listener = await self._listen()
         try:
             while True:
+                # Cleared before reading, so a NOTIFY that lands during the batch wakes us again.
+                self._wake.clear()
                 try:
                     published = await self.publish_batch()
                 except Exception:
@@ -157,7 +159,6 @@ class OutboxRelay:
                     continue
                 if published >= BATCH_SIZE:
                     continue
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
                 except TimeoutError:
