@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 
 from parley_common.errors import Forbidden, Unauthorized
@@ -80,17 +80,34 @@ def _read_key(path: Path) -> bytes:
         ) from exc
 
 
+# Parsed once per process: PEM parsing costs more than verifying a signature.
+@lru_cache(maxsize=4)
+def _private_key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(_read_key(path), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise RuntimeError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+@lru_cache(maxsize=4)
+def _public_key(path: Path) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(_read_key(path))
+    if not isinstance(key, Ed25519PublicKey):
+        raise RuntimeError(f"{path} is not an Ed25519 public key")
+    return key
+
+
 def _issue(claims: dict[str, Any], audience: str, ttl: int, settings: Settings) -> str:
     now = int(time.time())
     payload = {**claims, "iss": settings.jwt_issuer, "aud": audience, "iat": now, "exp": now + ttl}
-    return jwt.encode(payload, _read_key(settings.jwt_private_key_file), algorithm=ALGORITHM)
+    return jwt.encode(payload, _private_key(settings.jwt_private_key_file), algorithm=ALGORITHM)
 
 
 def _decode(token: str, audience: str, settings: Settings) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            _read_key(settings.jwt_public_key_file),
+            _public_key(settings.jwt_public_key_file),
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=settings.jwt_issuer,
