@@ -73,7 +73,7 @@ async def issue_ticket(redis: Redis, agent: AgentPrincipal, namespace: str) -> s
 
 
 async def authenticate_agent(websocket: WebSocket) -> AgentPrincipal:
-    redis: Redis = websocket.app.state.redis
+    redis: Redis = websocket.app.state.stream_redis
     keys = _keys(websocket)
     ticket = websocket.query_params.get("ticket")
     token = _bearer(websocket)
@@ -121,7 +121,9 @@ async def check_origin(websocket: WebSocket, visitor: VisitorPrincipal) -> None:
     origin = websocket.headers.get("origin")
     if not origin:
         return
-    stored = await websocket.app.state.redis.get(_keys(websocket).domains(str(visitor.account_id)))
+    stored = await websocket.app.state.stream_redis.get(
+        _keys(websocket).domains(str(visitor.account_id))
+    )
     domains: list[str] = orjson.loads(stored) if stored else []
     if not domains:
         return

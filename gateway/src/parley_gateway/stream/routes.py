@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from pydantic import BaseModel, ConfigDict
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from parley_common.errors import DomainError, Unauthorized, problem, responses
 from parley_common.security import CurrentAgent
@@ -40,8 +41,18 @@ class StreamTicket(BaseModel):
 
 
 async def start_stream(app: FastAPI, stack: AsyncExitStack) -> None:
-    """Lifespan hook: this process's Redis subscriber for every socket it serves."""
-    hub = Hub(app.state.redis, app.state.settings.namespace, get_stream_settings())
+    """Lifespan hook: this process's Redis subscriber for every socket it serves.
+
+    The stream has its own pool, one that waits for a free connection: a reconnect storm
+    (thousands of sockets after a restart) must queue up, not fail with "too many connections".
+    """
+    pool = BlockingConnectionPool.from_url(
+        app.state.settings.redis_url, max_connections=64, timeout=20, health_check_interval=30
+    )
+    redis = Redis(connection_pool=pool)
+    stack.push_async_callback(redis.aclose)
+    app.state.stream_redis = redis
+    hub = Hub(redis, app.state.settings.namespace, get_stream_settings())
     await hub.start()
     stack.push_async_callback(hub.stop)
     app.state.stream_hub = hub
@@ -57,7 +68,7 @@ async def start_stream(app: FastAPI, stack: AsyncExitStack) -> None:
 async def create_ticket(agent: CurrentAgent, request: Request) -> StreamTicket:
     settings = get_stream_settings()
     ticket = await auth.issue_ticket(
-        request.app.state.redis, agent, request.app.state.settings.namespace
+        request.app.state.stream_redis, agent, request.app.state.settings.namespace
     )
     return StreamTicket(ticket=ticket, expires_in=settings.stream_ticket_seconds)
 

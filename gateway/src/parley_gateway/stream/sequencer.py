@@ -145,17 +145,18 @@ class Sequencer:
                 counts.append(await self.stage(pipe, envelope))
             results = await pipe.execute(raise_on_error=False) if len(pipe) else []
         position = 0
-        acks = []
+        failed: list[AbstractIncomingMessage] = []
         for (message, _), count in zip(batch, counts, strict=True):
-            outcome = results[position : position + count]
+            errors = [r for r in results[position : position + count] if isinstance(r, Exception)]
             position += count
-            failed = [r for r in outcome if isinstance(r, Exception)]
-            if failed:
-                log.error("sequencing %s failed: %r", message.routing_key, failed)
-                acks.append(message.nack(requeue=True))
-            else:
-                acks.append(message.ack())
-        await asyncio.gather(*acks)
+            if errors:
+                log.error("sequencing %s failed: %r", message.routing_key, errors)
+                failed.append(message)
+        if not failed and batch:
+            # One frame acks the whole batch: its delivery tags are consecutive on one channel.
+            await batch[-1][0].ack(multiple=True)
+            return
+        await asyncio.gather(*(m.nack(requeue=True) if m in failed else m.ack() for m, _ in batch))
 
 
 async def parse(

@@ -1,0 +1,115 @@
+"""A throwaway stream deployment for the stream benchmarks: own namespace, keys, processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import orjson
+
+from bench.common import ROOT, free_port, wait_http
+
+
+@contextlib.asynccontextmanager
+async def stream_deployment(
+    *,
+    ws: str = "wsproto",
+    sequencer: bool = True,
+) -> AsyncIterator[dict[str, Any]]:
+    """One gateway process (uvicorn with ``ws``) and, optionally, the sequencer worker."""
+    from parley_common.security import generate_key_pair
+    from parley_common.settings import get_settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="parley-bench-stream-"))
+    generate_key_pair(tmp / "private.pem", tmp / "public.pem")
+    env = {
+        "PARLEY_NAMESPACE": f"bench{uuid.uuid4().hex[:8]}",
+        "PARLEY_JWT_PRIVATE_KEY_FILE": str(tmp / "private.pem"),
+        "PARLEY_JWT_PUBLIC_KEY_FILE": str(tmp / "public.pem"),
+        "PARLEY_LOG_JSON": "false",
+        "PARLEY_LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    get_settings.cache_clear()
+    settings = get_settings()
+    port = free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        # The same server options as `parley serve`, with the websocket implementation chosen.
+        log = (tmp / "processes.log").open("ab")
+        argvs = [[sys.executable, "-c", SERVE, str(port), ws]]
+        if sequencer:
+            argvs.append([sys.executable, "-m", "parley_common.cli", "worker", "gateway"])
+        for argv in argvs:
+            procs.append(
+                subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
+                    argv, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=log
+                )
+            )
+        await wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield {
+            "log": tmp / "processes.log",
+            "port": port,
+            "pid": procs[0].pid,
+            "settings": settings,
+            "ws": ws,
+        }
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        await cleanup(settings)
+
+
+SERVE = """
+import sys, uvicorn
+uvicorn.run("parley_gateway.app:app", host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop",
+            http="httptools", ws=sys.argv[2], log_config=None, access_log=False,
+            ws_ping_interval=20, ws_ping_timeout=20, backlog=4096)
+"""
+
+
+async def cleanup(settings: Any) -> None:
+    from parley_common.events import broker
+    from parley_common.redis import create_redis
+
+    redis = create_redis(settings)
+    async for key in redis.scan_iter(match=f"{settings.namespace}:*", count=1000):
+        await redis.delete(key)
+    await redis.aclose()
+    connection = await aio_pika.connect(settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        for name in (
+            broker.queue_name(settings.namespace, "gateway", "stream"),
+            f"{settings.namespace}.dead-letter",
+        ):
+            await channel.queue_delete(name)
+        await channel.exchange_delete(broker.exchange_name(settings.namespace))
+        await channel.exchange_delete(broker.dead_letter_exchange_name(settings.namespace))
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def envelope(event_type: str, account_id: uuid.UUID, data: dict[str, Any]) -> bytes:
+    from parley_common.events.envelope import Event
+
+    event = Event(type=event_type, account_id=account_id, data=data)
+    return orjson.dumps(event.model_dump(mode="json"))
