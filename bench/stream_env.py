@@ -74,10 +74,11 @@ async def stream_deployment(
 
 
 SERVE = """
-import sys, uvicorn
+import os, sys, uvicorn
 uvicorn.run("parley_gateway.app:app", host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop",
             http="httptools", ws=sys.argv[2], log_config=None, access_log=False,
-            ws_ping_interval=20, ws_ping_timeout=20, backlog=4096)
+            ws_ping_interval=20, ws_ping_timeout=20, backlog=4096,
+            ws_per_message_deflate=os.environ.get("STREAM_BENCH_SERVER_DEFLATE") == "1")
 """
 
 

@@ -10,10 +10,16 @@ import uuid
 from typing import Any
 
 import orjson
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley_gateway.stream.hub import Hub
-from parley_gateway.stream.subscriber import CLOSE_DISCONNECTED, CLOSE_TOO_SLOW, Subscriber
+from parley_gateway.stream.subscriber import (
+    CLOSE_DISCONNECTED,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAVAILABLE,
+    Subscriber,
+)
 
 log = logging.getLogger("parley.stream")
 
@@ -22,7 +28,7 @@ TYPING_INTERVAL = 0.3  # seconds between two typing frames a socket may publish
 CLOSE_REASONS = {
     4001: "unauthorized: session revoked or agent removed",
     CLOSE_TOO_SLOW: "too slow: reconnect with since= to resume",
-    1011: "stream unavailable: reconnect with since= to resume",
+    CLOSE_UNAVAILABLE: "stream unavailable: reconnect with since= to resume",
 }
 
 
@@ -63,8 +69,12 @@ async def _read(
             await _client_frame(hub, sub, text)
     except (WebSocketDisconnect, OSError, RuntimeError):
         pass
+    except (RedisError, TimeoutError) as exc:
+        log.warning("stream unavailable for a socket (%r); closing it so it resumes", exc)
+        sub.close(CLOSE_UNAVAILABLE)
     except Exception:
         log.exception("stream socket failed")
+        sub.close(CLOSE_UNAVAILABLE)
     finally:
         sub.close(CLOSE_DISCONNECTED)
 

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from parley_gateway.stream.config import Keys, StreamSettings
 from parley_gateway.stream.sequencer import new_epoch
-from parley_gateway.stream.subscriber import Subscriber
+from parley_gateway.stream.subscriber import CLOSE_UNAVAILABLE, Subscriber
 
 log = logging.getLogger("parley.stream.hub")
 
@@ -100,7 +100,11 @@ class Hub:
                 stream, typing = self.keys.channel(account), self.keys.typing(account)
                 self.channels[stream.encode()] = ("stream", account)
                 self.channels[typing.encode()] = ("typing", account)
-                await self.pubsub.subscribe(stream, typing)
+                try:
+                    await self.pubsub.subscribe(stream, typing)
+                except BaseException:
+                    del self.subscribed[account]
+                    raise
         await asyncio.wait_for(asyncio.shield(ready), 10)
 
     def leave(self, sub: Subscriber) -> None:
@@ -159,7 +163,7 @@ class Hub:
                     return
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("replay failed for a socket (%r); closing it so it resumes", exc)
-            sub.close(1011)
+            sub.close(CLOSE_UNAVAILABLE)
 
     def _replayable(self, entries: list[Any], start: int) -> bool:
         if not entries or int(entries[0][0].split(b"-", 1)[0]) != start:

@@ -18,6 +18,7 @@ from parley_gateway.stream.audience import (
 # Close codes (documented in the OpenAPI description of the stream endpoints).
 CLOSE_REVOKED = 4001  # session revoked or agent removed: sign in again
 CLOSE_TOO_SLOW = 4008  # the client did not read fast enough: reconnect with since=
+CLOSE_UNAVAILABLE = 1011  # Redis unreachable: reconnect with since= to resume
 CLOSE_DISCONNECTED = -1  # the client went away: nothing to send
 
 Pending = tuple[int, str, dict[str, Any] | None]
