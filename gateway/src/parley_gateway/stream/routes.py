@@ -6,9 +6,9 @@ from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from pydantic import BaseModel, ConfigDict
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from parley_common.errors import DomainError, Unauthorized, problem, responses
+from parley_common.redis import create_redis
 from parley_common.security import CurrentAgent
 from parley_gateway.stream import auth
 from parley_gateway.stream.config import get_stream_settings
@@ -46,10 +46,7 @@ async def start_stream(app: FastAPI, stack: AsyncExitStack) -> None:
     The stream has its own pool, one that waits for a free connection: a reconnect storm
     (thousands of sockets after a restart) must queue up, not fail with "too many connections".
     """
-    pool = BlockingConnectionPool.from_url(
-        app.state.settings.redis_url, max_connections=64, timeout=20, health_check_interval=30
-    )
-    redis = Redis(connection_pool=pool)
+    redis = create_redis(app.state.settings, max_connections=64, wait_seconds=20)
     stack.push_async_callback(redis.aclose)
     app.state.stream_redis = redis
     hub = Hub(redis, app.state.settings.namespace, get_stream_settings())

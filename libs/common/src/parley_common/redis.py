@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from parley_common.settings import Settings
 
@@ -15,8 +15,15 @@ return {count, ttl}
 """
 
 
-def create_redis(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url, decode_responses=False, health_check_interval=30)
+def create_redis(settings: Settings, max_connections: int = 64, wait_seconds: int = 5) -> Redis:
+    """A client whose pool waits for a free connection under a burst instead of failing."""
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=max_connections,
+        timeout=wait_seconds,
+        health_check_interval=30,
+    )
+    return Redis(connection_pool=pool)
 
 
 class RateLimiter:
