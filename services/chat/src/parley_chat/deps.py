@@ -12,17 +12,22 @@ from parley_chat.storage import LocalStorage, Storage
 from parley_common.redis import RateLimiter
 
 
-def get_storage(request: Request) -> Storage:
+# Dependencies are `async def` so FastAPI calls them inline instead of in its thread pool.
+async def chat_settings() -> ChatSettings:
+    return get_chat_settings()
+
+
+async def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     redis: Redis = request.app.state.redis
     return redis
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
@@ -31,7 +36,7 @@ def local_storage(settings: ChatSettings) -> LocalStorage:
     return LocalStorage(settings.storage_dir / "chat")
 
 
-ChatSettingsDep = Annotated[ChatSettings, Depends(get_chat_settings)]
+ChatSettingsDep = Annotated[ChatSettings, Depends(chat_settings)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]

@@ -175,6 +175,7 @@ async def get_visitor(session: AsyncSession, account_id: uuid.UUID, visitor_id: 
 
 
 def visitor_display_name(row: Any) -> str:
+    """Name, else label, else e-mail; "Visitor" for one we know nothing about."""
     if row is None:
         return "Visitor"
     return str(row.name or row.label or row.email or "Visitor")

@@ -73,7 +73,8 @@ async def send_visitor_message(
         account_id=account_id,
         conversation_id=conversation_id,
         visitor_id=visitor_id,
-        author=await _visitor_author(session, account_id, visitor_id),
+        # The projection row came with the lookup: no second query for the author's name.
+        author=Author("visitor", visitor_id, projections.visitor_display_name(state)),
         text=text,
         uploader=Uploader("visitor", visitor_id, account_id),
         attachment_ids=body.attachment_ids,
