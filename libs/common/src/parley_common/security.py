@@ -179,15 +179,19 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_agent(request: Request) -> AgentPrincipal:
+# `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+# hop on every request (measured on the chat message path); verifying a token is quick CPU.
+async def current_agent(request: Request) -> AgentPrincipal:
     return verify_agent_token(bearer_token(request))
 
 
-def current_visitor(request: Request) -> VisitorPrincipal:
+async def current_visitor(request: Request) -> VisitorPrincipal:
     return verify_visitor_token(bearer_token(request))
 
 
-def current_admin(agent: Annotated[AgentPrincipal, Depends(current_agent)]) -> AgentPrincipal:
+async def current_admin(
+    agent: Annotated[AgentPrincipal, Depends(current_agent)],
+) -> AgentPrincipal:
     if not agent.is_admin:
         raise Forbidden("Only the account's owner or an admin can do this.")
     return agent
