@@ -29,6 +29,17 @@ class AuthSettings(Settings):
     premium_max_agents: int = 50
     premium_max_active_chatbots: int = 20
 
+    # App Store (in-app purchases). Signed data is verified up to these root certificates
+    # (DER or PEM files; production: Apple Root CA - G3), as a JSON list in the environment:
+    # PARLEY_APP_STORE_ROOT_CERTS='["/etc/parley/AppleRootCA-G3.cer"]'. None = purchases refused.
+    app_store_root_certs: list[str] = []
+    app_store_bundle_id: str = "dev.parley.app"
+    # "Production" (needs app_store_app_apple_id) or "Sandbox".
+    app_store_environment: str = "Production"
+    app_store_app_apple_id: int | None = None
+    # OCSP revocation checks against Apple's responders (needs outbound network).
+    app_store_online_checks: bool = False
+
     help_center_url: str = "https://help.parley.localhost"
     terms_url: str = "https://parley.localhost/terms"
     privacy_url: str = "https://parley.localhost/privacy"

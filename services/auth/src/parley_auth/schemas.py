@@ -200,6 +200,8 @@ class SubscriptionOut(BaseModel):
     expires_at: datetime | None
     source: str
     effective_plan: Literal["free", "premium"]
+    # App Store subscriptions: whether it renews at the end of the period (None: unknown).
+    auto_renew: bool | None = None
     entitlements: dict[str, Any] = Field(examples=[{"max_agents": 3, "max_active_chatbots": 1}])
 
 

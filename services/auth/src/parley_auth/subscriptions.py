@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_auth import repository as repo
+from parley_auth.billing.repository import account_subscriptions as app_store_subscriptions
+from parley_auth.billing.state import deciding
 from parley_auth.config import AuthSettings, get_auth_settings
 from parley_auth.events import outbox
 from parley_auth.models import Subscription
@@ -72,7 +74,11 @@ async def get_subscription(session: AsyncSession, account_id: uuid.UUID) -> Subs
     subscription = await repo.get_subscription(session, account_id)
     if subscription is None:
         raise NotFound("The account has no subscription.")
-    return subscription_out(subscription)
+    out = subscription_out(subscription)
+    if subscription.source == "app_store":
+        app_store = deciding(await app_store_subscriptions(session, account_id))
+        out.auto_renew = app_store.auto_renew if app_store else None
+    return out
 
 
 async def apply_subscription_change(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from parley_auth.routes import account, agents, auth, me, misc
+from parley_auth.routes import account, agents, auth, billing, me, misc
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -12,5 +12,6 @@ ROUTERS: list[APIRouter] = [
     agents.router,
     account.router,
     misc.router,
+    billing.router,
     misc.internal,
 ]

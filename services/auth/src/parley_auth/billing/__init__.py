@@ -1,0 +1,1 @@
+"""Premium bought in the App Store: signed transactions and App Store Server Notifications V2."""
