@@ -127,6 +127,9 @@ def _update(
 async def _sync_account(session: AsyncSession, account_id: uuid.UUID) -> None:
     """Set the account's plan from its App Store subscriptions, if that changes it."""
     await session.flush()
+    # Lock the plan first: a concurrent change of another of the account's App Store
+    # subscriptions commits before we read them all.
+    current = await auth_repo.get_subscription(session, account_id, for_update=True)
     row = state.deciding(await repo.account_subscriptions(session, account_id))
     if row is None:
         return
@@ -134,7 +137,6 @@ async def _sync_account(session: AsyncSession, account_id: uuid.UUID) -> None:
         plan, status, expires_at = "premium", row.status, row.expires_at
     else:
         plan, status, expires_at = "free", row.status, None
-    current = await auth_repo.get_subscription(session, account_id)
     if current is not None and (current.plan, current.status, current.expires_at) == (
         plan,
         status,
