@@ -8,6 +8,10 @@ through the gateway at a fixed rate (open loop) and measures, per message:
 Then a closed loop (64 in flight) for the sustained maximum, through the gateway and straight
 to the chat service.
 
+Each phase also records every process's CPU milliseconds per delivered message (from /proc):
+on the shared development machines latency is dominated by whatever else runs, while CPU per
+message says where the cost is (every consumer of chat.message.created pays per message).
+
 Run: uv run python -m bench chat_message_path  → bench/results/chat.json
 """
 
@@ -52,7 +56,7 @@ def bench_env(tmp: Path) -> dict[str, str]:
     }
 
 
-def start_system(env: dict[str, str]) -> tuple[str, list[subprocess.Popen[bytes]]]:
+def start_system(env: dict[str, str]) -> tuple[str, dict[str, subprocess.Popen[bytes]]]:
     from parley_common.e2e import procfile_commands
     from parley_common.settings import SERVICE_PORTS
 
@@ -67,8 +71,8 @@ def start_system(env: dict[str, str]) -> tuple[str, list[subprocess.Popen[bytes]
         }
     )
     env["PARLEY_PUBLIC_URL"] = f"http://127.0.0.1:{ports['gateway']}"
-    procs = [
-        subprocess.Popen(
+    procs = {
+        name: subprocess.Popen(
             argv,
             env=env,
             cwd=ROOT,
@@ -76,9 +80,28 @@ def start_system(env: dict[str, str]) -> tuple[str, list[subprocess.Popen[bytes]
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        for argv in procfile_commands(ports).values()
-    ]
+        for name, argv in procfile_commands(ports).items()
+    }
     return env["PARLEY_PUBLIC_URL"], procs
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc), robust to how busy the machine is."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measured(procs: dict[str, subprocess.Popen[bytes]], run: Any) -> dict[str, Any]:
+    """Run one load phase; add every process's CPU milliseconds per delivered message (every
+    consumer of chat.message.created pays for each message, not only chat and the stream)."""
+    before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
+    result: dict[str, Any] = await run
+    delivered = result["deliver"].get("count") or 1
+    result["cpu_ms_per_message"] = {
+        name: round((cpu_seconds(procs[name].pid) - start) * 1000 / delivered, 3)
+        for name, start in before.items()
+    }
+    return result
 
 
 async def wait_ready(http: aiohttp.ClientSession, url: str, timeout: float = 90) -> None:
@@ -219,12 +242,16 @@ async def main(duration: float = 10.0) -> None:
             run = Run(http, url, visitors)
             listener = asyncio.create_task(run.listen(ws))
             await open_loop(run, 50, 2.0)  # warm-up: opens the visitors' conversations
-            runs = [await open_loop(run, rate, duration) for rate in RATES]
-            runs.append({"path": "gateway", **await closed_loop(run, 64, duration)})
+            runs = [await measured(procs, open_loop(run, rate, duration)) for rate in RATES]
+            runs.append(
+                {"path": "gateway", **await measured(procs, closed_loop(run, 64, duration))}
+            )
             # The same closed loop straight to the chat service: what the gateway costs.
             direct = Run(http, env["PARLEY_CHAT_URL"], visitors)
             direct.pending = run.pending
-            runs.append({"path": "chat direct", **await closed_loop(direct, 64, duration)})
+            runs.append(
+                {"path": "chat direct", **await measured(procs, closed_loop(direct, 64, duration))}
+            )
             listener.cancel()
             await ws.close()
         write_results(
@@ -239,10 +266,10 @@ async def main(duration: float = 10.0) -> None:
             },
         )
     finally:
-        for proc in procs:
+        for proc in procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
+        for proc in procs.values():
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
