@@ -7,8 +7,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat import projections
@@ -352,52 +350,3 @@ async def mark(
         last_read_seq=row.last_seq,
     )
     return await get_view(session, agent, conversation_id)
-
-
-# --- typing (ephemeral: straight to Redis pub/sub, no outbox, no sequence) ---------------------
-def typing_channel(namespace: str, account_id: uuid.UUID) -> str:
-    return f"{namespace}:typing:{account_id}"
-
-
-async def publish_typing(
-    redis: Redis,
-    namespace: str,
-    *,
-    account_id: uuid.UUID,
-    conversation_id: uuid.UUID,
-    visitor_id: uuid.UUID,
-    author_type: str,
-    author_id: uuid.UUID,
-    author_name: str | None,
-) -> None:
-    frame = {
-        "type": "typing",
-        "conversation_id": str(conversation_id),
-        "visitor_id": str(visitor_id),
-        "author_type": author_type,
-        "author_id": str(author_id),
-        "author_name": author_name,
-    }
-    await redis.publish(typing_channel(namespace, account_id), orjson.dumps(frame))
-
-
-async def agent_typing(
-    session: AsyncSession,
-    redis: Redis,
-    namespace: str,
-    agent: AgentPrincipal,
-    conversation_id: uuid.UUID,
-) -> None:
-    row = await repo.get_conversation(session, agent.account_id, conversation_id)
-    if row is None:
-        raise ConversationNotFound()
-    await publish_typing(
-        redis,
-        namespace,
-        account_id=agent.account_id,
-        conversation_id=conversation_id,
-        visitor_id=row.visitor_id,
-        author_type="agent",
-        author_id=agent.agent_id,
-        author_name=await _agent_display(session, agent),
-    )

@@ -32,7 +32,7 @@ from parley_chat.messaging import (
     system_message,
 )
 from parley_chat.schemas import ContactFormIn, RatingIn, VisitorMessageIn
-from parley_chat.service import publish_typing
+from parley_chat.typing_indicator import publish_typing
 from parley_common.security import VisitorPrincipal
 
 RATING_VALUES = {"good": 5, "bad": 1}

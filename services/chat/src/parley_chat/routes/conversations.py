@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from parley_chat import replies, service
+from parley_chat import replies, service, typing_indicator
 from parley_chat.deps import ChatSettingsDep, LimiterDep, RedisDep
 from parley_chat.errors import (
     AgentNotFound,
@@ -237,5 +237,5 @@ async def typing(
     settings: ChatSettingsDep,
 ) -> Response:
     """An ephemeral typing frame on the stream (not stored, not replayed)."""
-    await service.agent_typing(session, redis, settings.namespace, agent, conversation_id)
+    await typing_indicator.agent_typing(session, redis, settings.namespace, agent, conversation_id)
     return Response(status_code=204)

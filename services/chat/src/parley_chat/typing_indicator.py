@@ -1,0 +1,67 @@
+"""Typing indicators: ephemeral frames straight to Redis pub/sub (no outbox, no sequence).
+
+The stream (gateway) fans ``{namespace}:typing:{account_id}`` out to the account's agents and
+to the conversation's visitor.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley_chat import projections
+from parley_chat import repository as repo
+from parley_chat.errors import ConversationNotFound
+from parley_common.security import AgentPrincipal
+
+
+def typing_channel(namespace: str, account_id: uuid.UUID) -> str:
+    return f"{namespace}:typing:{account_id}"
+
+
+async def publish_typing(
+    redis: Redis,
+    namespace: str,
+    *,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    author_type: str,
+    author_id: uuid.UUID,
+    author_name: str | None,
+) -> None:
+    frame = {
+        "type": "typing",
+        "conversation_id": str(conversation_id),
+        "visitor_id": str(visitor_id),
+        "author_type": author_type,
+        "author_id": str(author_id),
+        "author_name": author_name,
+    }
+    await redis.publish(typing_channel(namespace, account_id), orjson.dumps(frame))
+
+
+async def agent_typing(
+    session: AsyncSession,
+    redis: Redis,
+    namespace: str,
+    agent: AgentPrincipal,
+    conversation_id: uuid.UUID,
+) -> None:
+    row = await repo.get_conversation(session, agent.account_id, conversation_id)
+    if row is None:
+        raise ConversationNotFound()
+    await publish_typing(
+        redis,
+        namespace,
+        account_id=agent.account_id,
+        conversation_id=conversation_id,
+        visitor_id=row.visitor_id,
+        author_type="agent",
+        author_id=agent.agent_id,
+        author_name=await projections.agent_name(session, agent.account_id, agent.agent_id)
+        or "Agent",
+    )
