@@ -312,7 +312,7 @@ async def test_rating_once_when_requested(client, visitor, named_agent, feed, se
 
 
 async def test_contact_form_opens_a_conversation_with_the_email(
-    client, visitor, agent, session_factory
+    client, visitor, agent, feed, session_factory
 ):
     sent = await client.post(
         "/api/v1/widget/contact-form",
@@ -329,6 +329,14 @@ async def test_contact_form_opens_a_conversation_with_the_email(
         "email": "jane@example.com",
     }
     assert await events_of(session_factory, "chat.conversation.created", cid)
+    # A later arrival without an e-mail keeps the one the contact form gave.
+    await feed(
+        "visitors.visitor.arrived",
+        visitor.account_id,
+        {"visitor_id": str(visitor.visitor_id), "name": None, "email": None},
+    )
+    again = (await client.get(f"/api/v1/conversations/{cid}", headers=agent.headers)).json()
+    assert again["visitor"]["email"] == "jane@example.com"
     bad = await client.post(
         "/api/v1/widget/contact-form",
         headers=visitor.headers,

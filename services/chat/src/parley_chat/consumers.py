@@ -66,10 +66,14 @@ async def on_agent_status_changed(session: AsyncSession, event: Event) -> None:
 
 async def on_visitor_changed(session: AsyncSession, event: Event) -> None:
     data = VisitorData.model_validate(event.data)
-    fields = data.model_fields_set & {"name", "email", "label"}
-    await projections.upsert_visitor(
-        session, event.account_id, data.visitor_id, {name: getattr(data, name) for name in fields}
-    )
+    values = {
+        name: getattr(data, name) for name in data.model_fields_set & {"name", "email", "label"}
+    }
+    if event.type == "visitors.visitor.arrived":
+        # An arrival says what the visitors service knows; it must not erase an e-mail chat
+        # learnt from a contact form. An update (an agent's edit) may clear fields.
+        values = {name: value for name, value in values.items() if value is not None}
+    await projections.upsert_visitor(session, event.account_id, data.visitor_id, values)
 
 
 async def on_visitor_blocked(session: AsyncSession, event: Event) -> None:
