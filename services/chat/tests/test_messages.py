@@ -246,3 +246,16 @@ async def test_bot_message_opens_a_conversation(client, visitor, feed, agent):
     assert [(m["author_type"], m["text"]) for m in widget["messages"]] == [("bot", "Need help?")]
     sent = await visitor_writes(client, visitor, "yes")
     assert sent["conversation_id"] == widget["id"]
+
+
+async def test_bots_do_not_write_to_blocked_visitors(client, visitor, feed):
+    await feed(
+        "visitors.visitor.blocked", visitor.account_id, {"visitor_id": str(visitor.visitor_id)}
+    )
+    await feed(
+        "bots.message.requested",
+        visitor.account_id,
+        {"visitor_id": str(visitor.visitor_id), "text": "Buy now!"},
+    )
+    response = await client.get("/api/v1/widget/conversation", headers=visitor.headers)
+    assert response.status_code == 404

@@ -199,7 +199,12 @@ async def bot_message(
     bot_id: uuid.UUID | None,
     conversation_id: uuid.UUID | None,
 ) -> None:
-    """A chatbot or automatic message writes to the visitor (opening a conversation if none)."""
+    """A chatbot or automatic message writes to the visitor (opening a conversation if none).
+
+    Nothing is written to a blocked visitor.
+    """
+    if (await repo.visitor_state(session, account_id, visitor_id)).blocked:
+        return
     row = None
     if conversation_id is not None:
         row = await repo.get_conversation(session, account_id, conversation_id)
