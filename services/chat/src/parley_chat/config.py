@@ -22,6 +22,12 @@ class ChatSettings(Settings):
     # an account overrides it with general setting `auto_resolve_minutes`.
     auto_resolve_minutes: int = 0
     auto_resolve_interval_seconds: float = 60.0
+    # Facebook Messenger (the page connection and its webhook). An empty app secret or verify
+    # token refuses every webhook call: the integration is off until both are set.
+    facebook_graph_url: str = "https://graph.facebook.com/v21.0"
+    facebook_app_secret: str = ""
+    facebook_verify_token: str = ""
+    facebook_timeout_seconds: float = 10.0
 
     def check_production(self) -> None:
         super().check_production()

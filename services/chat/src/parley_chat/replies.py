@@ -12,6 +12,8 @@ from parley_chat import repository as repo
 from parley_chat.attachments import Uploader
 from parley_chat.config import ChatSettings
 from parley_chat.errors import ConversationNotFound, VisitorHasNoEmail
+from parley_chat.facebook import service as messenger
+from parley_chat.facebook.graph import GraphAPI
 from parley_chat.messaging import Author, append_message, check_content, clean_text
 from parley_chat.schemas import AgentMessageIn
 from parley_chat.service import join_if_needed
@@ -26,6 +28,7 @@ async def send_agent_message(
     agent: AgentPrincipal,
     conversation_id: uuid.UUID,
     body: AgentMessageIn,
+    graph: GraphAPI | None = None,
 ) -> tuple[dict[str, Any], bool]:
     conversation = await repo.get_conversation(
         session, agent.account_id, conversation_id, lock=True
@@ -50,6 +53,8 @@ async def send_agent_message(
     if body.channel == "email" and (visitor is None or not visitor.email):
         raise VisitorHasNoEmail("Add the visitor's e-mail address before replying by e-mail.")
     await join_if_needed(session, agent, conversation)
+    # On a Messenger conversation a chat reply goes to Messenger (channel "facebook").
+    messenger_reply = conversation.channel == "facebook" and body.channel == "chat"
     message, created = await append_message(
         session,
         account_id=agent.account_id,
@@ -57,12 +62,18 @@ async def send_agent_message(
         visitor_id=conversation.visitor_id,
         author=Author("agent", agent.agent_id, name),
         text=text,
-        channel=body.channel,
+        channel="facebook" if messenger_reply else body.channel,
         uploader=Uploader("agent", agent.agent_id, agent.account_id),
         attachment_ids=body.attachment_ids,
         client_message_id=body.client_message_id,
         visitor_name=projections.visitor_display_name(visitor),
     )
+    if created and messenger_reply:
+        # Sent before the commit, like e-mail: if Graph refuses, the message is not stored.
+        assert graph is not None, "Messenger replies need the Graph client"
+        await messenger.deliver_reply(
+            session, graph, agent.account_id, conversation.visitor_id, message
+        )
     if created and body.channel == "email":
         assert visitor is not None and visitor.email
         # Sent before the commit: if the mail server refuses, the message is not stored.

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from parley_chat.routes import attachments, conversations, shortcuts, stats, widget
+from parley_chat.routes import attachments, conversations, facebook, shortcuts, stats, widget
 
-ROUTERS = [conversations.router, widget.router, attachments.router, shortcuts.router, stats.router]
+ROUTERS = [
+    conversations.router,
+    widget.router,
+    attachments.router,
+    shortcuts.router,
+    stats.router,
+    facebook.router,
+]

@@ -26,6 +26,12 @@ from parley_chat.errors import (
     VisitorHasOpenConversation,
     VisitorNotFound,
 )
+from parley_chat.facebook.errors import (
+    FacebookAttachmentsUnsupported,
+    FacebookPageDisconnected,
+    FacebookSendFailed,
+)
+from parley_chat.facebook.graph import GraphDep
 from parley_chat.schemas import (
     AgentMessageIn,
     AssignIn,
@@ -144,6 +150,9 @@ async def list_messages(
         AttachmentInvalid,
         VisitorHasNoEmail,
         MailFailed,
+        FacebookSendFailed,
+        FacebookPageDisconnected,
+        FacebookAttachmentsUnsupported,
     ),
 )
 async def send_message(
@@ -152,9 +161,14 @@ async def send_message(
     session: SessionDep,
     agent: CurrentAgent,
     settings: ChatSettingsDep,
+    graph: GraphDep,
 ) -> dict[str, Any]:
-    """`channel: "email"` also e-mails the visitor; their reply comes back here."""
-    message, _ = await replies.send_agent_message(session, settings, agent, conversation_id, body)
+    """`channel: "email"` also e-mails the visitor; their reply comes back here. On a
+    `facebook` conversation a chat reply is sent to Messenger (502 `facebook_send_failed`
+    when Facebook refuses it; the message is then not stored)."""
+    message, _ = await replies.send_agent_message(
+        session, settings, agent, conversation_id, body, graph
+    )
     return message
 
 
