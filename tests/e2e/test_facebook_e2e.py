@@ -1,0 +1,168 @@
+"""Facebook Messenger through the gateway: an admin connects a page, a signed Messenger message
+becomes a facebook conversation on the agent's stream and list, and the agent's reply reaches
+Graph (a local Graph server the chat process is restarted to use)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest_asyncio
+from websockets.asyncio.client import ClientConnection, connect
+
+from parley_common.e2e import System
+from parley_common.testing import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+VERIFY_TOKEN = "e2e-verify-token"
+PAGE_ID, PSID, TOKEN = "104812345678901", "7100000000000042", "EAAGe2e-page-token-4321"
+
+
+def _graph_module() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "chat_graph_server_e2e", ROOT / "services/chat/tests/graph_server.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+async def _restart_chat(system: System, gateway: httpx.AsyncClient, token: str) -> None:
+    system.stop("chat")
+    system.start("chat")
+    params = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "up"}
+
+    async def ready() -> bool:
+        try:
+            resp = await gateway.get("/api/v1/webhooks/facebook", params=params)
+        except httpx.HTTPError:
+            return False
+        return resp.status_code == 200 and resp.text == "up"
+
+    await eventually(ready, timeout=30, interval=0.2)
+
+
+@pytest_asyncio.fixture
+async def graph(system: System, gateway: httpx.AsyncClient) -> AsyncIterator[Any]:
+    module = _graph_module()
+    server = await module.GraphServer().start()
+    original = system.env
+    system.env = {
+        **original,
+        "PARLEY_FACEBOOK_GRAPH_URL": server.url,
+        "PARLEY_FACEBOOK_APP_SECRET": server.app_secret,
+        "PARLEY_FACEBOOK_VERIFY_TOKEN": VERIFY_TOKEN,
+    }
+    try:
+        await _restart_chat(system, gateway, VERIFY_TOKEN)
+        server.module = module
+        yield server
+    finally:
+        system.env = original
+        system.stop("chat")
+        system.start("chat")
+        await eventually(lambda: _chat_up(gateway), timeout=30, interval=0.2)
+        await server.stop()
+
+
+async def _chat_up(gateway: httpx.AsyncClient) -> bool:
+    try:
+        resp = await gateway.get("/api/v1/webhooks/facebook")
+    except httpx.HTTPError:
+        return False
+    return resp.status_code == 403  # chat answers again (no verify token configured)
+
+
+async def next_event(ws: ClientConnection, predicate: Any, timeout: float = 15) -> dict:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError("no matching stream event")
+        frame = orjson.loads(await asyncio.wait_for(ws.recv(), remaining))
+        if frame.get("type") == "event" and predicate(frame):
+            return dict(frame)
+
+
+async def test_messenger_round_trip(system: System, gateway, graph) -> None:
+    owner = await system.signup(gateway)
+    headers = owner["headers"]
+    graph.pages[PAGE_ID] = (TOKEN, "Olivia's shop")
+    graph.profiles[PSID] = ("Jane", "Doe")
+
+    connected = await gateway.put(
+        "/api/v1/integrations/facebook",
+        headers=headers,
+        json={"page_id": PAGE_ID, "page_access_token": TOKEN},
+    )
+    assert connected.status_code == 200, connected.text
+    assert connected.json()["page_name"] == "Olivia's shop"
+    assert connected.json()["token_last4"] == "4321" and TOKEN not in connected.text
+    assert PAGE_ID in graph.subscribed
+
+    body = graph.module.message_event(PAGE_ID, PSID, "m_e2e_1", "Is the bakery open today?")
+    ws_url = system.url.replace("http://", "ws://", 1) + "/api/v1/stream"
+    async with connect(ws_url, additional_headers=headers, proxy=None, open_timeout=5) as ws:
+        forged = await gateway.post(
+            "/api/v1/webhooks/facebook",
+            content=body,
+            headers={"X-Hub-Signature-256": graph.module.sign("not-the-secret", body)},
+        )
+        assert forged.status_code == 403 and forged.json()["code"] == "invalid_signature"
+        for _ in range(2):  # Facebook retries; one message is stored
+            resp = await gateway.post(
+                "/api/v1/webhooks/facebook",
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Hub-Signature-256": graph.module.sign(graph.app_secret, body),
+                },
+            )
+            assert resp.status_code == 200, resp.text
+        seen = await next_event(
+            ws,
+            lambda f: f["event"] == "chat.message.created" and f["data"]["channel"] == "facebook",
+        )
+        assert seen["data"]["text"] == "Is the bakery open today?"
+        assert seen["data"]["visitor_name"] == "Jane Doe"
+        cid = seen["data"]["conversation_id"]
+
+    listed = await gateway.get("/api/v1/conversations", headers=headers)
+    assert listed.status_code == 200, listed.text
+    [conversation] = [c for c in listed.json()["items"] if c["id"] == cid]
+    assert conversation["channel"] == "facebook"
+    assert conversation["visitor"]["name"] == "Jane Doe"
+    messages = await gateway.get(f"/api/v1/conversations/{cid}/messages", headers=headers)
+    texts = [m["text"] for m in messages.json()["items"]]
+    assert texts.count("Is the bakery open today?") == 1
+
+    reply = await gateway.post(
+        f"/api/v1/conversations/{cid}/messages",
+        headers=headers,
+        json={"text": "Yes, until 6 pm!"},
+    )
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["channel"] == "facebook"
+    [sent] = graph.sent_messages(PAGE_ID)
+    assert sent == {
+        "recipient": {"id": PSID},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "Yes, until 6 pm!"},
+    }
+
+    graph.fail("POST", f"/{PAGE_ID}/messages", 400, "(#551) This person isn't available", 551)
+    refused = await gateway.post(
+        f"/api/v1/conversations/{cid}/messages", headers=headers, json={"text": "Hello?"}
+    )
+    assert refused.status_code == 502 and refused.json()["code"] == "facebook_send_failed"
+
+    gone = await gateway.delete("/api/v1/integrations/facebook", headers=headers)
+    assert gone.status_code == 204 and PAGE_ID not in graph.subscribed
