@@ -16,7 +16,20 @@ async def test_openapi_lists_every_service(gateway) -> None:
     assert doc["x-services-missing"] == []
     tags = {t["name"] for t in doc["tags"]}
     assert tags == {"auth", "visitors", "chat", "notify", "bots"}
-    assert all(path.startswith("/api/v1/") for path in doc["paths"])
+    outside_api = {p for p in doc["paths"] if not p.startswith("/api/v1/")}
+    # The chat box and the live demo are web pages served by the gateway itself.
+    assert outside_api == {"/widget.js", "/demo/{widget_key}"}
+    for path in (
+        "/api/v1/auth/signup",
+        "/api/v1/visitors",
+        "/api/v1/conversations",
+        "/api/v1/devices",
+        "/api/v1/chatbots",
+        "/api/v1/stream/tickets",
+    ):
+        assert path in doc["paths"], path
+    # Service internals are not part of the public document.
+    assert not any("/internal/" in p for p in doc["paths"])
 
 
 async def test_unknown_path_is_problem_json(gateway) -> None:

@@ -19,7 +19,7 @@ from parley_chat.events import outbox
 from parley_common.events.consumer import handle_once
 from parley_common.events.envelope import Event
 from parley_common.security import issue_visitor_token
-from parley_common.testing import TestAgent, make_agent
+from parley_common.testing import SignedInAgent, make_agent
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,12 @@ def feed(session_factory: async_sessionmaker[AsyncSession]) -> Feed:
 
 
 @pytest.fixture
-def visitor(agent: TestAgent) -> TestVisitor:
+def visitor(agent: SignedInAgent) -> TestVisitor:
     return make_visitor(agent.account_id)
 
 
 @pytest_asyncio.fixture
-async def named_agent(agent: TestAgent, feed: Feed) -> TestAgent:
+async def named_agent(agent: SignedInAgent, feed: Feed) -> SignedInAgent:
     await feed(
         "auth.agent.created",
         agent.account_id,
@@ -88,7 +88,7 @@ async def named_agent(agent: TestAgent, feed: Feed) -> TestAgent:
 
 async def colleague(
     feed: Feed, account_id: uuid.UUID, name: str = "Bob", status: str = "online"
-) -> TestAgent:
+) -> SignedInAgent:
     other = make_agent("agent", account_id)
     await feed(
         "auth.agent.created",

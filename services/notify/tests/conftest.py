@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parley_common.events.envelope import Event
-from parley_common.testing import TestAgent
+from parley_common.testing import SignedInAgent
 from parley_notify.app import app
 from parley_notify.config import get_notify_settings
 from parley_notify.consumers import CONSUMERS
@@ -96,7 +96,7 @@ def device_token() -> str:
 
 
 async def register(
-    client: httpx.AsyncClient, agent: TestAgent, token: str | None = None, **body: Any
+    client: httpx.AsyncClient, agent: SignedInAgent, token: str | None = None, **body: Any
 ) -> str:
     token = token or device_token()
     resp = await client.post(

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_common.testing import TestAgent, make_agent
+from parley_common.testing import SignedInAgent, make_agent
 from parley_notify.app import app
 from parley_notify.models import Device
 
@@ -18,7 +18,7 @@ def token() -> str:
     return uuid.uuid4().hex * 2
 
 
-async def devices_of(session: AsyncSession, agent: TestAgent) -> list[Device]:
+async def devices_of(session: AsyncSession, agent: SignedInAgent) -> list[Device]:
     return list(
         await session.scalars(
             select(Device).where(

@@ -13,7 +13,7 @@ import pytest_asyncio
 from sqlalchemy import select, text
 
 from parley_common.events.envelope import Event
-from parley_common.testing import TestAgent, make_agent
+from parley_common.testing import SignedInAgent, make_agent
 from parley_visitors import consumers
 from parley_visitors.app import app as visitors_app
 from parley_visitors.models import Visitor
@@ -32,7 +32,7 @@ IPHONE_UA = (
 class Site:
     """An account known to the visitors service, and one of its agents."""
 
-    agent: TestAgent
+    agent: SignedInAgent
     widget_key: str
 
     @property

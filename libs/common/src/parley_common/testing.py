@@ -274,7 +274,7 @@ def worker(database: str) -> Callable[[str], Any]:
 
 
 @dataclass(frozen=True)
-class TestAgent:
+class SignedInAgent:
     principal: AgentPrincipal
     token: str
 
@@ -291,20 +291,20 @@ class TestAgent:
         return self.principal.agent_id
 
 
-def make_agent(role: str = "owner", account_id: uuid.UUID | None = None) -> TestAgent:
+def make_agent(role: str = "owner", account_id: uuid.UUID | None = None) -> SignedInAgent:
     """A signed-in agent of a fresh (or the given) account, with a real access token."""
     principal = AgentPrincipal(uuid.uuid4(), account_id or uuid.uuid4(), role, uuid.uuid4())
     token = issue_agent_token(principal.agent_id, principal.account_id, role, principal.session_id)
-    return TestAgent(principal, token)
+    return SignedInAgent(principal, token)
 
 
 @pytest.fixture
-def agent(settings: Settings) -> TestAgent:
+def agent(settings: Settings) -> SignedInAgent:
     return make_agent()
 
 
 @pytest.fixture
-def other_account(settings: Settings) -> TestAgent:
+def other_account(settings: Settings) -> SignedInAgent:
     return make_agent()
 
 
