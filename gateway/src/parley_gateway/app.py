@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from parley_common.app import LifespanHook, create_service_app
@@ -33,22 +33,20 @@ ROUTERS: list[APIRouter] = [openapi.router, stream.router, widget.router]
 ON_STARTUP: list[LifespanHook] = [open_upstreams, stream.start_stream]
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None) -> proxy.GatewayApp:
     settings = settings or get_gateway_settings()
     app = create_service_app(
         "gateway", ROUTERS, uses_database=False, on_startup=ON_STARTUP, settings=settings
     )
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=["x-request-id", "retry-after"],
-        max_age=600,
-    )
-    # Innermost middleware: proxied requests get request ids, metrics and CORS, then skip routing.
-    app.user_middleware.append(Middleware(proxy.ProxyMiddleware))
-    return app
+    cors: dict[str, Any] = {
+        "allow_origins": settings.cors_origins,
+        "allow_methods": ["*"],
+        "allow_headers": ["*"],
+        "expose_headers": ["x-request-id", "retry-after"],
+        "max_age": 600,
+    }
+    app.add_middleware(CORSMiddleware, **cors)
+    return proxy.GatewayApp(app, cors)
 
 
 app = create_app()

@@ -59,13 +59,24 @@ def get_gateway_settings() -> GatewaySettings:
     return GatewaySettings()
 
 
+def _index(routes: tuple[tuple[str, str], ...]) -> dict[str, list[tuple[list[str], str]]]:
+    """The routes by their first segment, each pattern as its remaining segments."""
+    index: dict[str, list[tuple[list[str], str]]] = {}
+    for pattern, service in routes:
+        first, *rest = pattern.strip("/").split("/")
+        index.setdefault(first, []).append((rest, service))
+    return index
+
+
+_ROUTE_INDEX = _index(ROUTES)
+
+
 def route_for(path: str) -> str | None:
     """The service owning an /api/v1 path (``path`` without the /api/v1 prefix)."""
-    parts = path.rstrip("/").split("/")
-    for pattern, service in ROUTES:
-        pattern_parts = pattern.split("/")
-        if len(parts) < len(pattern_parts):
-            continue
-        if all(p == "*" or p == s for p, s in zip(pattern_parts, parts, strict=False)):
+    first, *rest = path.strip("/").split("/")
+    for pattern, service in _ROUTE_INDEX.get(first, ()):
+        if len(rest) >= len(pattern) and all(
+            p == "*" or p == s for p, s in zip(pattern, rest, strict=False)
+        ):
             return service
     return None

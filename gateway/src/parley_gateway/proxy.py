@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
+from parley_common.app import RequestContextMiddleware
 from parley_common.errors import DomainError, PayloadTooLarge, TooManyRequests, problem
 from parley_common.logging import request_id_var
 from parley_gateway.config import GatewaySettings, route_for
@@ -123,30 +125,35 @@ async def request_body(request: Request, limit: int) -> bytes | AsyncIterator[by
     return limited_body(request, limit)
 
 
-class ProxyMiddleware:
-    """Forwards /api/v1 requests owned by a service before FastAPI's routing runs.
+class GatewayApp:
+    """The gateway's ASGI entry point: proxied /api/v1 requests take a short path.
 
-    It sits inside the request-id, metrics and CORS middleware but skips the router and its
-    dependency machinery, which cost more CPU than the forwarding itself (bench/gateway_proxy.py).
-    Paths the gateway serves itself (the stream) and unknown paths go on to the app.
+    FastAPI's stack (routing, dependency machinery, its own middleware) costs more CPU than
+    forwarding a request (bench/gateway_proxy.py), so a request owned by a service goes through
+    only the request-id/metrics and CORS middleware to ``forward``. Everything else — the
+    gateway's own routes (stream, widget, docs), unknown paths, the lifespan — is FastAPI's.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: FastAPI, cors: dict[str, Any]) -> None:
         self.app = app
+        self.state = app.state
+        self._proxy = CORSMiddleware(RequestContextMiddleware(self._forward), **cors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(API_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        service = route_for(path[len(API_PREFIX) - 1 :])
-        if service is None or service == "gateway":
-            await self.app(scope, receive, send)
-            return
-        scope["route"] = _ProxyRoute(f"{API_PREFIX}* -> {service}")
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            service = route_for(scope["path"][len(API_PREFIX) - 1 :])
+            if service is not None and service != "gateway":
+                scope["app"] = self.app
+                scope["route"] = _ProxyRoute(f"{API_PREFIX}* -> {service}")
+                scope["parley.service"] = service
+                await self._proxy(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
-            response = await forward(request, service)
+            response = await forward(request, scope["parley.service"])
         except DomainError as exc:
             response = problem(exc.status, exc.code, exc.title, exc.detail, exc.headers)
         await response(scope, receive, send)

@@ -123,8 +123,8 @@ def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
             "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
             "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
             "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000",
-        # A dozen processes share PostgreSQL's connection limit with the in-process tests.
-        "PARLEY_DATABASE_POOL_SIZE": "2",
+            # A dozen processes share PostgreSQL's connection limit with the in-process tests.
+            "PARLEY_DATABASE_POOL_SIZE": "2",
             "PARLEY_LOG_JSON": "true",
             **system_env,
         }

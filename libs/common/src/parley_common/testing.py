@@ -31,6 +31,7 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from starlette.types import ASGIApp
 
 from parley_common.security import AgentPrincipal, generate_key_pair, issue_agent_token
 from parley_common.settings import Settings, get_settings
@@ -233,16 +234,34 @@ async def broker(settings: Settings, database: str) -> AsyncIterator[Any]:
 
 
 @asynccontextmanager
-async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """Run an ASGI app's lifespan (startup before the block, shutdown after)."""
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task: asyncio.Task[None] = asyncio.create_task(
+        app(scope, to_app.get, from_app.put)  # type: ignore[arg-type]
+    )
+    await to_app.put({"type": "lifespan.startup"})
+    started = await from_app.get()
+    if started["type"] != "lifespan.startup.complete":
+        await task
+        raise RuntimeError(f"app failed to start: {started.get('message')}")
+    try:
+        yield
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        await from_app.get()
+        await task
+
+
+@asynccontextmanager
+async def running_app(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan and give an httpx client over ASGI."""
-    async with AsyncExitStack() as stack:
-        cm = app.router.lifespan_context(app)
-        await stack.enter_async_context(cm)
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        )
-        stack.push_async_callback(client.aclose)
-        yield client
+    async with lifespan(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
 
 
 @pytest.fixture
