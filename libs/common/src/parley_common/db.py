@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -24,13 +23,12 @@ NAMING_CONVENTION = {
 }
 
 
-def declarative_base(schema: str) -> type[DeclarativeBase]:
-    """A declarative base whose tables live in the service's own schema."""
+def schema_metadata(schema: str) -> MetaData:
+    """The metadata of a service's tables: its own schema, the shared naming convention.
 
-    class Base(DeclarativeBase):
-        metadata = MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
-
-    return Base
+    Each service declares ``class Base(DeclarativeBase): metadata = schema_metadata("<name>")``.
+    """
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

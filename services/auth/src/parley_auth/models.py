@@ -6,16 +6,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, MetaData, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from parley_common.db import NAMING_CONVENTION
+from parley_common.db import schema_metadata
 
 
 class Base(DeclarativeBase):
-    # As parley_common.db.declarative_base("auth"), spelled out so mypy sees a class.
-    metadata = MetaData(schema="auth", naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata("auth")
 
 
 def _uuid() -> uuid.UUID:

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -29,12 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from parley_common.db import NAMING_CONVENTION
+from parley_common.db import schema_metadata
 
 
 class Base(DeclarativeBase):
-    # As parley_common.db.declarative_base("chat"), spelled out so mypy sees a class.
-    metadata = MetaData(schema="chat", naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata("chat")
 
 
 NOW = func.now()

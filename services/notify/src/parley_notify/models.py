@@ -16,7 +16,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -25,12 +24,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from parley_common.db import NAMING_CONVENTION
+from parley_common.db import schema_metadata
 
 
 class Base(DeclarativeBase):
-    # As parley_common.db.declarative_base("notify"), spelled out so mypy sees a class.
-    metadata = MetaData(schema="notify", naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata("notify")
 
 
 class Agent(Base):

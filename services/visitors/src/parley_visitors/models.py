@@ -6,16 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, MetaData, String, Text, func
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from parley_common.db import NAMING_CONVENTION
+from parley_common.db import schema_metadata
 
 
 class Base(DeclarativeBase):
-    # As parley_common.db.declarative_base("visitors"), spelled out so mypy sees a class.
-    metadata = MetaData(schema="visitors", naming_convention=NAMING_CONVENTION)
+    metadata = schema_metadata("visitors")
 
 
 class Account(Base):
