@@ -62,6 +62,35 @@ async def test_patch_general_merges_and_emits(
     assert emitted[-1]["widget_key"] == owner.body["account"]["widget_key"]
 
 
+async def test_assignment_and_auto_resolve_settings(
+    client: httpx.AsyncClient, signup: Any, events: Any
+) -> None:
+    owner = await signup()
+    created = (await events(owner.account_id, "auth.account.created"))[0]
+    assert created["settings"]["general"]["auto_assign"] is False
+    assert created["settings"]["general"]["auto_resolve_minutes"] is None
+    url = "/api/v1/account/settings/general"
+    resp = await client.patch(
+        url, headers=owner.headers, json={"auto_assign": True, "auto_resolve_minutes": 60}
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["auto_assign"] is True and resp.json()["auto_resolve_minutes"] == 60
+    stored = (await client.get(url, headers=owner.headers)).json()
+    assert stored["auto_assign"] is True and stored["auto_resolve_minutes"] == 60
+    emitted = await events(owner.account_id, "auth.settings.updated")
+    assert emitted[-1]["section"] == "general"
+    assert emitted[-1]["settings"]["auto_assign"] is True
+    assert emitted[-1]["settings"]["auto_resolve_minutes"] == 60
+    # null turns auto-resolve off again; auto_assign is left as it was
+    resp = await client.patch(url, headers=owner.headers, json={"auto_resolve_minutes": None})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["auto_resolve_minutes"] is None and resp.json()["auto_assign"] is True
+    emitted = await events(owner.account_id, "auth.settings.updated")
+    assert len(emitted) == 2
+    assert emitted[-1]["settings"]["auto_resolve_minutes"] is None
+    assert emitted[-1]["settings"]["auto_assign"] is True
+
+
 async def test_patch_design_and_contact_form(
     client: httpx.AsyncClient, signup: Any, events: Any
 ) -> None:
@@ -108,6 +137,13 @@ async def test_settings_bad_input_is_422_and_changes_nothing(
             {"unknown": 1},
             {"office_hours": {"schedule": [{"day": "mon", "from": "18:00", "to": "09:00"}]}},
             {"office_hours": {"schedule": [{"day": "mon", "from": "25:00", "to": "26:00"}]}},
+            {"auto_assign": None},
+            {"auto_assign": "yes"},
+            {"auto_resolve_minutes": 4},
+            {"auto_resolve_minutes": 10081},
+            {"auto_resolve_minutes": "60"},
+            {"auto_resolve_minutes": 60.5},
+            {"auto_resolve_minutes": True},
         ],
         "design": [
             {"color": "red"},

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 Language = Literal[
     "en",
@@ -49,13 +56,16 @@ class Strict(BaseModel):
 
 
 class Patch(Strict):
-    """A partial update: a field is either absent or a valid value, never null."""
+    """A partial update: a field is either absent or a valid value, null only where listed."""
+
+    # Fields whose null is a value (e.g. "never"), not "unchanged".
+    nullable: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="before")
     @classmethod
     def _no_nulls(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            nulls = [key for key, value in data.items() if value is None]
+            nulls = [k for k, value in data.items() if value is None and k not in cls.nullable]
             if nulls:
                 raise ValueError(f"{', '.join(nulls)}: null is not allowed; omit the field")
         return data
@@ -105,6 +115,8 @@ def _check_domains(values: list[str]) -> list[str]:
 
 
 Domains = Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=100)]
+# Resolve an open conversation after this many idle minutes (5 minutes .. 7 days).
+AutoResolveMinutes = Annotated[int, Field(ge=5, le=10080, strict=True, examples=[60])]
 
 
 class GeneralSettings(Strict):
@@ -113,6 +125,10 @@ class GeneralSettings(Strict):
     satisfaction_rating_enabled: bool = True
     office_hours: OfficeHours = Field(default_factory=OfficeHours)
     allowed_domains: Domains = Field(default_factory=list)
+    # Round-robin new conversations to online agents (read by the chat service).
+    auto_assign: StrictBool = False
+    # Idle minutes before an open conversation is resolved; null = never.
+    auto_resolve_minutes: AutoResolveMinutes | None = None
 
     _tz = field_validator("timezone")(_check_timezone)
     _domains = field_validator("allowed_domains")(_check_domains)
@@ -124,6 +140,10 @@ class GeneralSettingsPatch(Patch):
     satisfaction_rating_enabled: bool | None = None
     office_hours: OfficeHoursPatch | None = None
     allowed_domains: Domains | None = None
+    auto_assign: StrictBool | None = None
+    auto_resolve_minutes: AutoResolveMinutes | None = None
+
+    nullable = frozenset({"auto_resolve_minutes"})
 
     model_config = ConfigDict(
         extra="forbid",
@@ -138,6 +158,8 @@ class GeneralSettingsPatch(Patch):
                         "schedule": [{"day": "mon", "from": "09:00", "to": "17:00"}],
                     },
                     "allowed_domains": ["example.com"],
+                    "auto_assign": True,
+                    "auto_resolve_minutes": 60,
                 }
             ]
         },
