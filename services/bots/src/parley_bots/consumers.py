@@ -147,6 +147,13 @@ async def on_message_created(session: AsyncSession, event: Event) -> None:
             now=_now(),
         )
     elif data.author_type == "visitor":
+        if await repo.visitor_message_changes_nothing(
+            session,
+            account_id=event.account_id,
+            visitor_id=visitor_id,
+            conversation_id=data.conversation_id,
+        ):
+            return
         await repo.upsert_visitor(
             session,
             account_id=event.account_id,

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, text, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -295,6 +295,38 @@ async def visitor_of_conversation(
         )
     )
     return visitor_id
+
+
+def _awaiting_answer(account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
+    """Runs a visitor's message changes: a chatbot waiting for them, or a sent automatic
+    message not yet replied to."""
+    return exists().where(
+        BotRun.account_id == account_id,
+        BotRun.visitor_id == visitor_id,
+        or_(
+            BotRun.status == RUNNING,
+            and_(BotRun.status == "sent", BotRun.replied_at.is_(None)),
+        ),
+    )
+
+
+async def visitor_message_changes_nothing(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+) -> bool:
+    """One read for the common case of a visitor message: True when the projection already
+    points at this conversation and no run awaits the visitor's answer (so nothing to write)."""
+    row = (
+        await session.execute(
+            select(VisitorState.conversation_id, _awaiting_answer(account_id, visitor_id)).where(
+                VisitorState.account_id == account_id, VisitorState.visitor_id == visitor_id
+            )
+        )
+    ).first()
+    return row is not None and row[0] == conversation_id and not row[1]
 
 
 async def mark_sent_runs_replied(
