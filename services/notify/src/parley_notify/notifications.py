@@ -21,19 +21,22 @@ CONTACT_FORM = "contact_form"
 async def on_message_created(session: AsyncSession, event: Event) -> None:
     data = MessageCreated.model_validate(event.data)
     at = data.created_at or event.occurred_at
-    conversation = await projections.upsert_conversation(
+    agent_replied = data.author_type == "agent" and data.author_id is not None
+    conversation = await projections.record_message(
         session,
         event.account_id,
         data.conversation_id,
         visitor_id=data.visitor_id,
         visitor_name=data.visitor_name,
+        visitor_wrote=data.author_type == "visitor",
+        agent_replied=agent_replied,
+        text=data.text,
+        at=at,
     )
     if conversation is None:
         return
-    if data.author_type == "agent" and data.author_id is not None:
+    if agent_replied and data.author_id is not None:
         # An agent's reply answers the visitor and means that agent has read the conversation.
-        conversation.awaiting_reply_since = None
-        conversation.missed_mail_sent_at = None
         await projections.mark_read(
             session,
             account_id=event.account_id,
@@ -41,18 +44,18 @@ async def on_message_created(session: AsyncSession, event: Event) -> None:
             agent_id=data.author_id,
             at=at,
         )
-        await session.flush()
         return
     if data.author_type != "visitor":
         return
-    conversation.last_visitor_message_at = at
-    conversation.last_visitor_text = data.text
-    if conversation.awaiting_reply_since is None:
-        conversation.awaiting_reply_since = at
-    await session.flush()
 
     contact_form = CONTACT_FORM in (data.channel, conversation.channel)
-    agents = await repository.account_agents(session, event.account_id)
+    # Without a contact form only agents with a device can be told (by push): when the
+    # account has no device at all, nothing more is read.
+    agents = await repository.account_agents(
+        session, event.account_id, with_devices_only=not contact_form
+    )
+    if not agents and not contact_form:
+        return
     # Chat names the visitor (name, else label) on the event; older events may not.
     title = data.visitor_name or await projections.visitor_title(
         session, event.account_id, data.visitor_id, conversation.visitor_name

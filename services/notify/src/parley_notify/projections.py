@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,6 +118,46 @@ async def upsert_conversation(
         await session.scalars(upsert, execution_options={"populate_existing": True})
     ).first()
     return row
+
+
+async def record_message(
+    session: AsyncSession,
+    account_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    *,
+    visitor_id: uuid.UUID | None,
+    visitor_name: str | None,
+    visitor_wrote: bool,
+    agent_replied: bool,
+    text: str | None,
+    at: datetime,
+) -> Any:
+    """A message in the conversation's projection, in one upsert: a visitor's message starts
+    (or continues) the wait for a reply, an agent's ends it. Returns the row's conversation_id,
+    channel, assignee_id and visitor_name; None if the id is another account's."""
+    c = Conversation.__table__.c
+    fields = {"visitor_id": visitor_id, "visitor_name": visitor_name}
+    known = {k: v for k, v in fields.items() if v is not None}
+    inserted: dict[str, Any] = dict(known)
+    changes: dict[str, Any] = dict(known)
+    if visitor_wrote:
+        inserted.update(last_visitor_message_at=at, last_visitor_text=text, awaiting_reply_since=at)
+        changes.update(
+            last_visitor_message_at=at,
+            last_visitor_text=text,
+            awaiting_reply_since=func.coalesce(c.awaiting_reply_since, at),
+        )
+    elif agent_replied:
+        changes.update(awaiting_reply_since=None, missed_mail_sent_at=None)
+    stmt = pg_insert(Conversation).values(
+        conversation_id=conversation_id, account_id=account_id, **inserted
+    )
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[Conversation.conversation_id],
+        set_=changes or {"account_id": account_id},
+        where=Conversation.account_id == account_id,
+    ).returning(c.conversation_id, c.channel, c.assignee_id, c.visitor_name)
+    return (await session.execute(upsert)).first()
 
 
 async def on_conversation_created(session: AsyncSession, event: Event) -> None:

@@ -179,8 +179,20 @@ class AgentRow:
     devices: tuple[Device, ...]
 
 
-async def account_agents(session: AsyncSession, account_id: uuid.UUID) -> list[AgentRow]:
-    """Every known agent of the account (projection or device owner) with settings and devices."""
+async def account_agents(
+    session: AsyncSession, account_id: uuid.UUID, *, with_devices_only: bool = False
+) -> list[AgentRow]:
+    """Every known agent of the account (projection or device owner) with settings and devices.
+
+    ``with_devices_only``: only agents with a device (all a push needs); no device, one query.
+    """
+    devices: dict[uuid.UUID, list[Device]] = {}
+    for device in await session.scalars(
+        select(Device).where(Device.account_id == account_id).order_by(Device.registered_at)
+    ):
+        devices.setdefault(device.agent_id, []).append(device)
+    if with_devices_only and not devices:
+        return []
     agents = {
         a.agent_id: a
         for a in await session.scalars(select(Agent).where(Agent.account_id == account_id))
@@ -191,13 +203,9 @@ async def account_agents(session: AsyncSession, account_id: uuid.UUID) -> list[A
             select(NotificationSettings).where(NotificationSettings.account_id == account_id)
         )
     }
-    devices: dict[uuid.UUID, list[Device]] = {}
-    for device in await session.scalars(
-        select(Device).where(Device.account_id == account_id).order_by(Device.registered_at)
-    ):
-        devices.setdefault(device.agent_id, []).append(device)
+    ids = devices.keys() if with_devices_only else agents.keys() | devices.keys()
     rows = []
-    for agent_id in agents.keys() | devices.keys():
+    for agent_id in ids:
         agent, pref = agents.get(agent_id), prefs.get(agent_id)
         on = {name: getattr(pref, name) if pref is not None else True for name in SETTING_NAMES}
         rows.append(
