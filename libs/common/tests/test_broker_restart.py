@@ -10,7 +10,7 @@ from parley_auth.events import outbox as auth_outbox
 from parley_chat.events import outbox as chat_outbox
 from parley_common.db import create_session_factory
 from parley_common.events import broker as broker_mod
-from parley_common.events.consumer import Consumer, message_handler
+from parley_common.events.consumer import BatchingHandler, Consumer
 from parley_common.events.envelope import Event
 from parley_common.events.outbox import OutboxRelay
 from parley_common.testing import eventually
@@ -64,14 +64,13 @@ async def test_relay_and_consumer_survive_a_dropped_connection(engine, settings)
     queue = await broker_mod.declare_queue(
         consumer_channel, settings.namespace, queue_name, ["auth.account.created"]
     )
-    await queue.consume(
-        message_handler(
-            create_session_factory(engine),
-            chat_outbox.processed,
-            queue_name,
-            Consumer("restart", {"auth.account.created": on_account_created}),
-        )
+    handler = BatchingHandler(
+        create_session_factory(engine),
+        chat_outbox.processed,
+        queue_name,
+        Consumer("restart", {"auth.account.created": on_account_created}),
     )
+    await queue.consume(handler)
     try:
         first = await emit(engine, uuid.uuid4())
         await eventually(lambda: any(e.id == first.id for e in handled))
@@ -82,6 +81,7 @@ async def test_relay_and_consumer_survive_a_dropped_connection(engine, settings)
         await eventually(lambda: {e.id for e in during} <= {e.id for e in handled}, timeout=30)
         assert len([e for e in handled if e.id in {d.id for d in during}]) == 5
     finally:
+        await handler.aclose()
         relay_task.cancel()
         await asyncio.gather(relay_task, return_exceptions=True)
         await queue.delete(if_unused=False, if_empty=False)

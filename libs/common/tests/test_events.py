@@ -14,7 +14,7 @@ from parley_auth.events import outbox as auth_outbox
 from parley_chat.events import outbox as chat_outbox
 from parley_common.db import create_session_factory
 from parley_common.events import broker as broker_mod
-from parley_common.events.consumer import Consumer, message_handler
+from parley_common.events.consumer import BatchingHandler, Consumer
 from parley_common.events.envelope import Event
 from parley_common.events.outbox import OutboxRelay
 from parley_common.testing import eventually
@@ -39,11 +39,13 @@ async def chain(engine, broker, settings):
             channel, settings.namespace, name, ["auth.account.created"]
         )
         consumer = Consumer("chain-test", {"auth.account.created": on_account_created})
-        tag = await queue.consume(
-            message_handler(create_session_factory(engine), chat_outbox.processed, name, consumer)
+        handler = BatchingHandler(
+            create_session_factory(engine), chat_outbox.processed, name, consumer
         )
+        tag = await queue.consume(handler)
         yield handled, queue, exchange
         await queue.cancel(tag)
+        await handler.aclose()
         await queue.delete(if_unused=False, if_empty=False)
         relay_task.cancel()
         await asyncio.gather(relay_task, return_exceptions=True)
@@ -112,49 +114,71 @@ async def test_redelivered_event_is_handled_once(chain, engine):
     assert sum(1 for e in handled if e.id == event.id) == 1
 
 
-async def test_poison_event_is_dead_lettered_after_the_delivery_limit(engine, broker, settings):
+async def test_poison_event_is_dead_lettered_and_its_batch_mates_are_handled_once(
+    engine, broker, settings
+):
     attempts: list[uuid.UUID] = []
+    effect = f"effect-{uuid.uuid4().hex[:6]}"
 
-    async def always_fails(session, event: Event) -> None:
+    async def fails_on_poison(session, event: Event) -> None:
         attempts.append(event.id)
-        raise RuntimeError("handler bug")
+        if event.data["name"] == "poison":
+            raise RuntimeError("handler bug")
+        # A database effect, committed or rolled back with the handler's transaction.
+        await session.execute(
+            chat_outbox.processed.insert().values(consumer=effect, event_id=event.id)
+        )
 
     channel = await broker.channel(publisher_confirms=True)
     exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
     name = f"{settings.namespace}.chat.poison-{uuid.uuid4().hex[:6]}"
-    queue = await broker_mod.declare_queue(
-        channel, settings.namespace, name, ["auth.account.created"]
-    )
-    await queue.consume(
-        message_handler(
-            create_session_factory(engine),
-            chat_outbox.processed,
-            name,
-            Consumer("poison", {"auth.account.created": always_fails}),
+    queue = await broker_mod.declare_queue(channel, settings.namespace, name, ["poison.#"])
+
+    def event(label: str) -> Event:
+        return Event(
+            type="auth.account.created",
+            account_id=uuid.uuid4(),
+            data={"name": label, "widget_key": "k", "plan": "free"},
         )
+
+    # Published before anyone consumes, so they arrive together as one batch.
+    events = [event("good"), event("poison"), event("good"), event("good")]
+    for e in events:
+        await exchange.publish(
+            aio_pika.Message(e.model_dump_json().encode(), message_id=str(e.id)),
+            routing_key="poison.test",
+            mandatory=True,
+        )
+    handler = BatchingHandler(
+        create_session_factory(engine),
+        chat_outbox.processed,
+        name,
+        Consumer("poison", {"auth.account.created": fails_on_poison}),
     )
-    event = Event(
-        type="auth.account.created",
-        account_id=uuid.uuid4(),
-        data={"name": "x", "widget_key": "k", "plan": "free"},
-    )
-    await queue.bind(exchange, "poison.#")
-    await exchange.publish(
-        aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)),
-        routing_key="poison.test",
-        mandatory=True,
-    )
+    await queue.consume(handler)
+    poison = events[1]
     dead = await channel.get_queue(f"{settings.namespace}.dead-letter")
 
     async def dead_lettered() -> bool:
         while (message := await dead.get(fail=False, no_ack=False)) is not None:
             await message.ack()
-            if message.message_id == str(event.id):
+            if message.message_id == str(poison.id):
                 return True
         return False
 
     await eventually(dead_lettered, timeout=20)
-    # The first delivery plus the redeliveries the limit allows; never handled successfully.
-    assert 2 <= attempts.count(event.id) <= broker_mod.DELIVERY_LIMIT + 1
+    # Every good event took effect exactly once, though its first batch was rolled back.
+    async with engine.connect() as conn:
+        effects = (
+            await conn.scalars(
+                select(chat_outbox.processed.c.event_id).where(
+                    chat_outbox.processed.c.consumer == effect
+                )
+            )
+        ).all()
+    assert sorted(effects) == sorted(e.id for e in events if e is not poison)
+    # The poison event: its deliveries up to the limit, never handled successfully.
+    assert 2 <= attempts.count(poison.id) <= 2 * (broker_mod.DELIVERY_LIMIT + 1)
+    await handler.aclose()
     await queue.delete(if_unused=False, if_empty=False)
     await channel.close()

@@ -51,8 +51,8 @@ def decode_cursor(cursor: str, count: int) -> list[str]:
 
 
 def decode_time_id(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """A (timestamp, id) cursor, the usual key of a newest-first list."""
-    if cursor is None:
+    """A (timestamp, id) cursor, the usual key of a newest-first list; none or "" = first page."""
+    if not cursor:
         return None
     when, ident = decode_cursor(cursor, 2)
     try:

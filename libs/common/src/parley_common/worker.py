@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from parley_common.db import create_engine, create_session_factory
 from parley_common.definition import ServiceDef
 from parley_common.events import broker
-from parley_common.events.consumer import message_handler
+from parley_common.events.consumer import BatchingHandler
 from parley_common.events.outbox import OutboxRelay
 from parley_common.logging import configure_logging
 from parley_common.redis import create_redis
@@ -99,9 +99,9 @@ async def start_worker(
         queue = await broker.declare_queue(
             consumer_channel, cfg.namespace, name, consumer.handlers.keys()
         )
-        await queue.consume(
-            message_handler(ctx.session_factory, service.outbox.processed, name, consumer)
-        )
+        handler = BatchingHandler(ctx.session_factory, service.outbox.processed, name, consumer)
+        stack.push_async_callback(handler.aclose)
+        await queue.consume(handler)
     for job in service.background:
         tasks.append(asyncio.create_task(_forever(job, ctx), name=f"{service.name}-{job.__name__}"))
     return ctx, tasks
