@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from typing import Any
 
 import httpx
+
+from parley_common.pagination import encode_cursor
 
 from .conftest import PASSWORD, unique_email
 
@@ -224,7 +225,10 @@ async def test_agent_list_pagination(
     ).json()
     assert [a["id"] for a in second["items"]] == [owner.agent_id]
     assert second["next_cursor"] is None
-    naive = base64.urlsafe_b64encode(f"2020-01-01T00:00:00|{uuid.uuid4()}".encode()).decode()
-    for cursor in ("%%%", "bm9wZQ==", naive):
+    naive = encode_cursor("2020-01-01T00:00:00", uuid.uuid4())
+    one_part = encode_cursor(uuid.uuid4())
+    for cursor in ("%%%", "bm9wZQ==", naive, one_part):
         bad = await client.get("/api/v1/agents", params={"cursor": cursor}, headers=owner.headers)
         assert bad.status_code == 422, cursor
+        assert bad.headers["content-type"] == "application/problem+json"
+        assert bad.json()["code"] == "invalid_cursor", cursor

@@ -8,6 +8,7 @@ import orjson
 from sqlalchemy import text
 
 from parley_chat.jobs import resolve_idle_once
+from parley_common.pagination import encode_cursor
 
 from .conftest import colleague, events_of, make_visitor, visitor_writes
 
@@ -209,10 +210,12 @@ async def test_list_filters_and_cursor_paging(client, agent, feed):
         "/api/v1/conversations", headers=agent.headers, params={"assignee": "someone"}
     )
     assert bad_assignee.status_code == 422 and bad_assignee.json()["code"] == "invalid_filter"
-    bad_cursor = await client.get(
-        "/api/v1/conversations", headers=agent.headers, params={"cursor": "!!"}
-    )
-    assert bad_cursor.status_code == 422
+    for cursor in ("!!", encode_cursor("2020-01-01T00:00:00", uuid.uuid4()), encode_cursor(1)):
+        bad_cursor = await client.get(
+            "/api/v1/conversations", headers=agent.headers, params={"cursor": cursor}
+        )
+        assert bad_cursor.status_code == 422, cursor
+        assert bad_cursor.json()["code"] == "invalid_cursor", cursor
 
 
 async def test_agent_contacts_a_visitor(client, named_agent, feed, other_account):

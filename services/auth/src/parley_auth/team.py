@@ -7,7 +7,6 @@ count against the cap).
 
 from __future__ import annotations
 
-import base64
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -38,8 +37,8 @@ from parley_auth.schemas import (
     TokensOut,
 )
 from parley_auth.subscriptions import effective_plan, entitlements
-from parley_common.errors import InvalidInput
 from parley_common.mail import build_message, send_mail
+from parley_common.pagination import decode_time_id, page_of
 
 log = logging.getLogger("parley.auth.team")
 
@@ -53,29 +52,12 @@ def _require_admin(actor: Agent) -> None:
         raise AdminOnly()
 
 
-def _encode_cursor(agent: Agent) -> str:
-    raw = f"{agent.created_at.isoformat()}|{agent.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created, _, agent_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        after = datetime.fromisoformat(created), uuid.UUID(agent_id)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("The cursor is not valid.") from exc
-    if after[0].tzinfo is None:
-        raise InvalidInput("The cursor is not valid.")
-    return after
-
-
 async def list_agents(
     session: AsyncSession, account_id: uuid.UUID, *, limit: int, cursor: str | None
 ) -> AgentList:
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_time_id(cursor)
     rows = await repo.list_agents(session, account_id, limit=limit + 1, after=after)
-    page = list(rows[:limit])
-    next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit, lambda a: (a.created_at, a.id))
     return AgentList(items=[AgentOut.model_validate(a) for a in page], next_cursor=next_cursor)
 
 

@@ -17,10 +17,6 @@ class InvalidChatbotSteps(InvalidInput):
     code, title = "invalid_chatbot_steps", "The chatbot's steps do not form a valid flow"
 
 
-class InvalidCursor(InvalidInput):
-    code, title = "invalid_cursor", "The cursor is not valid"
-
-
 class InvalidRange(InvalidInput):
     code, title = "invalid_range", "The date range is not valid"
 

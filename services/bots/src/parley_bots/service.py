@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +13,6 @@ from parley_bots.config import get_bots_settings
 from parley_bots.errors import (
     AutomaticMessageNotFound,
     ChatbotNotFound,
-    InvalidCursor,
     InvalidRange,
     PlanLimitReached,
 )
@@ -30,6 +27,7 @@ from parley_bots.schemas import (
     ChatbotStats,
 )
 from parley_common.errors import InvalidInput, NotFound
+from parley_common.pagination import decode_time_id, page_of
 from parley_common.security import AgentPrincipal
 
 MAX_RANGE = timedelta(days=366)
@@ -41,21 +39,6 @@ _NOT_FOUND: dict[str, type[NotFound]] = {
 
 
 # --- pagination -------------------------------------------------------------------------------
-def encode_cursor(bot: Bot) -> str:
-    return base64.urlsafe_b64encode(f"{bot.created_at.isoformat()}|{bot.id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created, _, bot_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        at = datetime.fromisoformat(created)
-        if at.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return at, uuid.UUID(bot_id)
-    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
-        raise InvalidCursor() from exc
-
-
 async def list_bots(
     session: AsyncSession, agent: AgentPrincipal, *, kind: str, cursor: str | None, limit: int
 ) -> tuple[list[Bot], str | None]:
@@ -63,11 +46,10 @@ async def list_bots(
         session,
         account_id=agent.account_id,
         kind=kind,
-        after=decode_cursor(cursor) if cursor else None,
+        after=decode_time_id(cursor),
         limit=limit + 1,
     )
-    page = rows[:limit]
-    return page, encode_cursor(page[-1]) if len(rows) > limit else None
+    return page_of(rows, limit, lambda bot: (bot.created_at, bot.id))
 
 
 # --- one bot ----------------------------------------------------------------------------------

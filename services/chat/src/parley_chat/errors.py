@@ -73,10 +73,6 @@ class AttachmentInvalid(InvalidInput):
     code, title = "attachment_invalid", "Attachment cannot be used"
 
 
-class InvalidCursor(InvalidInput):
-    code, title = "invalid_cursor", "The cursor is not valid"
-
-
 class InvalidFilter(InvalidInput):
     code, title = "invalid_filter", "A list filter is not valid"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,6 @@ from parley_chat.errors import (
     ConversationNotFound,
     ConversationNotOpen,
     ConversationNotResolved,
-    InvalidCursor,
     InvalidFilter,
     VisitorBlocked,
     VisitorHasOpenConversation,
@@ -24,6 +22,7 @@ from parley_chat.errors import (
 )
 from parley_chat.events import emit_conversation
 from parley_chat.messaging import Author, append_message, open_conversation, system_message
+from parley_common.pagination import InvalidCursor, decode_time_id, page_of
 from parley_common.security import AgentPrincipal
 
 
@@ -58,18 +57,6 @@ def conversation_out(row: Any) -> dict[str, Any]:
         "rating": row.rating,
         "rating_comment": row.rating_comment,
     }
-
-
-def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
-    except ValueError as exc:
-        raise InvalidCursor() from exc
 
 
 async def get_view(
@@ -112,16 +99,11 @@ async def list_views(
         unread=unread,
         channel=channel,
         visitor_id=visitor_id,
-        after=decode_cursor(cursor) if cursor else None,
+        after=decode_time_id(cursor),
         limit=limit + 1,
     )
-    items = [conversation_out(row) for row in rows[:limit]]
-    next_cursor = (
-        encode_cursor(rows[limit - 1].last_activity_at, rows[limit - 1].id)
-        if len(rows) > limit
-        else None
-    )
-    return {"items": items, "next_cursor": next_cursor}
+    page, next_cursor = page_of(rows, limit, lambda row: (row.last_activity_at, row.id))
+    return {"items": [conversation_out(row) for row in page], "next_cursor": next_cursor}
 
 
 async def list_messages(
@@ -140,7 +122,7 @@ async def list_messages(
         try:
             before = int(cursor)
         except ValueError as exc:
-            raise InvalidCursor() from exc
+            raise InvalidCursor("The cursor is not valid.") from exc
     rows = await repo.list_messages(
         session, account_id, conversation_id, before=before, after=since, limit=limit + 1
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parley_common.errors import Forbidden, InvalidInput, NotFound
+from parley_common.errors import Forbidden, NotFound
 
 
 class WidgetKeyNotFound(NotFound):
@@ -15,7 +15,3 @@ class OriginNotAllowed(Forbidden):
 
 class VisitorNotFound(NotFound):
     code, title = "visitor_not_found", "Visitor not found"
-
-
-class InvalidCursor(InvalidInput):
-    code, title = "invalid_cursor", "The cursor is not valid; start from the first page"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_common.pagination import decode_time_id, encode_cursor, page_of
 from parley_visitors import cursor
 from parley_visitors import repository as repo
 from parley_visitors.errors import VisitorNotFound
@@ -80,7 +81,7 @@ async def active_visitors(
     next_cursor = None
     if more and entries:
         last = entries[-1]
-        next_cursor = cursor.encode(repr(last.last_activity), last.visitor_id)
+        next_cursor = encode_cursor(repr(last.last_activity), last.visitor_id)
     return ActiveVisitorList(
         items=[_active_row(e, now) for e in entries],
         next_cursor=next_cursor,
@@ -96,10 +97,9 @@ async def known_visitors(
     session: AsyncSession, account_id: uuid.UUID, *, limit: int, cursor_token: str | None
 ) -> KnownVisitorList:
     rows = await repo.known_visitors(
-        session, account_id, limit=limit + 1, after=cursor.decode_time_id(cursor_token)
+        session, account_id, limit=limit + 1, after=decode_time_id(cursor_token)
     )
-    page = rows[:limit]
-    next_cursor = cursor.encode(page[-1].last_seen_at, page[-1].id) if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit, lambda v: (v.last_seen_at, v.id))
     return KnownVisitorList(
         items=[
             KnownVisitor(
@@ -201,11 +201,10 @@ async def browsing_history(
     limit: int,
     cursor_token: str | None,
 ) -> PageViewList:
-    after = cursor.decode_time_id(cursor_token)
+    after = decode_time_id(cursor_token)
     await _visitor(session, account_id, visitor_id)
     rows = await repo.page_views(session, account_id, visitor_id, limit=limit + 1, after=after)
-    page = rows[:limit]
-    next_cursor = cursor.encode(page[-1].viewed_at, page[-1].id) if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit, lambda v: (v.viewed_at, v.id))
     return PageViewList(items=[_page_view(v) for v in page], next_cursor=next_cursor)
 
 

@@ -21,11 +21,12 @@ from parley_auth.errors import (
 from parley_auth.schemas import AgentList, AgentOut, AgentPatch, InviteIn, InviteOut
 from parley_common.db import SessionDep
 from parley_common.errors import responses
+from parley_common.pagination import InvalidCursor
 
 router = APIRouter(prefix="/api/v1", tags=["team"], responses=responses(SessionRevoked))
 
 
-@router.get("/agents", response_model=AgentList)
+@router.get("/agents", response_model=AgentList, responses=responses(InvalidCursor))
 async def list_agents(
     agent: ActiveAgent,
     session: SessionDep,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from parley_bots import service
-from parley_bots.errors import AutomaticMessageNotFound, InvalidCursor
+from parley_bots.errors import AutomaticMessageNotFound
 from parley_bots.models import AUTOMATIC_MESSAGE
 from parley_bots.schemas import (
     AutomaticMessageIn,
@@ -18,6 +18,7 @@ from parley_bots.schemas import (
 )
 from parley_common.db import SessionDep
 from parley_common.errors import InvalidInput, responses
+from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAdmin, CurrentAgent
 
 router = APIRouter(prefix="/api/v1/automatic-messages", tags=["automatic messages"])

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from parley_bots import service
-from parley_bots.errors import ChatbotNotFound, InvalidChatbotSteps, InvalidCursor, PlanLimitReached
+from parley_bots.errors import ChatbotNotFound, InvalidChatbotSteps, PlanLimitReached
 from parley_bots.models import CHATBOT
 from parley_bots.schemas import (
     ChatbotIn,
@@ -18,6 +18,7 @@ from parley_bots.schemas import (
 )
 from parley_common.db import SessionDep
 from parley_common.errors import responses
+from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAdmin, CurrentAgent
 
 router = APIRouter(prefix="/api/v1/chatbots", tags=["chatbots"])

@@ -16,7 +16,6 @@ from parley_chat.errors import (
     ConversationNotOpen,
     ConversationNotResolved,
     EmptyMessage,
-    InvalidCursor,
     InvalidFilter,
     MailFailed,
     MessageTooLong,
@@ -45,6 +44,7 @@ from parley_chat.schemas import (
 )
 from parley_common.db import SessionDep
 from parley_common.errors import TooManyRequests, responses
+from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAgent
 
 router = APIRouter(prefix="/api/v1", tags=["conversations"])

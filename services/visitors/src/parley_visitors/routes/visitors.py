@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 
 from parley_common.db import SessionDep
 from parley_common.errors import Unauthorized, responses
+from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAgent
 from parley_visitors import service
 from parley_visitors.deps import PresenceDep
-from parley_visitors.errors import InvalidCursor, VisitorNotFound
+from parley_visitors.errors import VisitorNotFound
 from parley_visitors.schemas import (
     ActiveVisitorList,
     KnownVisitorList,
