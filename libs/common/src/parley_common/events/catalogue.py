@@ -142,7 +142,7 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         AccountCreated,
         "internal",
         "A new account signed up.",
-        ("visitors", "chat", "notify", "bots"),
+        ("visitors", "chat", "bots"),
     ),
     EventSpec(
         "auth.agent.created",
@@ -184,14 +184,14 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         SettingsUpdated,
         "agents",
         "Chat box settings changed (general, design or contact form).",
-        ("visitors", "chat", "bots"),
+        ("visitors", "chat"),
     ),
     EventSpec(
         "auth.subscription.changed",
         SubscriptionChanged,
         "agents",
         "The account's plan changed (App Store purchase, renewal, refund, expiry).",
-        ("chat", "bots"),
+        ("bots",),
     ),
     EventSpec(
         "visitors.visitor.arrived",
@@ -247,7 +247,7 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         ConversationData,
         "visitor",
         "A resolved conversation was reopened.",
-        ("visitors",),
+        ("visitors", "notify"),
     ),
     EventSpec(
         "chat.conversation.read",
