@@ -12,7 +12,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.models import Base
+from parley_common.events.catalogue import spec_for
+from parley_common.events.envelope import Event
 from parley_common.events.outbox import Outbox
+from parley_common.logging import request_id_var
 
 outbox = Outbox(Base.metadata)
 
@@ -32,17 +35,16 @@ async def emit_conversation(
     await outbox.emit(session, event_type, account_id, data)
 
 
-async def emit_message(
-    session: AsyncSession,
+def message_event(
     account_id: uuid.UUID,
     visitor_id: uuid.UUID,
     message: dict[str, Any],
     visitor_name: str | None = None,
-) -> None:
-    await outbox.emit(
-        session,
-        "chat.message.created",
-        account_id,
+) -> Event:
+    """The ``chat.message.created`` event of a message, built (and validated) as
+    ``outbox.emit`` does, for the message path's single statement to write."""
+    spec = spec_for("chat.message.created")
+    payload = spec.payload.model_validate(
         {
             "conversation_id": message["conversation_id"],
             "message_id": message["id"],
@@ -57,5 +59,11 @@ async def emit_message(
             "created_at": message["created_at"],
             "attachments": message["attachments"],
             "client_message_id": message["client_message_id"],
-        },
+        }
+    )
+    return Event(
+        type="chat.message.created",
+        account_id=account_id,
+        request_id=request_id_var.get(),
+        data=payload.model_dump(mode="json", exclude_none=False),
     )

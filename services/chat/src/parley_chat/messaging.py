@@ -1,8 +1,8 @@
 """The message path: append a message to a conversation, open conversations, route them.
 
 This is the product's hottest path. It runs as SQLAlchemy Core statements on the request's
-session (no ORM unit of work): one lookup, the message insert, the conversation update and
-the outbox insert, committed once at the edge.
+session (no ORM unit of work): one lookup, then one statement for the message insert, the
+conversation update and the outbox insert, committed once at the edge.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from parley_chat import attachments as attachment_store
 from parley_chat import projections
 from parley_chat import repository as repo
 from parley_chat.errors import EmptyMessage, MessageTooLong
-from parley_chat.events import emit_conversation, emit_message
+from parley_chat.events import emit_conversation, message_event
 
 
 @dataclass(frozen=True)
@@ -92,25 +92,16 @@ async def append_message(
             conversation_id=conversation_id,
             message_id=message_id,
         )
-    seq = await repo.insert_message(session, values)
+    if visitor_name is None and author.type == "visitor":
+        visitor_name = author.name
+    message = {**values, "seq": 0, "attachments": values.get("attachments", [])}
+    event = message_event(account_id, visitor_id, message, visitor_name)
+    seq = await repo.append_message(session, values, at=now, reopen=reopen, event=event)
     if seq is None:
         existing = await _existing(session, account_id, author, client_message_id)
         assert existing is not None
         return existing, False
-    await repo.touch_after_message(
-        session,
-        account_id=account_id,
-        conversation_id=conversation_id,
-        seq=seq,
-        preview=text or "[attachment]",
-        author_type=author.type,
-        at=now,
-        reopen=reopen,
-    )
-    message = {**values, "seq": seq, "attachments": values.get("attachments", [])}
-    if visitor_name is None and author.type == "visitor":
-        visitor_name = author.name
-    await emit_message(session, account_id, visitor_id, message, visitor_name)
+    message["seq"] = seq
     if author.type == "agent" and author.id is not None:
         await repo.set_read_marker(
             session,

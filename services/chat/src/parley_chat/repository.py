@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     and_,
     bindparam,
@@ -22,7 +23,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_chat.events import outbox
 from parley_chat.models import Account, Agent, Conversation, Message, ReadMarker, Visitor
+from parley_common.events.envelope import Event
 
 conversations = Conversation.__table__
 messages = Message.__table__
@@ -137,16 +140,72 @@ async def update_conversation(
     return (await session.execute(stmt)).first()
 
 
-async def insert_message(session: AsyncSession, values: dict[str, Any]) -> int | None:
-    """Insert a message; returns its seq, or None when its client_message_id was seen before."""
-    stmt = pg_insert(messages).values(**values)
-    if values.get("client_message_id") is not None:
-        stmt = stmt.on_conflict_do_nothing(
-            index_elements=["account_id", "author_id", "client_message_id"],
-            index_where=messages.c.client_message_id.is_not(None),
-        )
-    result = await session.execute(stmt.returning(messages.c.seq))
-    return result.scalar()
+# One round trip for a new message: the insert (a repeated client_message_id inserts nothing,
+# and then nothing else happens), the conversation's summary, and the outbox row of
+# chat.message.created, whose seq is set from the inserted row. Only table names (from the
+# models) are formatted in; every value is a bound parameter.
+_APPEND_MESSAGE = text(f"""
+WITH ins AS (
+    INSERT INTO {messages.fullname} AS m (id, account_id, conversation_id, author_type,
+        author_id, author_name, text, channel, client_message_id, attachments, created_at)
+    VALUES (:id, :account_id, :conversation_id, :author_type, :author_id, :author_name,
+        :text, :channel, :client_message_id, CAST(:attachments AS jsonb), :created_at)
+    ON CONFLICT (account_id, author_id, client_message_id)
+        WHERE client_message_id IS NOT NULL DO NOTHING
+    RETURNING m.seq
+), touched AS (
+    UPDATE {conversations.fullname} AS c SET
+        last_seq = greatest(c.last_seq, ins.seq),
+        last_message_preview = :preview,
+        last_message_author_type = :last_author_type,
+        last_message_at = :at,
+        last_activity_at = :at,
+        first_visitor_message_at = CASE WHEN :by_visitor
+            THEN coalesce(c.first_visitor_message_at, :at) ELSE c.first_visitor_message_at END,
+        first_agent_reply_at = CASE WHEN :by_agent
+            THEN coalesce(c.first_agent_reply_at, :at) ELSE c.first_agent_reply_at END,
+        status = CASE WHEN :reopen THEN 'open' ELSE c.status END,
+        resolved_at = CASE WHEN :reopen THEN NULL ELSE c.resolved_at END,
+        resolved_by = CASE WHEN :reopen THEN NULL ELSE c.resolved_by END
+    FROM ins
+    WHERE c.account_id = :account_id AND c.id = :conversation_id
+), event AS (
+    INSERT INTO {outbox.table.fullname} (id, type, body)
+    SELECT :event_id, :event_type,
+        jsonb_set(CAST(:event_body AS jsonb), '{{data,seq}}', to_jsonb(ins.seq))
+    FROM ins
+)
+SELECT seq FROM ins
+""")  # noqa: S608
+
+
+async def append_message(
+    session: AsyncSession,
+    values: dict[str, Any],
+    *,
+    at: datetime,
+    reopen: bool,
+    event: Event,
+) -> int | None:
+    """Insert a message, update its conversation and write its event (whose ``data.seq`` is
+    set to the message's); returns the seq, or None (and changes nothing) when the author's
+    client_message_id was seen before."""
+    author_type = values["author_type"]
+    params = {
+        **values,
+        "attachments": orjson.dumps(values.get("attachments") or []).decode(),
+        "preview": (values["text"] or "[attachment]")[:200],
+        "last_author_type": author_type,
+        "at": at,
+        "by_visitor": author_type == "visitor",
+        "by_agent": author_type == "agent",
+        "reopen": reopen,
+        "event_id": event.id,
+        "event_type": event.type,
+        "event_body": event.model_dump_json(),
+    }
+    seq: int | None = (await session.execute(_APPEND_MESSAGE, params)).scalar()
+    return seq
 
 
 async def message_by_client_id(
@@ -158,38 +217,6 @@ async def message_by_client_id(
         messages.c.client_message_id == client_message_id,
     )
     return (await session.execute(stmt)).first()
-
-
-async def touch_after_message(
-    session: AsyncSession,
-    *,
-    account_id: uuid.UUID,
-    conversation_id: uuid.UUID,
-    seq: int,
-    preview: str,
-    author_type: str,
-    at: datetime,
-    reopen: bool,
-) -> None:
-    c = conversations.c
-    values: dict[str, Any] = {
-        "last_seq": func.greatest(c.last_seq, seq),
-        "last_message_preview": preview[:200],
-        "last_message_author_type": author_type,
-        "last_message_at": at,
-        "last_activity_at": at,
-    }
-    if author_type == "visitor":
-        values["first_visitor_message_at"] = func.coalesce(c.first_visitor_message_at, at)
-    elif author_type == "agent":
-        values["first_agent_reply_at"] = func.coalesce(c.first_agent_reply_at, at)
-    if reopen:
-        values.update(status="open", resolved_at=None, resolved_by=None)
-    await session.execute(
-        update(conversations)
-        .where(c.account_id == account_id, c.id == conversation_id)
-        .values(**values)
-    )
 
 
 async def list_messages(
