@@ -26,6 +26,8 @@ async def test_openapi_lists_every_service(gateway) -> None:
         "/api/v1/devices",
         "/api/v1/chatbots",
         "/api/v1/stream/tickets",
+        "/api/v1/stream",
+        "/api/v1/widget/stream",
     ):
         assert path in doc["paths"], path
     # Service internals are not part of the public document.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 from typing import Any
@@ -11,7 +12,9 @@ import aiohttp
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIWebSocketRoute
 
+from parley_common.errors import PROBLEM_SCHEMA
 from parley_gateway.config import SERVICES, GatewaySettings
 
 CACHE_SECONDS = 30.0
@@ -94,6 +97,36 @@ async def fetch_documents(
     return {name: doc for name, doc in results if doc is not None}
 
 
+def _routes(routes: list[Any]) -> list[Any]:
+    """Every route, including those of included routers."""
+    found: list[Any] = []
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        found += _routes(included.routes) if included is not None else [route]
+    return found
+
+
+def websocket_paths(app: FastAPI) -> dict[str, Any]:
+    """The gateway's websockets, described as the GET upgrade requests they are."""
+    paths: dict[str, Any] = {}
+    for route in _routes(app.routes):
+        if isinstance(route, APIWebSocketRoute):
+            doc = inspect.getdoc(route.endpoint) or ""
+            paths[route.path] = {
+                "get": {
+                    "tags": ["stream"],
+                    "operationId": route.name,
+                    "summary": doc.split("\n", 1)[0],
+                    "description": doc,
+                    "responses": {
+                        "101": {"description": "Switching Protocols: the websocket is open"},
+                        "401": {"description": "Not authenticated", **PROBLEM_SCHEMA},
+                    },
+                }
+            }
+    return paths
+
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -104,6 +137,7 @@ async def openapi_document(request: Request) -> JSONResponse:
     if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
         documents = await fetch_documents(app.state.http, app.state.settings)
         document = merge_documents(app.openapi(), documents)
+        document["paths"].update(websocket_paths(app))
         document["x-services-missing"] = [s for s in SERVICES if s not in documents]
         cached = (time.monotonic(), document)
         if not document["x-services-missing"]:
