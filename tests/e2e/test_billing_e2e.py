@@ -3,8 +3,6 @@ with a signed REFUND notification (free at once). Auth trusts a test root shaped
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,50 +10,17 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
-from parley_common.e2e import System
+from parley_common.e2e import System, load_test_module
 from parley_common.testing import eventually
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _signer_module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "auth_app_store_signer_e2e", ROOT / "services/auth/tests/app_store_signer.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-async def _restart_auth(system: System, gateway: httpx.AsyncClient) -> None:
-    system.stop("auth")
-    system.start("auth")
-
-    async def ready() -> bool:
-        try:
-            resp = await gateway.post("/api/v1/billing/app-store/notifications", json={})
-        except httpx.HTTPError:
-            return False
-        return resp.status_code == 422  # auth answers again (validation of the empty body)
-
-    await eventually(ready, timeout=30)
 
 
 @pytest_asyncio.fixture
 async def apple(system: System, gateway: httpx.AsyncClient, tmp_path: Path) -> AsyncIterator[Any]:
     """A test App Store signer, and the auth process restarted to trust its root."""
-    module = _signer_module()
+    module = load_test_module("services/auth/tests/app_store_signer.py")
     signer = module.AppStoreSigner(tmp_path / "apple")
-    original = system.env
-    system.env = {**original, **module.settings_env(signer)}
-    try:
-        await _restart_auth(system, gateway)
+    async with system.reconfigured("auth", module.settings_env(signer)):
         yield signer
-    finally:
-        system.env = original
-        await _restart_auth(system, gateway)
 
 
 async def test_app_store_purchase_then_refund_through_the_gateway(

@@ -4,34 +4,16 @@ the agent joins and replies, the visitor's stream sees the reply; unread, assign
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
-import orjson
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 
-from parley_common.e2e import System
+from parley_common.e2e import System, next_event
 from parley_common.testing import eventually
-
-
-def ws_url(system: System, path: str) -> str:
-    return system.url.replace("http://", "ws://", 1) + path
-
-
-async def next_event(ws: ClientConnection, predicate: Any, timeout: float = 15) -> dict:
-    """The first event frame matching ``predicate`` (other frames are skipped)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            raise AssertionError("no matching stream event")
-        frame = orjson.loads(await asyncio.wait_for(ws.recv(), remaining))
-        if frame.get("type") == "event" and predicate(frame):
-            return dict(frame)
 
 
 async def widget_session(gateway: Any, owner: dict[str, Any]) -> Any:
@@ -78,10 +60,10 @@ async def test_chat_end_to_end(system: System, gateway, smtp_sink) -> None:
 
     async with (
         connect(
-            ws_url(system, "/api/v1/stream"), additional_headers=headers, proxy=None, open_timeout=5
+            system.ws_url("/api/v1/stream"), additional_headers=headers, proxy=None, open_timeout=5
         ) as agent_ws,
         connect(
-            ws_url(system, f"/api/v1/widget/stream?token={visitor_token}"),
+            system.ws_url(f"/api/v1/widget/stream?token={visitor_token}"),
             proxy=None,
             open_timeout=5,
         ) as visitor_ws,

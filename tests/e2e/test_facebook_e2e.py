@@ -4,92 +4,33 @@ Graph (a local Graph server the chat process is restarted to use)."""
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import pytest_asyncio
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 
-from parley_common.e2e import System
-from parley_common.testing import eventually
+from parley_common.e2e import System, load_test_module, next_event
 
-ROOT = Path(__file__).resolve().parents[2]
 VERIFY_TOKEN = "e2e-verify-token"
 PAGE_ID, PSID, TOKEN = "104812345678901", "7100000000000042", "EAAGe2e-page-token-4321"
 
 
-def _graph_module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "chat_graph_server_e2e", ROOT / "services/chat/tests/graph_server.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-async def _restart_chat(system: System, gateway: httpx.AsyncClient, token: str) -> None:
-    system.stop("chat")
-    system.start("chat")
-    params = {"hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "up"}
-
-    async def ready() -> bool:
-        try:
-            resp = await gateway.get("/api/v1/webhooks/facebook", params=params)
-        except httpx.HTTPError:
-            return False
-        return resp.status_code == 200 and resp.text == "up"
-
-    await eventually(ready, timeout=30, interval=0.2)
-
-
 @pytest_asyncio.fixture
-async def graph(system: System, gateway: httpx.AsyncClient) -> AsyncIterator[Any]:
-    module = _graph_module()
+async def graph(system: System) -> AsyncIterator[Any]:
+    module = load_test_module("services/chat/tests/graph_server.py")
     server = await module.GraphServer().start()
-    original = system.env
-    system.env = {
-        **original,
+    env = {
         "PARLEY_FACEBOOK_GRAPH_URL": server.url,
         "PARLEY_FACEBOOK_APP_SECRET": server.app_secret,
         "PARLEY_FACEBOOK_VERIFY_TOKEN": VERIFY_TOKEN,
     }
     try:
-        await _restart_chat(system, gateway, VERIFY_TOKEN)
-        server.module = module
-        yield server
+        async with system.reconfigured("chat", env):
+            server.module = module
+            yield server
     finally:
-        system.env = original
-        system.stop("chat")
-        system.start("chat")
-        await eventually(lambda: _chat_up(gateway), timeout=30, interval=0.2)
         await server.stop()
-
-
-async def _chat_up(gateway: httpx.AsyncClient) -> bool:
-    try:
-        resp = await gateway.get("/api/v1/webhooks/facebook")
-    except httpx.HTTPError:
-        return False
-    return resp.status_code == 403  # chat answers again (no verify token configured)
-
-
-async def next_event(ws: ClientConnection, predicate: Any, timeout: float = 15) -> dict:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            raise AssertionError("no matching stream event")
-        frame = orjson.loads(await asyncio.wait_for(ws.recv(), remaining))
-        if frame.get("type") == "event" and predicate(frame):
-            return dict(frame)
 
 
 async def test_messenger_round_trip(system: System, gateway, graph) -> None:

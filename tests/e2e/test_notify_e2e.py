@@ -4,8 +4,6 @@ visitor's message, delivered to an APNs double over HTTP/2 + TLS."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -14,31 +12,16 @@ from typing import Any
 
 import pytest_asyncio
 
-from parley_common.e2e import System
+from parley_common.e2e import System, load_test_module
 from parley_common.testing import eventually
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _double_module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "notify_apns_double", ROOT / "services/notify/tests/apns_double.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest_asyncio.fixture
 async def apns(system: System, tmp_path: Path) -> AsyncIterator[Any]:
     """An APNs double, and the notify worker restarted to deliver to it."""
-    mod = _double_module()
+    mod = load_test_module("services/notify/tests/apns_double.py")
     double = await mod.APNsDouble(mod.TestPKI.create(tmp_path / "apns")).start()
-    original = system.env
-    system.env = {
-        **original,
+    env = {
         "PARLEY_APNS_KEY_FILE": str(double.pki.p8_file),
         "PARLEY_APNS_KEY_ID": "KEY1234567",
         "PARLEY_APNS_TEAM_ID": "TEAM123456",
@@ -48,13 +31,9 @@ async def apns(system: System, tmp_path: Path) -> AsyncIterator[Any]:
         "PARLEY_APNS_CA_FILE": str(double.pki.ca_file),
     }
     try:
-        system.stop("notify-worker")
-        system.start("notify-worker")
-        yield double
+        async with system.reconfigured("notify-worker", env):
+            yield double
     finally:
-        system.env = original
-        system.stop("notify-worker")
-        system.start("notify-worker")
         await double.stop()
 
 

@@ -9,18 +9,24 @@ test double (e.g. notify at an APNs double).
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import os
 import shlex
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import pytest_asyncio
 
@@ -76,7 +82,77 @@ class System:
     def start(self, name: str) -> None:
         self.processes[name] = _spawn(name, self.commands[name], self.env)
 
+    async def restart(self, name: str, timeout: float = 30) -> None:
+        """Stop and start one process; return once it serves (HTTP) or says it runs (log)."""
+        log = LOGS / f"{name}.log"
+        self.stop(name)
+        offset = log.stat().st_size if log.exists() else 0
+        self.start(name)
+        argv = self.commands[name]
+        port = argv[argv.index("--port") + 1] if "--port" in argv else None
+
+        async def started() -> bool:
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited on restart; see {log}")
+            if port is None:
+                with log.open("rb") as f:
+                    f.seek(offset)
+                    said = f.read()
+                return b"running" in said or b"inbound mail on" in said
+            try:
+                async with httpx.AsyncClient() as client:
+                    resp = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                return resp.status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        deadline = time.monotonic() + timeout
+        while not await started():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not come back within {timeout}s; see {log}")
+            await asyncio.sleep(0.2)
+
+    @asynccontextmanager
+    async def reconfigured(self, name: str, env: dict[str, str]) -> AsyncIterator[None]:
+        """Run one process with extra environment (e.g. pointing at a test double) for the
+        block, then restart it as it was."""
+        original = self.env
+        self.env = {**original, **env}
+        try:
+            await self.restart(name)
+            yield
+        finally:
+            self.env = original
+            await self.restart(name)
+
+    def ws_url(self, path: str) -> str:
+        return self.url.replace("http://", "ws://", 1) + path
+
     commands: dict[str, list[str]] = field(default_factory=dict)
+
+
+def load_test_module(relative_path: str) -> ModuleType:
+    """A helper module from a service's tests (a protocol double, a signer) by its path."""
+    path = ROOT / relative_path
+    name = "e2e_" + path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+async def next_event(ws: Any, predicate: Any, timeout: float = 15) -> dict[str, Any]:
+    """The first stream event frame matching ``predicate`` (other frames are skipped)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError("no matching stream event")
+        frame = orjson.loads(await asyncio.wait_for(ws.recv(), remaining))
+        if frame.get("type") == "event" and predicate(frame):
+            return dict(frame)
 
 
 def procfile_commands(ports: dict[str, int]) -> dict[str, list[str]]:
