@@ -59,11 +59,13 @@ async def append_message(
     client_message_id: str | None = None,
     reopen: bool = False,
     visitor_name: str | None = None,
+    alone: bool = False,
 ) -> tuple[dict[str, Any], bool]:
     """Store a message and its event; returns (message, created).
 
     A repeated ``client_message_id`` of the same author returns the first message and
-    changes nothing.
+    changes nothing. ``alone``: the message is the request's only write (see
+    ``repository.append_message``).
     """
     now = datetime.now(UTC)
     message_id = uuid.uuid4()
@@ -96,7 +98,9 @@ async def append_message(
         visitor_name = author.name
     message = {**values, "seq": 0, "attachments": values.get("attachments", [])}
     event = message_event(account_id, visitor_id, message, visitor_name)
-    seq = await repo.append_message(session, values, at=now, reopen=reopen, event=event)
+    seq = await repo.append_message(
+        session, values, at=now, reopen=reopen, event=event, alone=alone
+    )
     if seq is None:
         existing = await _existing(session, account_id, author, client_message_id)
         assert existing is not None

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
     and_,
-    bindparam,
     case,
     func,
-    literal,
     or_,
     select,
     text,
-    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -48,36 +46,66 @@ MESSAGE_COLUMNS = (
 )
 
 
-def _visitor_state_statement() -> Any:
-    account: Any = bindparam("account_id")
-    visitor: Any = bindparam("visitor_id")
-    known = (
-        select(visitors.c.blocked, visitors.c.name, visitors.c.label, visitors.c.email)
-        .where(visitors.c.account_id == account, visitors.c.visitor_id == visitor)
-        .subquery("known")
-    )
-    latest = (
-        select(conversations.c.id, conversations.c.status)
-        .where(conversations.c.account_id == account, conversations.c.visitor_id == visitor)
-        .order_by((conversations.c.status == "open").desc(), conversations.c.created_at.desc())
-        .limit(1)
-        .lateral("latest")
-    )
-    one = select(literal(1).label("one")).subquery("one")
-    return select(
-        known.c.blocked, known.c.name, known.c.label, known.c.email, latest.c.id, latest.c.status
-    ).select_from(one.outerjoin(known, true()).outerjoin(latest, true()))
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` parameters as asyncpg's ``$n`` (a repeated name keeps its number)."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"(?<![:\w]):(\w+)", number, sql), tuple(names)
 
 
-# Built once: the hot path only binds parameters (statement construction is measurable CPU).
-VISITOR_STATE = _visitor_state_statement()
+async def _driver(session: AsyncSession) -> Any:
+    """The session's asyncpg connection. A statement run on it skips SQLAlchemy's adapter:
+    inside the session's transaction if one began, else committed on its own (no BEGIN and
+    COMMIT round trips), so use it only for a read or for a request's single write."""
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
 
 
-async def visitor_state(session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
-    """One round trip: the visitor's projection (blocked, name) and their current conversation
-    (the open one, else the latest): columns blocked, name, label, email, id, status."""
-    params = {"account_id": account_id, "visitor_id": visitor_id}
-    return (await session.execute(VISITOR_STATE, params)).one()
+async def _fetchrow(
+    session: AsyncSession, statement: tuple[str, tuple[str, ...]], **params: Any
+) -> Any:
+    sql, names = statement
+    return await (await _driver(session)).fetchrow(sql, *(params[name] for name in names))
+
+
+class VisitorState(NamedTuple):
+    blocked: bool | None
+    name: str | None
+    label: str | None
+    email: str | None
+    id: uuid.UUID | None
+    status: str | None
+
+
+# The visitor's projection (blocked, name) and their current conversation (the open one, else
+# the latest); one row even when neither exists. Only table names are formatted in.
+_VISITOR_STATE = _positional(f"""
+SELECT k.blocked, k.name, k.label, k.email, latest.id, latest.status
+FROM (SELECT 1) AS one
+LEFT JOIN (
+    SELECT blocked, name, label, email FROM {visitors.fullname}
+    WHERE account_id = :account_id AND visitor_id = :visitor_id
+) AS k ON true
+LEFT JOIN LATERAL (
+    SELECT id, status FROM {conversations.fullname}
+    WHERE account_id = :account_id AND visitor_id = :visitor_id
+    ORDER BY status = 'open' DESC, created_at DESC LIMIT 1
+) AS latest ON true
+""")  # noqa: S608
+
+
+async def visitor_state(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
+) -> VisitorState:
+    """One round trip (a read, on the driver connection): columns blocked, name, label,
+    email, id, status."""
+    row = await _fetchrow(session, _VISITOR_STATE, account_id=account_id, visitor_id=visitor_id)
+    return VisitorState(*row)
 
 
 async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
@@ -144,7 +172,7 @@ async def update_conversation(
 # and then nothing else happens), the conversation's summary, and the outbox row of
 # chat.message.created, whose seq is set from the inserted row. Only table names (from the
 # models) are formatted in; every value is a bound parameter.
-_APPEND_MESSAGE = text(f"""
+_APPEND_MESSAGE_SQL = f"""
 WITH ins AS (
     INSERT INTO {messages.fullname} AS m (id, account_id, conversation_id, author_type,
         author_id, author_name, text, channel, client_message_id, attachments, created_at)
@@ -176,7 +204,9 @@ WITH ins AS (
     FROM ins
 )
 SELECT seq FROM ins
-""")  # noqa: S608
+"""  # noqa: S608
+_APPEND_MESSAGE = text(_APPEND_MESSAGE_SQL)
+_APPEND_MESSAGE_RAW = _positional(_APPEND_MESSAGE_SQL)
 
 
 async def append_message(
@@ -186,10 +216,12 @@ async def append_message(
     at: datetime,
     reopen: bool,
     event: Event,
+    alone: bool = False,
 ) -> int | None:
     """Insert a message, update its conversation and write its event (whose ``data.seq`` is
     set to the message's); returns the seq, or None (and changes nothing) when the author's
-    client_message_id was seen before."""
+    client_message_id was seen before. ``alone``: the request's only write, run on the driver
+    connection (committed by itself unless the session's transaction already began)."""
     author_type = values["author_type"]
     params = {
         **values,
@@ -204,6 +236,9 @@ async def append_message(
         "event_type": event.type,
         "event_body": event.model_dump_json(),
     }
+    if alone:
+        row = await _fetchrow(session, _APPEND_MESSAGE_RAW, **params)
+        return None if row is None else int(row[0])
     seq: int | None = (await session.execute(_APPEND_MESSAGE, params)).scalar()
     return seq
 

@@ -80,6 +80,8 @@ async def send_visitor_message(
         attachment_ids=body.attachment_ids,
         client_message_id=body.client_message_id,
         reopen=reopen,
+        # Into the open conversation, without attachments: the request's only write.
+        alone=created_conversation is None and not reopen and not body.attachment_ids,
     )
     if created and reopen:
         row = await repo.get_conversation(session, account_id, conversation_id)
