@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -297,17 +297,17 @@ async def visitor_of_conversation(
     return visitor_id
 
 
-def _awaiting_answer(account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
-    """Runs a visitor's message changes: a chatbot waiting for them, or a sent automatic
-    message not yet replied to."""
-    return exists().where(
-        BotRun.account_id == account_id,
-        BotRun.visitor_id == visitor_id,
-        or_(
-            BotRun.status == RUNNING,
-            and_(BotRun.status == "sent", BotRun.replied_at.is_(None)),
-        ),
-    )
+# The visitor's projection and whether a run awaits their answer (a chatbot waiting for them,
+# or a sent automatic message not yet replied to). Only table names are formatted in.
+_CHANGES_NOTHING = f"""
+SELECT v.conversation_id, EXISTS (
+    SELECT 1 FROM {BotRun.__table__.fullname} AS r
+    WHERE r.account_id = $1 AND r.visitor_id = $2
+        AND (r.status = '{RUNNING}' OR (r.status = 'sent' AND r.replied_at IS NULL))
+)
+FROM {VisitorState.__table__.fullname} AS v
+WHERE v.account_id = $1 AND v.visitor_id = $2
+"""  # noqa: S608
 
 
 async def visitor_message_changes_nothing(
@@ -318,14 +318,13 @@ async def visitor_message_changes_nothing(
     conversation_id: uuid.UUID,
 ) -> bool:
     """One read for the common case of a visitor message: True when the projection already
-    points at this conversation and no run awaits the visitor's answer (so nothing to write)."""
-    row = (
-        await session.execute(
-            select(VisitorState.conversation_id, _awaiting_answer(account_id, visitor_id)).where(
-                VisitorState.account_id == account_id, VisitorState.visitor_id == visitor_id
-            )
-        )
-    ).first()
+    points at this conversation and no run awaits the visitor's answer (so nothing to write).
+
+    Run on the session's asyncpg connection (inside its transaction, if one began): the hot
+    path of every visitor message, so it skips SQLAlchemy's statement and result machinery."""
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    row = await driver.fetchrow(_CHANGES_NOTHING, account_id, visitor_id)
     return row is not None and row[0] == conversation_id and not row[1]
 
 
