@@ -49,6 +49,8 @@ async def on_message_created(session: AsyncSession, event: Event) -> None:
         return
 
     contact_form = CONTACT_FORM in (data.channel, conversation.channel)
+    if not contact_form and not conversation.has_devices:
+        return
     # Without a contact form only agents with a device can be told (by push): when the
     # account has no device at all, nothing more is read.
     agents = await repository.account_agents(

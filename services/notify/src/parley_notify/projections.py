@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,7 @@ from parley_common.events.catalogue import (
 )
 from parley_common.events.envelope import Event
 from parley_notify import repository
-from parley_notify.models import Conversation, ConversationRead, Visitor
+from parley_notify.models import Conversation, ConversationRead, Device, Visitor
 
 
 # --- agents ---------------------------------------------------------------------------------
@@ -120,6 +120,38 @@ async def upsert_conversation(
     return row
 
 
+class RecordedMessage(NamedTuple):
+    conversation_id: uuid.UUID
+    channel: str | None
+    assignee_id: uuid.UUID | None
+    visitor_name: str | None
+    has_devices: bool
+
+
+# A message in the conversation's projection: a visitor's message starts (or continues) the
+# wait for a reply, an agent's ends it; a null visitor id or name changes nothing. Fixed SQL
+# (built once, no statement construction per event); only table names are formatted in.
+_RECORD_MESSAGE = f"""
+INSERT INTO {Conversation.__table__.fullname} AS c (conversation_id, account_id, visitor_id,
+    visitor_name, status, marked_unread, last_visitor_message_at, last_visitor_text,
+    awaiting_reply_since)
+VALUES ($1, $2, $3, $4, 'open', false, CASE WHEN $5::boolean THEN $6::timestamptz END,
+    CASE WHEN $5::boolean THEN $7::text END, CASE WHEN $5::boolean THEN $6::timestamptz END)
+ON CONFLICT (conversation_id) DO UPDATE SET
+    visitor_id = coalesce(EXCLUDED.visitor_id, c.visitor_id),
+    visitor_name = coalesce(EXCLUDED.visitor_name, c.visitor_name),
+    last_visitor_message_at = CASE WHEN $5::boolean THEN $6::timestamptz
+        ELSE c.last_visitor_message_at END,
+    last_visitor_text = CASE WHEN $5::boolean THEN $7::text ELSE c.last_visitor_text END,
+    awaiting_reply_since = CASE WHEN $5::boolean THEN coalesce(c.awaiting_reply_since, $6)
+        WHEN $8::boolean THEN NULL ELSE c.awaiting_reply_since END,
+    missed_mail_sent_at = CASE WHEN $8::boolean THEN NULL ELSE c.missed_mail_sent_at END
+WHERE c.account_id = $2
+RETURNING c.conversation_id, c.channel, c.assignee_id, c.visitor_name,
+    EXISTS (SELECT 1 FROM {Device.__table__.fullname} AS d WHERE d.account_id = $2)
+"""  # noqa: S608
+
+
 async def record_message(
     session: AsyncSession,
     account_id: uuid.UUID,
@@ -131,33 +163,25 @@ async def record_message(
     agent_replied: bool,
     text: str | None,
     at: datetime,
-) -> Any:
-    """A message in the conversation's projection, in one upsert: a visitor's message starts
-    (or continues) the wait for a reply, an agent's ends it. Returns the row's conversation_id,
-    channel, assignee_id and visitor_name; None if the id is another account's."""
-    c = Conversation.__table__.c
-    fields = {"visitor_id": visitor_id, "visitor_name": visitor_name}
-    known = {k: v for k, v in fields.items() if v is not None}
-    inserted: dict[str, Any] = dict(known)
-    changes: dict[str, Any] = dict(known)
-    if visitor_wrote:
-        inserted.update(last_visitor_message_at=at, last_visitor_text=text, awaiting_reply_since=at)
-        changes.update(
-            last_visitor_message_at=at,
-            last_visitor_text=text,
-            awaiting_reply_since=func.coalesce(c.awaiting_reply_since, at),
-        )
-    elif agent_replied:
-        changes.update(awaiting_reply_since=None, missed_mail_sent_at=None)
-    stmt = pg_insert(Conversation).values(
-        conversation_id=conversation_id, account_id=account_id, **inserted
+) -> RecordedMessage | None:
+    """A message in the conversation's projection, in one upsert run on the session's asyncpg
+    connection (inside its transaction). Returns the row's conversation_id, channel,
+    assignee_id and visitor_name, and whether the account has a device; None if the id is
+    another account's."""
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    row = await driver.fetchrow(
+        _RECORD_MESSAGE,
+        conversation_id,
+        account_id,
+        visitor_id,
+        visitor_name,
+        visitor_wrote,
+        at,
+        text,
+        agent_replied,
     )
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[Conversation.conversation_id],
-        set_=changes or {"account_id": account_id},
-        where=Conversation.account_id == account_id,
-    ).returning(c.conversation_id, c.channel, c.assignee_id, c.visitor_name)
-    return (await session.execute(upsert)).first()
+    return None if row is None else RecordedMessage(*row)
 
 
 async def on_conversation_created(session: AsyncSession, event: Event) -> None:
