@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
@@ -42,6 +42,17 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def driver_connection(session: AsyncSession) -> Any:
+    """The session's asyncpg connection, for a hot statement that skips SQLAlchemy's adapter.
+
+    A statement run on it is inside the session's transaction only once SQLAlchemy has begun
+    it (a statement ran through the session); before that it commits on its own — fine for a
+    read or for a request's single write, never for one write among several.
+    """
+    connection = await session.connection()
+    return (await connection.get_raw_connection()).driver_connection
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

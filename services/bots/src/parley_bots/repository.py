@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_bots.models import CHATBOT, AccountPlan, Bot, BotRun, VisitorState
+from parley_common.db import driver_connection
 
 SCHEDULED, RUNNING = "scheduled", "running"
 
@@ -322,8 +323,7 @@ async def visitor_message_changes_nothing(
 
     Run on the session's asyncpg connection (inside its transaction, if one began): the hot
     path of every visitor message, so it skips SQLAlchemy's statement and result machinery."""
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
+    driver = await driver_connection(session)
     row = await driver.fetchrow(_CHANGES_NOTHING, account_id, visitor_id)
     return row is not None and row[0] == conversation_id and not row[1]
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.events import outbox
 from parley_chat.models import Account, Agent, Conversation, Message, ReadMarker, Visitor
+from parley_common.db import driver_connection
 from parley_common.events.envelope import Event
 
 conversations = Conversation.__table__
@@ -58,19 +59,11 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     return re.sub(r"(?<![:\w]):(\w+)", number, sql), tuple(names)
 
 
-async def _driver(session: AsyncSession) -> Any:
-    """The session's asyncpg connection. A statement run on it skips SQLAlchemy's adapter:
-    inside the session's transaction if one began, else committed on its own (no BEGIN and
-    COMMIT round trips), so use it only for a read or for a request's single write."""
-    connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
-
-
 async def _fetchrow(
     session: AsyncSession, statement: tuple[str, tuple[str, ...]], **params: Any
 ) -> Any:
     sql, names = statement
-    return await (await _driver(session)).fetchrow(sql, *(params[name] for name in names))
+    return await (await driver_connection(session)).fetchrow(sql, *(params[name] for name in names))
 
 
 class VisitorState(NamedTuple):

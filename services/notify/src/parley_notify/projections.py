@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_common.db import driver_connection
 from parley_common.events.catalogue import (
     AgentData,
     AgentRemoved,
@@ -168,8 +169,7 @@ async def record_message(
     connection (inside its transaction). Returns the row's conversation_id, channel,
     assignee_id and visitor_name, and whether the account has a device; None if the id is
     another account's."""
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
+    driver = await driver_connection(session)
     row = await driver.fetchrow(
         _RECORD_MESSAGE,
         conversation_id,

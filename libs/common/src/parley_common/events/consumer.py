@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -79,6 +79,13 @@ class BatchingHandler:
         self.max_batch = max_batch
         self.concurrency = concurrency
         self._pending: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        # One statement text for every batch size: prepared once by the driver.
+        table = f'"{processed.schema}".{processed.name}' if processed.schema else processed.name
+        self._claim = text(
+            f"INSERT INTO {table} (consumer, event_id) "
+            "SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
+            "ON CONFLICT DO NOTHING RETURNING event_id"
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
@@ -140,13 +147,12 @@ class BatchingHandler:
         self, work: list[tuple[AbstractIncomingMessage, Event, Handler]]
     ) -> None:
         async with self.session_factory() as session, session.begin():
+            # Through SQLAlchemy, so the transaction has begun before any handler runs (a
+            # handler may then use the driver connection inside it: parley_common.db).
             claimed = set(
                 (
                     await session.scalars(
-                        pg_insert(self.processed)
-                        .values([{"consumer": self.name, "event_id": e.id} for _, e, _ in work])
-                        .on_conflict_do_nothing()
-                        .returning(self.processed.c.event_id)
+                        self._claim, {"consumer": self.name, "ids": [e.id for _, e, _ in work]}
                     )
                 ).all()
             )
