@@ -5,10 +5,13 @@ active row in Redis) and heartbeat ingestion against the visitors service on its
 database and Redis namespace. Targets: list p99 <= 20 ms; heartbeats >= 5,000/s.
 
 Run: uv run python -m bench visitors_active_list  → bench/results/visitors.json
+Heartbeats alone (1,000 visitors seeded, no list phase, results not written):
+    uv run python -m bench.visitors_active_list --heartbeat-only [--duration 8]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import itertools
 import os
@@ -121,17 +124,36 @@ async def _cleanup(env: dict[str, str]) -> None:
     await redis.aclose()
 
 
-async def main() -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the uvicorn workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def main(heartbeat_only: bool = False, duration: float = DURATION) -> None:
     from parley_common.security import issue_agent_token
     from parley_visitors.commands import seed_visitors
 
+    known = 1_000 if heartbeat_only else KNOWN
+    active = known if heartbeat_only else ACTIVE
     tmp = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     env = _configure(tmp)
     url = env["PARLEY_DATABASE_URL"]
     await _prepare_database(url)
     account_id, widget_key = await _account(url)
     started = time.perf_counter()
-    await seed_visitors(str(account_id), KNOWN, lambda n: None)
+    await seed_visitors(str(account_id), known, lambda n: None)
     seed_seconds = time.perf_counter() - started
 
     port, workers = free_port(), os.cpu_count() or 1
@@ -139,9 +161,9 @@ async def main() -> None:
     server = spawn([*argv, "--workers", str(workers)], env)
     base = f"http://127.0.0.1:{port}"
     results: dict[str, Any] = {
-        "known_visitors": KNOWN,
-        "active_visitors": ACTIVE,
-        "seed_rows_per_s": round(KNOWN / seed_seconds),
+        "known_visitors": known,
+        "active_visitors": active,
+        "seed_rows_per_s": round(known / seed_seconds),
         "uvicorn_workers": workers,
         "load_average_at_start": round(os.getloadavg()[0], 1),
     }
@@ -149,7 +171,7 @@ async def main() -> None:
         await wait_http(base + "/healthz", timeout=120)
         connector = aiohttp.TCPConnector(limit=128)
         async with aiohttp.ClientSession(connector=connector) as http:
-            ids = await _known_ids(url, account_id, ACTIVE)
+            ids = await _known_ids(url, account_id, active)
             started = time.perf_counter()
             tokens = await _activate(http, base, widget_key, ids)
             results["sessions_per_s"] = round(len(tokens) / (time.perf_counter() - started))
@@ -164,11 +186,15 @@ async def main() -> None:
                     if resp.status != 200 or body["total_active"] != ACTIVE:
                         raise RuntimeError(body)
 
-            for name, query in [
-                ("active_list", "state=active&limit=50"),
-                ("active_list_url_filter", "state=active&url_contains=p/399"),
-                ("active_list_returning", "state=active&returning=true"),
-            ]:
+            for name, query in (
+                []
+                if heartbeat_only
+                else [
+                    ("active_list", "state=active&limit=50"),
+                    ("active_list_url_filter", "state=active&url_contains=p/399"),
+                    ("active_list_returning", "state=active&returning=true"),
+                ]
+            ):
                 await closed_loop(lambda q=query: listing(q), 1, 1.0)  # warm-up
                 results[name] = {
                     "c1": await closed_loop(lambda q=query: listing(q), 1, DURATION),
@@ -185,7 +211,12 @@ async def main() -> None:
                         raise RuntimeError(resp.status)
 
             await closed_loop(heartbeat, 64, 1.0)
-            results["heartbeat"] = await closed_loop(heartbeat, 64, DURATION)
+            cpu_before = _cpu_seconds(server.pid)
+            results["heartbeat"] = await closed_loop(heartbeat, 64, duration)
+            count = results["heartbeat"]["count"]
+            results["heartbeat"]["server_cpu_us_per_request"] = round(
+                (_cpu_seconds(server.pid) - cpu_before) / max(count, 1) * 1e6
+            )
     finally:
         server.terminate()
         try:
@@ -193,6 +224,9 @@ async def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
         await _cleanup(env)
+    if heartbeat_only:
+        print(results)
+        return
     p99 = results["active_list"]["c1"].get("p99_ms")
     results["targets"] = {
         "active_list_p99_ms_le_20": p99 is not None and p99 <= 20,
@@ -202,4 +236,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--heartbeat-only", action="store_true")
+    parser.add_argument("--duration", type=float, default=DURATION)
+    args = parser.parse_args()
+    asyncio.run(main(heartbeat_only=args.heartbeat_only, duration=args.duration))

@@ -5,8 +5,10 @@ Every service verifies them with the public key; only the issuers hold the priva
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -120,6 +122,49 @@ def _decode(token: str, audience: str, settings: Settings) -> dict[str, Any]:
     return claims
 
 
+class _VerifiedTokens:
+    """Tokens that verified, with what they verified to, until they expire (bounded LRU).
+
+    Verifying is pure (signature, audience, issuer, times), so repeating it for the same
+    token string gives the same answer until ``exp``; a chat box sends the same token on
+    every heartbeat. Only successes are kept; a kept token past its ``exp`` answers
+    ``TokenExpired``, as the full check would.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, ...], tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> Any | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+        if entry[0] <= time.time():
+            raise TokenExpired()
+        return entry[1]
+
+    def put(self, key: tuple[str, ...], exp: float, principal: Any) -> None:
+        with self._lock:
+            self._entries[key] = (exp, principal)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+VERIFIED_TOKENS = _VerifiedTokens(size=20_000)
+
+
+def _cache_key(token: str, audience: str, settings: Settings) -> tuple[str, ...]:
+    return (token, audience, str(settings.jwt_public_key_file), settings.jwt_issuer)
+
+
 def issue_agent_token(
     agent_id: uuid.UUID,
     account_id: uuid.UUID,
@@ -149,9 +194,14 @@ def issue_visitor_token(
 
 
 def verify_agent_token(token: str, settings: Settings | None = None) -> AgentPrincipal:
-    claims = _decode(token, AGENT_AUDIENCE, settings or get_settings())
+    settings = settings or get_settings()
+    key = _cache_key(token, AGENT_AUDIENCE, settings)
+    cached: AgentPrincipal | None = VERIFIED_TOKENS.get(key)
+    if cached is not None:
+        return cached
+    claims = _decode(token, AGENT_AUDIENCE, settings)
     try:
-        return AgentPrincipal(
+        principal = AgentPrincipal(
             uuid.UUID(claims["sub"]),
             uuid.UUID(claims["acc"]),
             str(claims["role"]),
@@ -159,14 +209,23 @@ def verify_agent_token(token: str, settings: Settings | None = None) -> AgentPri
         )
     except (KeyError, ValueError) as exc:
         raise Unauthorized("The access token is not valid.") from exc
+    VERIFIED_TOKENS.put(key, float(claims["exp"]), principal)
+    return principal
 
 
 def verify_visitor_token(token: str, settings: Settings | None = None) -> VisitorPrincipal:
-    claims = _decode(token, VISITOR_AUDIENCE, settings or get_settings())
+    settings = settings or get_settings()
+    key = _cache_key(token, VISITOR_AUDIENCE, settings)
+    cached: VisitorPrincipal | None = VERIFIED_TOKENS.get(key)
+    if cached is not None:
+        return cached
+    claims = _decode(token, VISITOR_AUDIENCE, settings)
     try:
-        return VisitorPrincipal(uuid.UUID(claims["sub"]), uuid.UUID(claims["acc"]))
+        principal = VisitorPrincipal(uuid.UUID(claims["sub"]), uuid.UUID(claims["acc"]))
     except (KeyError, ValueError) as exc:
         raise Unauthorized("The visitor token is not valid.") from exc
+    VERIFIED_TOKENS.put(key, float(claims["exp"]), principal)
+    return principal
 
 
 def bearer_token(request: Request) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parley_common.security import VisitorPrincipal, issue_visitor_token
 from parley_visitors import repository as repo
@@ -228,14 +228,20 @@ async def record_page_view(
     await mark_active(session, presence, visitor, now, previous_url=previous_url)
 
 
-async def heartbeat(session: AsyncSession, presence: Presence, principal: VisitorPrincipal) -> None:
-    """Redis only, unless the visitor had gone inactive: then it arrives again."""
+async def heartbeat(
+    session_factory: async_sessionmaker[AsyncSession],
+    presence: Presence,
+    principal: VisitorPrincipal,
+) -> None:
+    """Redis only, unless the visitor had gone inactive: then it arrives again (one
+    transaction, opened only then)."""
     now = time.time()
     if await presence.heartbeat(principal.account_id, principal.visitor_id, now):
         return
-    visitor = await _own_visitor(session, principal)
-    visitor.last_seen_at = datetime.fromtimestamp(now, UTC)
-    await mark_active(session, presence, visitor, now, previous_url=visitor.last_url)
+    async with session_factory() as session, session.begin():
+        visitor = await _own_visitor(session, principal)
+        visitor.last_seen_at = datetime.fromtimestamp(now, UTC)
+        await mark_active(session, presence, visitor, now, previous_url=visitor.last_url)
 
 
 def apply_patch(visitor: Visitor, patch: WidgetVisitorPatch) -> bool:

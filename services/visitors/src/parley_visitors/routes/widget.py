@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from parley_common.db import SessionDep
 from parley_common.errors import Unauthorized, responses
-from parley_common.security import CurrentVisitor
+from parley_common.security import CurrentVisitor, bearer_token, verify_visitor_token
 from parley_visitors import sessions
 from parley_visitors.deps import ClientDep, CountriesDep, PresenceDep, VisitorsSettingsDep
 from parley_visitors.errors import OriginNotAllowed, VisitorNotFound, WidgetKeyNotFound
@@ -82,12 +82,18 @@ async def record_page_view(
 @router.post(
     "/heartbeat", response_model=PresenceOut, responses=responses(Unauthorized, VisitorNotFound)
 )
-async def heartbeat(
-    visitor: CurrentVisitor, session: SessionDep, presence: PresenceDep
-) -> PresenceOut:
+async def heartbeat(request: Request) -> Response:
     """Keeps the visitor active; the chat box sends one about every 20 seconds."""
-    await sessions.heartbeat(session, presence, visitor)
-    return PresenceOut()
+    # The hottest endpoint, kept lean: no dependencies for FastAPI to solve (a sync one costs
+    # a thread hop), a database session only when the visitor had gone inactive, and a body
+    # serialised once. Same answers as the CurrentVisitor/SessionDep version it replaces.
+    visitor = verify_visitor_token(bearer_token(request))
+    state = request.app.state
+    await sessions.heartbeat(state.session_factory, state.presence, visitor)
+    return Response(ACTIVE_BODY, media_type="application/json")
+
+
+ACTIVE_BODY = PresenceOut().model_dump_json().encode()
 
 
 @router.patch("/visitor", status_code=204, responses=responses(Unauthorized, VisitorNotFound))
