@@ -6,7 +6,15 @@ import time
 import uuid
 from pathlib import Path
 
-from parley_common.security import verify_visitor_token
+import jwt
+
+from parley_common.security import (
+    ALGORITHM,
+    VISITOR_AUDIENCE,
+    _read_key,
+    issue_visitor_token,
+    verify_visitor_token,
+)
 from parley_visitors.app import app as visitors_app
 from parley_visitors.client_info import CountryLookup
 from parley_visitors.config import get_visitors_settings
@@ -164,6 +172,53 @@ async def test_heartbeat_touches_redis_only(client, site, open_widget, events, v
         "/api/v1/widget/heartbeat", headers={"Authorization": f"Bearer {site.agent.token}"}
     )
     assert resp.status_code == 401  # an agent token is no visitor token
+
+
+async def test_heartbeat_answers_like_any_endpoint(client, site, open_widget, settings):
+    """The heartbeat's lean path keeps the service's request ids, problems and metrics."""
+    session = await open_widget(site)
+    resp = await client.post(
+        "/api/v1/widget/heartbeat", headers={**session["headers"], "x-request-id": "hb-1"}
+    )
+    assert resp.status_code == 200 and resp.json() == {"active": True}
+    assert resp.headers["content-type"] == "application/json"
+    assert resp.headers["x-request-id"] == "hb-1"
+
+    # A well-signed token for a visitor this service never saw, while inactive: 404.
+    stranger = issue_visitor_token(uuid.uuid4(), site.account_id)
+    resp = await client.post(
+        "/api/v1/widget/heartbeat",
+        headers={"Authorization": f"Bearer {stranger}", "x-request-id": "hb-2"},
+    )
+    assert resp.status_code == 404
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.json()["code"] == "visitor_not_found"
+    assert resp.json()["request_id"] == "hb-2"
+
+    key = _read_key(settings.jwt_private_key_file)
+    now = int(time.time())
+    expired = jwt.encode(
+        {
+            "sub": session["visitor_id"],
+            "acc": str(site.account_id),
+            "iss": settings.jwt_issuer,
+            "aud": VISITOR_AUDIENCE,
+            "iat": now - 60,
+            "exp": now - 1,
+        },
+        key,
+        algorithm=ALGORITHM,
+    )
+    resp = await client.post(
+        "/api/v1/widget/heartbeat", headers={"Authorization": f"Bearer {expired}"}
+    )
+    assert resp.status_code == 401 and resp.json()["code"] == "token_expired"
+
+    resp = await client.get("/api/v1/widget/heartbeat", headers=session["headers"])
+    assert resp.status_code == 405  # other methods still meet the router
+
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/api/v1/widget/heartbeat",status="200"' in metrics
 
 
 async def test_page_views_history_and_page_changed(client, site, open_widget, events):

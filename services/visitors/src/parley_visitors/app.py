@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 from fastapi import FastAPI
 
 from parley_common.app import create_service_app
+from parley_visitors import fastpath
 from parley_visitors.client_info import CountryLookup
 from parley_visitors.config import get_visitors_settings
 from parley_visitors.presence import Presence
@@ -26,3 +27,4 @@ app = create_service_app(
     description="Website visitors: widget sessions, presence, browsing history, profiles, "
     "blocking.",
 )
+fastpath.install(app)
