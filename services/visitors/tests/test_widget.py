@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from pathlib import Path
@@ -219,6 +220,30 @@ async def test_heartbeat_answers_like_any_endpoint(client, site, open_widget, se
 
     metrics = (await client.get("/metrics")).text
     assert 'route="/api/v1/widget/heartbeat",status="200"' in metrics
+
+
+async def test_concurrent_heartbeats_each_get_their_own_answer(client, site, open_widget, events):
+    """Heartbeats arriving together share one Redis round trip, not their answers."""
+    sessions = [await open_widget(site) for _ in range(6)]
+    await sweep_all()  # all six left
+    gone = sessions.pop()
+    stranger = {"Authorization": f"Bearer {issue_visitor_token(uuid.uuid4(), site.account_id)}"}
+    for s in sessions:
+        await client.post("/api/v1/widget/heartbeat", headers=s["headers"])  # back, one by one
+    calls = [s["headers"] for s in sessions * 3] + [gone["headers"], stranger]
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/widget/heartbeat", headers=h) for h in calls)
+    )
+    assert [r.status_code for r in answers] == [200] * (len(calls) - 1) + [404]
+    assert answers[-1].json()["code"] == "visitor_not_found"
+    kinds = [t for t, _ in await events(site.account_id, gone["visitor_id"])]
+    assert kinds == [
+        "visitors.visitor.arrived",
+        "visitors.visitor.left",
+        "visitors.visitor.arrived",
+    ]
+    active = (await client.get("/api/v1/visitors", headers=site.agent.headers)).json()
+    assert active["total_active"] == 6
 
 
 async def test_page_views_history_and_page_changed(client, site, open_widget, events):

@@ -13,11 +13,14 @@ The scripts below change these keys together, atomically.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 HASH_TTL_SECONDS = 24 * 3600
 
@@ -163,12 +166,77 @@ def _pairs(flat: list[bytes]) -> dict[str, str]:
     return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
 
 
+Call = tuple[list[str], list[Any], "asyncio.Future[Any]"]
+
+
+class _Coalescer:
+    """Runs one script for every caller that arrived in the same event-loop tick, in one
+    pipeline (one round trip, one connection) instead of one call each: under load, many
+    heartbeats arrive together. Each caller gets its own result or exception."""
+
+    def __init__(self, redis: Redis, script: AsyncScript) -> None:
+        self.redis = redis
+        self.script = script
+        self._pending: list[Call] = []
+        self._flushes: set[asyncio.Task[None]] = set()  # strong references while they run
+
+    async def __call__(self, keys: list[str], args: list[Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._start_flush)
+        self._pending.append((keys, args, future))
+        return await future
+
+    def _start_flush(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._flush())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self) -> None:
+        calls, self._pending = self._pending, []
+        try:
+            results = await self._run(calls)
+        except BaseException as exc:  # the pipeline failed: every caller sees why
+            for _, _, future in calls:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (keys, args, future), result in zip(calls, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, NoScriptError):  # Redis restarted or flushed its scripts
+                try:
+                    result = await self.script(keys=keys, args=args)
+                except Exception as exc:
+                    result = exc
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    async def _run(self, calls: list[Call]) -> list[Any]:
+        if len(calls) == 1:
+            keys, args, _ = calls[0]
+            try:
+                return [await self.script(keys=keys, args=args)]
+            except Exception as exc:
+                return [exc]
+        pipe = self.redis.pipeline(transaction=False)
+        for keys, args, _ in calls:
+            pipe.execute_command("EVALSHA", self.script.sha, len(keys), *keys, *args)
+        return list(await pipe.execute(raise_on_error=False))
+
+
 class Presence:
     def __init__(self, redis: Redis, namespace: str) -> None:
         self.redis = redis
         self.prefix = f"{namespace}:visitors"
         self._touch = redis.register_script(_TOUCH)
         self._heartbeat = redis.register_script(_HEARTBEAT)
+        self._heartbeats = _Coalescer(redis, self._heartbeat)
         self._update = redis.register_script(_UPDATE)
         self._sweep = redis.register_script(_SWEEP)
         self._list = redis.register_script(_LIST)
@@ -193,9 +261,9 @@ class Presence:
     async def heartbeat(self, account_id: uuid.UUID, visitor_id: uuid.UUID, now: float) -> bool:
         """Refresh an active visitor; False when it is not active (it must arrive again)."""
         return bool(
-            await self._heartbeat(
-                keys=self._keys(account_id, visitor_id),
-                args=[now, str(visitor_id), f"{account_id}:{visitor_id}"],
+            await self._heartbeats(
+                self._keys(account_id, visitor_id),
+                [now, str(visitor_id), f"{account_id}:{visitor_id}"],
             )
         )
 
