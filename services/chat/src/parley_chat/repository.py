@@ -10,10 +10,7 @@ from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
-    and_,
-    case,
     func,
-    or_,
     select,
     text,
     update,
@@ -277,106 +274,6 @@ async def all_messages(
         .where(messages.c.account_id == account_id, messages.c.conversation_id == conversation_id)
         .order_by(messages.c.seq.asc())
     )
-    return (await session.execute(stmt)).all()
-
-
-# --- conversation views (agent side) ----------------------------------------------------------
-def _view(agent_id: uuid.UUID) -> Any:
-    """Conversations joined with the visitor, the assignee and the agent's read marker.
-
-    Unread = the visitor's messages after the agent's read marker (at least 1 while the agent
-    has marked the conversation unread).
-    """
-    c = conversations.c
-    assignee = agents.alias("assignee")
-    last_read = func.coalesce(markers.c.last_read_seq, 0)
-    unread_messages = (
-        select(func.count())
-        .where(
-            messages.c.conversation_id == c.id,
-            messages.c.seq > last_read,
-            messages.c.author_type == "visitor",
-        )
-        .correlate(conversations, markers)
-        .scalar_subquery()
-    )
-    marked = func.coalesce(markers.c.marked_unread, False)
-    unread_count = case((and_(marked, unread_messages == 0), 1), else_=unread_messages)
-    return select(
-        conversations,
-        visitors.c.name.label("visitor_name"),
-        visitors.c.email.label("visitor_email"),
-        visitors.c.label.label("visitor_label"),
-        assignee.c.name.label("assignee_name"),
-        unread_count.label("unread_count"),
-        marked.label("marked_unread"),
-    ).select_from(
-        conversations.outerjoin(
-            visitors,
-            and_(visitors.c.account_id == c.account_id, visitors.c.visitor_id == c.visitor_id),
-        )
-        .outerjoin(
-            assignee,
-            and_(assignee.c.account_id == c.account_id, assignee.c.agent_id == c.assignee_id),
-        )
-        .outerjoin(markers, and_(markers.c.conversation_id == c.id, markers.c.agent_id == agent_id))
-    )
-
-
-async def conversation_view(
-    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, conversation_id: uuid.UUID
-) -> Any:
-    stmt = _view(agent_id).where(
-        conversations.c.account_id == account_id, conversations.c.id == conversation_id
-    )
-    return (await session.execute(stmt)).first()
-
-
-async def list_conversation_views(
-    session: AsyncSession,
-    account_id: uuid.UUID,
-    agent_id: uuid.UUID,
-    *,
-    status: str | None,
-    assignee_id: uuid.UUID | None,
-    unassigned: bool,
-    unread: bool | None,
-    channel: str | None,
-    visitor_id: uuid.UUID | None,
-    after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> Sequence[Any]:
-    c = conversations.c
-    stmt = _view(agent_id).where(c.account_id == account_id)
-    if status:
-        stmt = stmt.where(c.status == status)
-    if assignee_id:
-        stmt = stmt.where(c.assignee_id == assignee_id)
-    if unassigned:
-        stmt = stmt.where(c.assignee_id.is_(None))
-    if channel:
-        stmt = stmt.where(c.channel == channel)
-    if visitor_id:
-        stmt = stmt.where(c.visitor_id == visitor_id)
-    if unread is not None:
-        has_unread = or_(
-            func.coalesce(markers.c.marked_unread, False),
-            select(messages.c.id)
-            .where(
-                messages.c.conversation_id == c.id,
-                messages.c.seq > func.coalesce(markers.c.last_read_seq, 0),
-                messages.c.author_type == "visitor",
-            )
-            .correlate(conversations, markers)
-            .exists(),
-        )
-        stmt = stmt.where(has_unread if unread else ~has_unread)
-    if after is not None:
-        at, last_id = after
-        stmt = stmt.where(
-            or_(c.last_activity_at < at, and_(c.last_activity_at == at, c.id < last_id))
-        )
-    stmt = stmt.order_by(c.last_activity_at.desc(), c.id.desc()).limit(limit)
     return (await session.execute(stmt)).all()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import projections
+from parley_chat import projections, views
 from parley_chat import repository as repo
 from parley_chat.errors import (
     AgentNotFound,
@@ -62,7 +62,7 @@ def conversation_out(row: Any) -> dict[str, Any]:
 async def get_view(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
 ) -> dict[str, Any]:
-    row = await repo.conversation_view(session, agent.account_id, agent.agent_id, conversation_id)
+    row = await views.conversation_view(session, agent.account_id, agent.agent_id, conversation_id)
     if row is None:
         raise ConversationNotFound()
     return conversation_out(row)
@@ -89,7 +89,7 @@ async def list_views(
             assignee_id = uuid.UUID(assignee)
         except ValueError as exc:
             raise InvalidFilter("`assignee` must be an agent id or `me`.") from exc
-    rows = await repo.list_conversation_views(
+    rows = await views.list_conversation_views(
         session,
         agent.account_id,
         agent.agent_id,
