@@ -1,7 +1,8 @@
 """Notify: pushes per second to an APNs double, and event-to-push latency.
 
 The notify worker runs in this process against a fresh database and broker namespace; the
-APNs double (HTTP/2 over TLS, services/notify/tests/apns_double.py) serves from its own thread.
+APNs double (HTTP/2 over TLS, services/notify/tests/apns_double.py) serves from its own
+process, so the client under test does not share an interpreter (and its GIL) with it.
 - ``apns_client``: aioapns alone, notifications sent concurrently (the ceiling);
 - ``pipeline``: ``chat.message.created`` events published to RabbitMQ for an account with many
   agents' devices → consumer → push rows → sender → APNs, until the double has them all;
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -62,6 +64,53 @@ def _configure(double: Any, database_url: str, namespace: str) -> None:
     get_notify_settings.cache_clear()
 
 
+def _serve_double(pki_files: dict[str, str], ready: Any, received: Any) -> None:
+    """The double's process: serve until killed, counting the pushes it receives."""
+    module = _load_double()
+    pki = module.TestPKI(p8_public=None, **{k: Path(v) for k, v in pki_files.items()})
+    double = module.APNsDouble(pki)
+
+    def record(push: Any) -> None:
+        received.value += 1
+
+    double._record = record
+
+    async def serve() -> None:
+        await double.start()
+        ready.send(double.port)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+class DoubleProcess:
+    """The APNs double in a child process; ``count()`` is how many pushes it has received."""
+
+    def __init__(self, pki: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pki = pki
+        self._received = context.Value("q", 0, lock=False)
+        parent, child = context.Pipe()
+        files = {
+            name: str(getattr(pki, name))
+            for name in ("ca_file", "cert_file", "key_file", "p8_file")
+        }
+        self._process = context.Process(
+            target=_serve_double, args=(files, child, self._received), daemon=True
+        )
+        self._process.start()
+        if not parent.poll(30):
+            raise RuntimeError("the APNs double did not start")
+        self.port: int = parent.recv()
+
+    def count(self) -> int:
+        return int(self._received.value)
+
+    def stop(self) -> None:
+        self._process.kill()
+        self._process.join(5)
+
+
 def _in_thread(fn: Any) -> None:
     thread = threading.Thread(target=fn)
     thread.start()
@@ -70,9 +119,9 @@ def _in_thread(fn: Any) -> None:
 
 async def _wait_count(double: Any, count: int, timeout: float = 60) -> float:
     deadline = time.perf_counter() + timeout
-    while len(double.received) < count:
+    while double.count() < count:
         if time.perf_counter() > deadline:
-            raise RuntimeError(f"only {len(double.received)} of {count} pushes arrived")
+            raise RuntimeError(f"only {double.count()} of {count} pushes arrived")
         await asyncio.sleep(0.0005)
     return time.perf_counter()
 
@@ -89,12 +138,12 @@ async def bench_apns_client(double: Any, total: int) -> dict[str, Any]:
         payload={"aps": {"alert": {"title": "t", "body": "b"}}},
     )
     await client.send(note)  # connect
-    start_count = len(double.received)
+    start_count = double.count()
     started = time.perf_counter()
     answers = await asyncio.gather(*(client.send(note) for _ in range(total)))
     elapsed = time.perf_counter() - started
     client.close()
-    assert len(double.received) - start_count == total
+    await _wait_count(double, start_count + total)  # the child counts asynchronously
     return {
         "notifications": total,
         "seconds": round(elapsed, 3),
@@ -116,13 +165,14 @@ async def main(
     database_url = f"{base}/parley_bench_notify_{run}"
     double_mod = _load_double()
     pki = double_mod.TestPKI.create(Path(tempfile.mkdtemp(prefix="parley-bench-apns-")))
-    double = double_mod.APNsDouble(pki).start_in_thread()
+    double = DoubleProcess(pki)
     _configure(double, database_url, f"bench{run}")
     await ensure_database(database_url, recreate=True)
     _in_thread(lambda: upgrade(load_service("notify"), database_url))
     try:
         results = await _measure(double, agents, devices_per_agent, events, latency_samples)
     finally:
+        double.stop()
         await _drop(database_url, f"bench{run}")
     write_results("notify", results)
 
@@ -187,7 +237,7 @@ async def _measure(
         # Pipeline throughput: events x agents x devices pushes.
         crowd = await account_with_devices(agents, devices_per_agent)
         await publish(crowd)  # warm up consumer, sender and connection
-        expected = len(double.received) + agents * devices_per_agent
+        expected = double.count() + agents * devices_per_agent
         await _wait_count(double, expected)
         total = events * agents * devices_per_agent
         started = time.perf_counter()
@@ -206,7 +256,7 @@ async def _measure(
         single = await account_with_devices(1, 1)
         samples: list[float] = []
         for _ in range(latency_samples):
-            count = len(double.received)
+            count = double.count()
             started = time.perf_counter()
             await publish(single)
             samples.append(await _wait_count(double, count + 1) - started)
