@@ -24,7 +24,6 @@ from parley_common.metrics import REQUEST_LATENCY
 from parley_common.redis import RateLimiter, create_redis
 from parley_common.settings import Settings, get_settings
 
-REQUEST_ID_HEADER = "x-request-id"
 log = logging.getLogger("parley.app")
 LifespanHook = Callable[[FastAPI, AsyncExitStack], Awaitable[None]]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 import orjson
@@ -12,8 +11,6 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley_common.logging import request_id_var
-
-log = logging.getLogger("parley.errors")
 
 PROBLEM_TYPE_BASE = "https://parley.dev/problems/"
 
