@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from parley_auth.config import AuthSettings, get_auth_settings
 from parley_auth.models import Agent
 from parley_auth.sessions import require_active
+from parley_auth.team import require_admin
 from parley_common.db import SessionDep
 from parley_common.redis import RateLimiter
 from parley_common.security import CurrentAgent
@@ -17,6 +18,12 @@ from parley_common.security import CurrentAgent
 async def active_agent(session: SessionDep, principal: CurrentAgent) -> Agent:
     """The signed-in agent as stored now (its session must still be active)."""
     return await require_active(session, principal)
+
+
+async def active_admin(agent: Annotated[Agent, Depends(active_agent)]) -> Agent:
+    """The signed-in agent, who must be an owner or admin now (not as of the token)."""
+    require_admin(agent)
+    return agent
 
 
 def rate_limiter(request: Request) -> RateLimiter:
@@ -34,6 +41,7 @@ def client_ip(request: Request) -> str:
 
 
 ActiveAgent = Annotated[Agent, Depends(active_agent)]
+ActiveAdmin = Annotated[Agent, Depends(active_admin)]
 AuthSettingsDep = Annotated[AuthSettings, Depends(get_auth_settings)]
 LimiterDep = Annotated[RateLimiter, Depends(rate_limiter)]
 ClientIp = Annotated[str, Depends(client_ip)]

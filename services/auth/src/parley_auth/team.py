@@ -47,7 +47,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _require_admin(actor: Agent) -> None:
+def require_admin(actor: Agent) -> None:
+    """Only the account's owners and admins manage the team, settings and billing."""
     if actor.role not in ("owner", "admin"):
         raise AdminOnly()
 
@@ -85,7 +86,7 @@ async def _check_agent_limit(
 async def invite(
     session: AsyncSession, actor: Agent, *, email: str, role: str, settings: AuthSettings
 ) -> InviteOut:
-    _require_admin(actor)
+    require_admin(actor)
     if await repo.agent_by_email(session, email) is not None:
         raise EmailTaken()
     now = _now()
@@ -175,7 +176,7 @@ async def accept_invitation(
 
 
 async def _target(session: AsyncSession, actor: Agent, agent_id: uuid.UUID) -> Agent:
-    _require_admin(actor)
+    require_admin(actor)
     target = await repo.get_agent(session, actor.account_id, agent_id, for_update=True)
     if target is None:
         raise AgentNotFound()

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from parley_auth import accounts, subscriptions
-from parley_auth.deps import ActiveAgent, AuthSettingsDep
+from parley_auth.deps import ActiveAdmin, ActiveAgent, AuthSettingsDep
 from parley_auth.errors import AdminOnly, SessionRevoked
 from parley_auth.schemas import AccountOut, AccountPatch, ChatCodeOut, SubscriptionOut
 from parley_auth.settings_schemas import (
@@ -24,19 +24,13 @@ from parley_common.errors import responses
 router = APIRouter(prefix="/api/v1/account", tags=["account"], responses=responses(SessionRevoked))
 
 
-def _admin(agent: Any) -> None:
-    if agent.role not in ("owner", "admin"):
-        raise AdminOnly()
-
-
 @router.get("", response_model=AccountOut)
 async def get_account(agent: ActiveAgent, session: SessionDep) -> AccountOut:
     return await accounts.get_account(session, agent.account_id)
 
 
 @router.patch("", response_model=AccountOut, responses=responses(AdminOnly))
-async def rename_account(body: AccountPatch, agent: ActiveAgent, session: SessionDep) -> AccountOut:
-    _admin(agent)
+async def rename_account(body: AccountPatch, agent: ActiveAdmin, session: SessionDep) -> AccountOut:
     return await accounts.rename_account(session, agent.account_id, body.name)
 
 
@@ -47,10 +41,9 @@ async def get_general(agent: ActiveAgent, session: SessionDep) -> dict[str, Any]
 
 @router.patch("/settings/general", response_model=GeneralSettings, responses=responses(AdminOnly))
 async def patch_general(
-    body: GeneralSettingsPatch, agent: ActiveAgent, session: SessionDep
+    body: GeneralSettingsPatch, agent: ActiveAdmin, session: SessionDep
 ) -> dict[str, Any]:
     """Chat box language, time zone, satisfaction rating, office hours, allowed domains."""
-    _admin(agent)
     return await accounts.update_settings_section(session, agent.account_id, "general", body)
 
 
@@ -61,10 +54,9 @@ async def get_design(agent: ActiveAgent, session: SessionDep) -> dict[str, Any]:
 
 @router.patch("/settings/design", response_model=DesignSettings, responses=responses(AdminOnly))
 async def patch_design(
-    body: DesignSettingsPatch, agent: ActiveAgent, session: SessionDep
+    body: DesignSettingsPatch, agent: ActiveAdmin, session: SessionDep
 ) -> dict[str, Any]:
     """Chat box colour, texts, button theme and position."""
-    _admin(agent)
     return await accounts.update_settings_section(session, agent.account_id, "design", body)
 
 
@@ -77,10 +69,9 @@ async def get_contact_form(agent: ActiveAgent, session: SessionDep) -> dict[str,
     "/settings/contact-form", response_model=ContactFormSettings, responses=responses(AdminOnly)
 )
 async def patch_contact_form(
-    body: ContactFormSettingsPatch, agent: ActiveAgent, session: SessionDep
+    body: ContactFormSettingsPatch, agent: ActiveAdmin, session: SessionDep
 ) -> dict[str, Any]:
     """The offline contact form: enabled, fields, offline text."""
-    _admin(agent)
     return await accounts.update_settings_section(session, agent.account_id, "contact_form", body)
 
 

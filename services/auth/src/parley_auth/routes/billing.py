@@ -18,7 +18,7 @@ from parley_auth.billing.schemas import (
     AppStoreNotificationOut,
     AppStoreTransactionIn,
 )
-from parley_auth.deps import ActiveAgent, AuthSettingsDep
+from parley_auth.deps import ActiveAdmin, AuthSettingsDep
 from parley_auth.errors import AdminOnly, SessionRevoked
 from parley_auth.schemas import SubscriptionOut
 from parley_common.db import SessionDep
@@ -57,12 +57,10 @@ async def app_store_notification(
     ),
 )
 async def app_store_transaction(
-    body: AppStoreTransactionIn, agent: ActiveAgent, session: SessionDep, settings: AuthSettingsDep
+    body: AppStoreTransactionIn, agent: ActiveAdmin, session: SessionDep, settings: AuthSettingsDep
 ) -> Any:
     """The app posts the signed transaction right after an in-app purchase (owner or admin).
     Its appAccountToken must be this account's id. Returns the account's subscription."""
-    if agent.role not in ("owner", "admin"):
-        raise AdminOnly()
     return await service.register_transaction(
         session,
         settings=settings,
