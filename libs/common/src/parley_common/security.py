@@ -228,6 +228,16 @@ def verify_visitor_token(token: str, settings: Settings | None = None) -> Visito
     return principal
 
 
+def client_ip(request: Request) -> str | None:
+    """The caller's address. Behind the gateway, the last X-Forwarded-For hop: the gateway
+    appends the peer it talked to, so earlier hops are whatever the client claimed."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    if last:
+        return last[:64]
+    return request.client.host if request.client else None
+
+
 def bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -12,7 +12,7 @@ from parley_auth.sessions import require_active
 from parley_auth.team import require_admin
 from parley_common.db import SessionDep
 from parley_common.redis import RateLimiter
-from parley_common.security import CurrentAgent
+from parley_common.security import CurrentAgent, client_ip
 
 
 async def active_agent(session: SessionDep, principal: CurrentAgent) -> Agent:
@@ -31,17 +31,12 @@ def rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address: the gateway appends it to X-Forwarded-For, so take the last hop."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    if hops:
-        return hops[-1][:64]
-    return request.client.host if request.client else "unknown"
+def caller_ip(request: Request) -> str:
+    return client_ip(request) or "unknown"
 
 
 ActiveAgent = Annotated[Agent, Depends(active_agent)]
 ActiveAdmin = Annotated[Agent, Depends(active_admin)]
 AuthSettingsDep = Annotated[AuthSettings, Depends(get_auth_settings)]
 LimiterDep = Annotated[RateLimiter, Depends(rate_limiter)]
-ClientIp = Annotated[str, Depends(client_ip)]
+ClientIp = Annotated[str, Depends(caller_ip)]

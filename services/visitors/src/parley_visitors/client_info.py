@@ -95,12 +95,3 @@ class CountryLookup:
             code = self._countries[index]
             return code if len(code) == 2 and code != "ZZ" else None
         return None
-
-
-def client_ip(forwarded_for: str | None, peer: str | None) -> str | None:
-    """The address the gateway saw: it appends the peer it talked to as the last hop."""
-    if forwarded_for:
-        last = forwarded_for.split(",")[-1].strip()
-        if last:
-            return last
-    return peer

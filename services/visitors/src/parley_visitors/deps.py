@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from parley_visitors.client_info import CountryLookup, client_ip
+from parley_common.security import client_ip
+from parley_visitors.client_info import CountryLookup
 from parley_visitors.config import VisitorsSettings, get_visitors_settings
 from parley_visitors.presence import Presence
 from parley_visitors.sessions import Client
@@ -26,9 +27,7 @@ def get_client(request: Request) -> Client:
     return Client(
         origin=request.headers.get("origin"),
         user_agent=request.headers.get("user-agent"),
-        ip=client_ip(
-            request.headers.get("x-forwarded-for"), request.client.host if request.client else None
-        ),
+        ip=client_ip(request),
     )
 
 
