@@ -31,6 +31,8 @@ import aiohttp
 import orjson
 
 from bench.common import ROOT, free_port, percentiles, write_results
+from parley_common.cli import remove_namespace
+from parley_common.settings import Settings
 
 PARLEY = str(ROOT / ".venv/bin/parley")
 RATES = (100, 200)
@@ -274,18 +276,9 @@ async def main(duration: float = 10.0) -> None:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        await drop_database(env["PARLEY_DATABASE_URL"])
-
-
-async def drop_database(url: str) -> None:
-    import asyncpg
-
-    base, _, name = url.replace("+asyncpg", "").rpartition("/")
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+        await remove_namespace(
+            Settings(database_url=env["PARLEY_DATABASE_URL"], namespace=env["PARLEY_NAMESPACE"])
+        )
 
 
 if __name__ == "__main__":

@@ -173,7 +173,10 @@ async def main(
         results = await _measure(double, agents, devices_per_agent, events, latency_samples)
     finally:
         double.stop()
-        await _drop(database_url, f"bench{run}")
+        from parley_common.cli import remove_namespace
+        from parley_common.settings import get_settings
+
+        await remove_namespace(get_settings())
     write_results("notify", results)
 
 
@@ -273,32 +276,6 @@ async def _measure(
         "note": "latency starts at publishing the event (chat's relay does it right after the "
         "message commits; its LISTEN/NOTIFY wake-up is not included)",
     }
-
-
-async def _drop(database_url: str, namespace: str) -> None:
-    import aio_pika
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from parley_common.definition import load_service
-    from parley_common.events import broker
-
-    connection = await aio_pika.connect(
-        os.environ.get("PARLEY_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-    )
-    async with connection:
-        channel = await connection.channel()
-        service = load_service("notify")
-        for purpose in [c.purpose for c in service.consumers] + [p for p, _ in service.queues]:
-            await channel.queue_delete(broker.queue_name(namespace, "notify", purpose))
-        await channel.queue_delete(f"{namespace}.dead-letter")
-        await channel.exchange_delete(broker.exchange_name(namespace))
-        await channel.exchange_delete(broker.dead_letter_exchange_name(namespace))
-    base, _, name = database_url.rpartition("/")
-    engine = create_async_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import orjson
 
 from bench.common import ROOT, free_port, wait_http
+from parley_common.cli import remove_namespace
 
 
 @contextlib.asynccontextmanager
@@ -70,7 +70,7 @@ async def stream_deployment(
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        await cleanup(settings)
+        await remove_namespace(settings, database=False)
 
 
 SERVE = """
@@ -80,26 +80,6 @@ uvicorn.run("parley_gateway.app:app", host="127.0.0.1", port=int(sys.argv[1]), l
             ws_ping_interval=20, ws_ping_timeout=20, backlog=4096,
             ws_per_message_deflate=os.environ.get("STREAM_BENCH_SERVER_DEFLATE") == "1")
 """
-
-
-async def cleanup(settings: Any) -> None:
-    from parley_common.events import broker
-    from parley_common.redis import create_redis
-
-    redis = create_redis(settings)
-    async for key in redis.scan_iter(match=f"{settings.namespace}:*", count=1000):
-        await redis.delete(key)
-    await redis.aclose()
-    connection = await aio_pika.connect(settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        for name in (
-            broker.queue_name(settings.namespace, "gateway", "stream"),
-            f"{settings.namespace}.dead-letter",
-        ):
-            await channel.queue_delete(name)
-        await channel.exchange_delete(broker.exchange_name(settings.namespace))
-        await channel.exchange_delete(broker.dead_letter_exchange_name(settings.namespace))
 
 
 def rss_kb(pid: int) -> int:

@@ -115,13 +115,11 @@ async def _activate(
 
 
 async def _cleanup(env: dict[str, str]) -> None:
-    from parley_common.redis import create_redis
-    from parley_common.settings import get_settings
+    """The run's Redis keys and queues; the seeded database stays for the next run."""
+    from parley_common.cli import remove_namespace
+    from parley_common.settings import Settings
 
-    redis = create_redis(get_settings())
-    async for key in redis.scan_iter(match=f"{env['PARLEY_NAMESPACE']}:*", count=1000):
-        await redis.delete(key)
-    await redis.aclose()
+    await remove_namespace(Settings(namespace=env["PARLEY_NAMESPACE"]), database=False)
 
 
 def _cpu_seconds(pid: int) -> float:

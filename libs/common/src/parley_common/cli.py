@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from parley_common.definition import load_service, service_names
-from parley_common.settings import LOCAL_DIR, get_settings
+from parley_common.settings import LOCAL_DIR, Settings, get_settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -53,6 +53,35 @@ async def declare_topology() -> None:
                 )
     finally:
         await connection.close()
+
+
+async def remove_namespace(settings: Settings, *, database: bool = True) -> None:
+    """Undo a throw-away run (tests, benchmarks): its Redis keys, every service's queues and
+    the exchanges of its namespace, and (if asked) its database."""
+    from parley_common.events import broker
+    from parley_common.migrations import drop_database
+    from parley_common.redis import create_redis
+
+    redis = create_redis(settings)
+    async for key in redis.scan_iter(match=f"{settings.namespace}:*", count=1000):
+        await redis.delete(key)
+    await redis.aclose()
+    connection = await broker.connect(settings.rabbitmq_url, name="cleanup")
+    try:
+        channel = await connection.channel()
+        names = [f"{settings.namespace}.dead-letter"]
+        for name in service_names():
+            service = load_service(name)
+            purposes = [c.purpose for c in service.consumers] + [p for p, _ in service.queues]
+            names += [broker.queue_name(settings.namespace, name, p) for p in purposes]
+        for name in names:  # deleting a queue that was never declared is fine
+            await channel.queue_delete(name)
+        await channel.exchange_delete(broker.exchange_name(settings.namespace))
+        await channel.exchange_delete(broker.dead_letter_exchange_name(settings.namespace))
+    finally:
+        await connection.close()
+    if database:
+        await drop_database(settings.database_url)
 
 
 def migrate_all(database_url: str) -> None:

@@ -63,15 +63,30 @@ def run_migrations() -> None:
     asyncio.run(main())
 
 
-async def ensure_database(database_url: str, *, recreate: bool = False) -> None:
-    """Create the database named in the URL if it does not exist (drop it first if asked)."""
+def _server_and_name(database_url: str) -> tuple[str, str]:
     base, _, name = database_url.rpartition("/")
-    name = name.split("?")[0]
-    engine = create_async_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    return f"{base}/postgres", name.split("?")[0]
+
+
+async def drop_database(database_url: str) -> None:
+    """Drop the database named in the URL (closing its connections) if it exists."""
+    server, name = _server_and_name(database_url)
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            if recreate:
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+async def ensure_database(database_url: str, *, recreate: bool = False) -> None:
+    """Create the database named in the URL if it does not exist (drop it first if asked)."""
+    if recreate:
+        await drop_database(database_url)
+    server, name = _server_and_name(database_url)
+    engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
             exists = await conn.scalar(
                 text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
             )

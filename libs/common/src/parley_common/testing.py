@@ -145,7 +145,7 @@ def _in_thread(fn: Callable[[], None]) -> None:
 @pytest.fixture(scope="session")
 def database(settings: Settings) -> Iterator[str]:
     """A fresh database with every service's migrations applied, dropped after the run."""
-    from parley_common.cli import declare_topology, migrate_all
+    from parley_common.cli import declare_topology, migrate_all, remove_namespace
     from parley_common.migrations import ensure_database
 
     _in_thread(lambda: asyncio.run(ensure_database(settings.database_url, recreate=True)))
@@ -153,43 +153,7 @@ def database(settings: Settings) -> Iterator[str]:
     _in_thread(lambda: asyncio.run(declare_topology()))
     yield settings.database_url
     if os.environ.get("PARLEY_KEEP_TEST_DB") != "1":
-        _in_thread(lambda: asyncio.run(_drop_test_resources(settings)))
-
-
-async def _drop_test_resources(settings: Settings) -> None:
-    import aio_pika
-
-    from parley_common.definition import load_service, service_names
-    from parley_common.events import broker
-    from parley_common.redis import create_redis
-
-    redis = create_redis(settings)
-    async for key in redis.scan_iter(match=f"{settings.namespace}:*", count=1000):
-        await redis.delete(key)
-    await redis.aclose()
-    connection = await aio_pika.connect(settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        names = [f"{settings.namespace}.dead-letter"]
-        for name in service_names():
-            service = load_service(name)
-            names += [
-                broker.queue_name(settings.namespace, name, c.purpose) for c in service.consumers
-            ]
-            names += [broker.queue_name(settings.namespace, name, p) for p, _ in service.queues]
-        for name in names:
-            await channel.queue_delete(name)
-        await channel.exchange_delete(broker.exchange_name(settings.namespace))
-        await channel.exchange_delete(broker.dead_letter_exchange_name(settings.namespace))
-    from parley_common.migrations import ensure_database  # noqa: F401 - same module family
-
-    base, _, name = settings.database_url.rpartition("/")
-    engine = create_async_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        from sqlalchemy import text
-
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await engine.dispose()
+        _in_thread(lambda: asyncio.run(remove_namespace(settings)))
 
 
 @pytest_asyncio.fixture(scope="session")
