@@ -40,7 +40,7 @@ async def emit(engine, account_id: uuid.UUID) -> Event:
             session,
             "auth.account.created",
             account_id,
-            {"name": "Shop", "widget_key": "k", "plan": "free"},
+            {"name": "Shop", "widget_key": uuid.uuid4().hex, "plan": "free"},
         )
         await session.commit()
     return event

@@ -58,7 +58,7 @@ async def _emit(engine, account_id: uuid.UUID, *, commit: bool) -> Event:
             session,
             "auth.account.created",
             account_id,
-            {"name": "Shop", "widget_key": "k", "plan": "free"},
+            {"name": "Shop", "widget_key": uuid.uuid4().hex, "plan": "free"},
         )
         if commit:
             await session.commit()
@@ -138,7 +138,7 @@ async def test_poison_event_is_dead_lettered_and_its_batch_mates_are_handled_onc
         return Event(
             type="auth.account.created",
             account_id=uuid.uuid4(),
-            data={"name": label, "widget_key": "k", "plan": "free"},
+            data={"name": label, "widget_key": uuid.uuid4().hex, "plan": "free"},
         )
 
     # Published before anyone consumes, so they arrive together as one batch.
@@ -156,29 +156,31 @@ async def test_poison_event_is_dead_lettered_and_its_batch_mates_are_handled_onc
         Consumer("poison", {"auth.account.created": fails_on_poison}),
     )
     await queue.consume(handler)
-    poison = events[1]
-    dead = await channel.get_queue(f"{settings.namespace}.dead-letter")
+    try:
+        poison = events[1]
+        dead = await channel.get_queue(f"{settings.namespace}.dead-letter")
 
-    async def dead_lettered() -> bool:
-        while (message := await dead.get(fail=False, no_ack=False)) is not None:
-            await message.ack()
-            if message.message_id == str(poison.id):
-                return True
-        return False
+        async def dead_lettered() -> bool:
+            while (message := await dead.get(fail=False, no_ack=False)) is not None:
+                await message.ack()
+                if message.message_id == str(poison.id):
+                    return True
+            return False
 
-    await eventually(dead_lettered, timeout=20)
-    # Every good event took effect exactly once, though its first batch was rolled back.
-    async with engine.connect() as conn:
-        effects = (
-            await conn.scalars(
-                select(chat_outbox.processed.c.event_id).where(
-                    chat_outbox.processed.c.consumer == effect
+        await eventually(dead_lettered, timeout=20)
+        # Every good event took effect exactly once, though its first batch was rolled back.
+        async with engine.connect() as conn:
+            effects = (
+                await conn.scalars(
+                    select(chat_outbox.processed.c.event_id).where(
+                        chat_outbox.processed.c.consumer == effect
+                    )
                 )
-            )
-        ).all()
-    assert sorted(effects) == sorted(e.id for e in events if e is not poison)
-    # The poison event: its deliveries up to the limit, never handled successfully.
-    assert 2 <= attempts.count(poison.id) <= 2 * (broker_mod.DELIVERY_LIMIT + 1)
-    await handler.aclose()
-    await queue.delete(if_unused=False, if_empty=False)
-    await channel.close()
+            ).all()
+        assert sorted(effects) == sorted(e.id for e in events if e is not poison)
+        # The poison event: its deliveries up to the limit, never handled successfully.
+        assert 2 <= attempts.count(poison.id) <= 2 * (broker_mod.DELIVERY_LIMIT + 1)
+    finally:
+        await handler.aclose()
+        await queue.delete(if_unused=False, if_empty=False)
+        await channel.close()
