@@ -6,7 +6,10 @@ import io
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
+
+from parley_common.testing_storage import StorageBackend
 
 from .conftest import PASSWORD, unique_email
 
@@ -130,7 +133,11 @@ async def test_chat_status_emits_status_changed(
 
 
 async def test_avatar_upload_and_download(
-    client: httpx.AsyncClient, signup: Any, events: Any, settings: Any
+    storage_backend: StorageBackend,
+    client: httpx.AsyncClient,
+    signup: Any,
+    events: Any,
+    settings: Any,
 ) -> None:
     owner = await signup()
     for fmt, ext, content_type in (
@@ -154,11 +161,14 @@ async def test_avatar_upload_and_download(
         with Image.open(io.BytesIO(got.content)) as stored:
             assert stored.format == fmt
             assert max(stored.size) <= 512
+        name = url.rsplit("/", 1)[1]
+        assert storage_backend.stored(f"avatars/{name}") == got.content
     assert (await events(owner.account_id, "auth.agent.updated"))[-1]["avatar_url"] == url
     resp = await client.delete("/api/v1/me/avatar", headers=owner.headers)
     assert resp.json()["avatar_url"] is None
 
 
+@pytest.mark.usefixtures("storage_backend")
 async def test_avatar_rejects_svg_non_images_and_large_files(
     client: httpx.AsyncClient, signup: Any
 ) -> None:
@@ -186,6 +196,7 @@ async def test_avatar_rejects_svg_non_images_and_large_files(
     assert me["avatar_url"] is None
 
 
+@pytest.mark.usefixtures("storage_backend")
 async def test_avatar_download_only_serves_generated_names(client: httpx.AsyncClient) -> None:
     for name in ("..%2F..%2Fetc%2Fpasswd", "x.svg", "0" * 32 + ".png"):
         resp = await client.get(f"/api/v1/avatars/{name}")

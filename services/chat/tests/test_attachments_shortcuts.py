@@ -23,7 +23,13 @@ async def upload(client, headers, name, content, path="/api/v1/attachments"):
     )
 
 
-async def test_upload_detects_type_from_content_and_downloads_safely(client, agent):
+# Every attachment test runs against the local directory and against S3 (moto's server).
+on_both_backends = pytest.mark.usefixtures("storage_backend")
+
+
+async def test_upload_detects_type_from_content_and_downloads_safely(
+    storage_backend, client, agent
+):
     png = await upload(client, agent.headers, "photo.txt", PNG)
     assert png.status_code == 201, png.text
     body = png.json()
@@ -31,6 +37,7 @@ async def test_upload_detects_type_from_content_and_downloads_safely(client, age
     assert body["url"] == f"/api/v1/attachments/{body['id']}"
     got = await client.get(body["url"], headers=agent.headers)
     assert got.status_code == 200 and got.content == PNG
+    assert storage_backend.stored(f"chat/{agent.account_id}/{body['id']}") == PNG
     assert got.headers["content-disposition"].startswith("inline")
     assert got.headers["x-content-type-options"] == "nosniff"
 
@@ -50,10 +57,11 @@ async def test_upload_detects_type_from_content_and_downloads_safely(client, age
     assert got.headers["x-content-type-options"] == "nosniff"
 
 
-async def test_too_large_upload_is_413(client, agent, monkeypatch):
+async def test_too_large_upload_is_413(storage_backend, client, agent, monkeypatch):
     monkeypatch.setattr(get_chat_settings(), "attachment_max_bytes", 1000)
     big = await upload(client, agent.headers, "big.bin", b"x" * 5000)
     assert big.status_code == 413 and big.json()["code"] == "payload_too_large"
+    assert storage_backend.keys(f"chat/{agent.account_id}/") == []
     # Bigger than the limit plus multipart overhead: refused from Content-Length alone.
     huge = await upload(client, agent.headers, "huge.bin", b"x" * 200_000)
     assert huge.status_code == 413
@@ -61,7 +69,7 @@ async def test_too_large_upload_is_413(client, agent, monkeypatch):
     assert listed.status_code == 201
 
 
-async def test_bad_uploads_are_4xx(client, agent):
+async def test_bad_uploads_are_4xx(storage_backend, client, agent):
     not_multipart = await client.post("/api/v1/attachments", headers=agent.headers, content=b"raw")
     assert not_multipart.status_code == 422 and not_multipart.json()["code"] == "upload_invalid"
     wrong_field = await client.post(
@@ -70,8 +78,10 @@ async def test_bad_uploads_are_4xx(client, agent):
     assert wrong_field.status_code == 422
     empty = await upload(client, agent.headers, "empty.txt", b"")
     assert empty.status_code == 422
+    assert storage_backend.keys(f"chat/{agent.account_id}/") == []
 
 
+@on_both_backends
 async def test_visitor_attaches_and_access_is_limited(client, visitor, agent, other_account):
     up = await upload(client, visitor.headers, "shot.png", PNG, "/api/v1/widget/attachments")
     assert up.status_code == 201

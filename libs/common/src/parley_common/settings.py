@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -57,7 +58,16 @@ class Settings(BaseSettings):
     worker_metrics_port: int = 0
     host: str = "127.0.0.1"
 
+    # Uploaded files (attachments, avatars): "local" (under storage_dir) or "s3".
+    storage: Literal["local", "s3"] = "local"
     storage_dir: Path = LOCAL_DIR / "storage"
+    s3_bucket: str = ""
+    # Set for anything but AWS itself (MinIO, Ceph, R2, moto); http:// is allowed then.
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    # Unset: the usual AWS chain (AWS_* variables, web identity / IRSA, instance profile).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
 
     log_level: str = "INFO"
     log_json: bool = True

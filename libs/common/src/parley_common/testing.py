@@ -8,6 +8,7 @@
   ``other_account``).
 - A namespace per run for RabbitMQ names and Redis keys, removed at the end.
 - ``smtp_sink``: an aiosmtpd server that keeps every mail it receives.
+- ``s3_server`` / ``storage_backend``: moto's S3 server; a test run against both storage backends.
 - ``system`` / ``gateway``: every process started like `make run`; see parley_common.e2e.
 """
 
@@ -40,6 +41,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 
 
 from parley_common.e2e import System, free_port, gateway, system, system_env  # noqa: E402,F401
+from parley_common.testing_storage import S3Server, s3_server, storage_backend  # noqa: E402,F401
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Avatar images: PNG, JPEG or WebP only (checked by decoding, never by name or header),
-size-limited, re-encoded without metadata and scaled down, stored under storage_dir/avatars."""
+size-limited, re-encoded without metadata and scaled down, kept in the ``avatars`` storage
+area (local directory or S3, see parley_common.storage)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import asyncio
 import io
 import re
 import uuid
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 from PIL import Image, UnidentifiedImageError
 
 from parley_auth.config import AuthSettings
 from parley_auth.errors import AvatarNotFound, InvalidImage
 from parley_common.errors import PayloadTooLarge
+from parley_common.storage import Storage, StoredObjectMissing
 
 FORMATS = {
     "PNG": ("png", "image/png"),
@@ -23,10 +25,6 @@ FORMATS = {
 CONTENT_TYPES = {ext: content_type for ext, content_type in FORMATS.values()}
 _FILE_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
-
-
-def avatar_dir(settings: AuthSettings) -> Path:
-    return settings.storage_dir / "avatars"
 
 
 def _reencode(data: bytes, max_side: int) -> tuple[bytes, str]:
@@ -59,15 +57,13 @@ def _reencode(data: bytes, max_side: int) -> tuple[bytes, str]:
     return out.getvalue(), FORMATS[fmt][0]
 
 
-async def store_avatar(settings: AuthSettings, data: bytes) -> str:
+async def store_avatar(settings: AuthSettings, storage: Storage, data: bytes) -> str:
     """Validate and store an upload; returns the file name."""
     if len(data) > settings.avatar_max_bytes:
         raise PayloadTooLarge(f"Avatars are limited to {settings.avatar_max_bytes} bytes.")
     image, ext = await asyncio.to_thread(_reencode, data, settings.avatar_max_side)
     name = f"{uuid.uuid4().hex}.{ext}"
-    folder = avatar_dir(settings)
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    await asyncio.to_thread((folder / name).write_bytes, image)
+    await storage.save(name, image)
     return name
 
 
@@ -75,10 +71,12 @@ def avatar_url(settings: AuthSettings, name: str) -> str:
     return f"{settings.public_url.rstrip('/')}/api/v1/avatars/{name}"
 
 
-def avatar_path(settings: AuthSettings, name: str) -> tuple[Path, str]:
-    """The stored file and its content type; only names this service generated are served."""
+async def open_avatar(storage: Storage, name: str) -> tuple[AsyncIterator[bytes], str]:
+    """The stored bytes and their content type; only names this service generated are served."""
     match = _FILE_NAME.match(name)
-    path = avatar_dir(settings) / name
-    if match is None or not path.is_file():
+    if match is None:
         raise AvatarNotFound()
-    return path, CONTENT_TYPES[match.group(1)]
+    try:
+        return await storage.open(name), CONTENT_TYPES[match.group(1)]
+    except StoredObjectMissing:
+        raise AvatarNotFound() from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -14,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.errors import AttachmentInvalid, AttachmentNotFound
 from parley_chat.models import Attachment, Conversation
-from parley_chat.storage import Storage
 from parley_common.errors import PayloadTooLarge
+from parley_common.storage import Storage
 
 attachments = Attachment.__table__
 conversations = Conversation.__table__
@@ -80,20 +79,18 @@ async def upload(
     key = f"{uploader.account_id}/{attachment_id}"
     size = 0
     head = b""
-    writer = await storage.open_writer(key)
-    try:
+
+    async def checked() -> AsyncIterator[bytes]:
+        nonlocal size, head
         async for chunk in chunks:
             size += len(chunk)
             if size > max_bytes:
                 raise PayloadTooLarge(f"Attachments are limited to {max_bytes} bytes.")
             if len(head) < SNIFF_BYTES:
                 head += chunk[: SNIFF_BYTES - len(head)]
-            await asyncio.to_thread(writer.write, chunk)
-    except BaseException:
-        writer.close()
-        await storage.delete(key)
-        raise
-    writer.close()
+            yield chunk
+
+    await storage.save(key, checked())
     if size == 0:
         await storage.delete(key)
         raise AttachmentInvalid("The file is empty.")

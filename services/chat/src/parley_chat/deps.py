@@ -8,18 +8,12 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from parley_chat.config import ChatSettings, get_chat_settings
-from parley_chat.storage import LocalStorage, Storage
 from parley_common.redis import RateLimiter
 
 
 # Dependencies are `async def` so FastAPI calls them inline instead of in its thread pool.
 async def chat_settings() -> ChatSettings:
     return get_chat_settings()
-
-
-async def get_storage(request: Request) -> Storage:
-    storage: Storage = request.app.state.storage
-    return storage
 
 
 async def get_redis(request: Request) -> Redis:
@@ -32,11 +26,6 @@ async def get_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-def local_storage(settings: ChatSettings) -> LocalStorage:
-    return LocalStorage(settings.storage_dir / "chat")
-
-
 ChatSettingsDep = Annotated[ChatSettings, Depends(chat_settings)]
-StorageDep = Annotated[Storage, Depends(get_storage)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]

@@ -25,6 +25,7 @@ from parley_auth.schemas import (
 from parley_common.db import SessionDep
 from parley_common.errors import PayloadTooLarge, responses
 from parley_common.security import CurrentAgent
+from parley_common.storage import StorageDep
 
 router = APIRouter(prefix="/api/v1", tags=["profile"], responses=responses(SessionRevoked))
 
@@ -78,9 +79,10 @@ async def upload_avatar(
     agent: ActiveAgent,
     session: SessionDep,
     settings: AuthSettingsDep,
+    storage: StorageDep,
 ) -> AgentOut:
     data = await file.read(settings.avatar_max_bytes + 1)
-    name = await avatars.store_avatar(settings, data)
+    name = await avatars.store_avatar(settings, storage, data)
     return await profile.set_avatar_url(session, agent, avatars.avatar_url(settings, name))
 
 

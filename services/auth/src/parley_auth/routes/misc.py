@@ -8,7 +8,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import APIRouter, status
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 from parley_auth import avatars, bug_reports
 from parley_auth.deps import ActiveAgent, AuthSettingsDep, LimiterDep
@@ -16,6 +16,7 @@ from parley_auth.errors import AvatarNotFound, SessionRevoked
 from parley_auth.schemas import AppLinksOut, BugReportIn, BugReportOut
 from parley_common.db import SessionDep
 from parley_common.errors import TooManyRequests, responses
+from parley_common.storage import StorageDep
 
 router = APIRouter(prefix="/api/v1", tags=["support"])
 internal = APIRouter(prefix="/internal", include_in_schema=False)
@@ -49,12 +50,14 @@ async def app_links(settings: AuthSettingsDep) -> AppLinksOut:
     )
 
 
-@router.get("/avatars/{name}", response_class=FileResponse, responses=responses(AvatarNotFound))
-async def get_avatar(name: str, settings: AuthSettingsDep) -> FileResponse:
+@router.get(
+    "/avatars/{name}", response_class=StreamingResponse, responses=responses(AvatarNotFound)
+)
+async def get_avatar(name: str, storage: StorageDep) -> StreamingResponse:
     """An uploaded avatar (public: the chat box shows it to visitors)."""
-    path, content_type = avatars.avatar_path(settings, name)
-    return FileResponse(
-        path,
+    body, content_type = await avatars.open_avatar(storage, name)
+    return StreamingResponse(
+        body,
         media_type=content_type,
         headers={
             "Cache-Control": "public, max-age=86400, immutable",

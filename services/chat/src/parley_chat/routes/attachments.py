@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from parley_chat import attachments
-from parley_chat.deps import ChatSettingsDep, StorageDep
+from parley_chat.deps import ChatSettingsDep
 from parley_chat.errors import AttachmentInvalid, AttachmentNotFound
 from parley_chat.schemas import AttachmentOut
 from parley_chat.upload import MultipartFile, UploadInvalid
@@ -23,6 +23,7 @@ from parley_common.security import (
     verify_agent_token,
     verify_visitor_token,
 )
+from parley_common.storage import StorageDep, StoredObjectMissing
 
 router = APIRouter(prefix="/api/v1", tags=["attachments"])
 
@@ -133,8 +134,12 @@ async def download(
         row = await attachments.for_visitor(
             session, visitor.account_id, visitor.visitor_id, attachment_id
         )
+    try:
+        body = await storage.open(row.storage_key)
+    except StoredObjectMissing:
+        raise AttachmentNotFound() from None
     return StreamingResponse(
-        storage.read(row.storage_key),
+        body,
         media_type=row.content_type,
         headers=attachments.download_headers(row),
     )
