@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+from urllib.parse import unquote
 
 import pytest
 from aiohttp import web
@@ -162,3 +164,67 @@ async def test_cors_preflight_for_widget_origins(upstream) -> None:
         )
     assert resp.status_code == 200
     assert resp.headers["access-control-allow-origin"] in ("*", "https://shop.example")
+
+
+async def asgi_get(app, raw_path: bytes) -> tuple[int, dict]:
+    """A GET with the path exactly as given (an HTTP client would resolve its dot-segments)."""
+    path, _, query = raw_path.partition(b"?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote(path.decode()),
+        "raw_path": path,
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], {**json.loads(body), "_headers": dict(sent[0]["headers"])}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        b"/api/v1/chatbots/../../../metrics",
+        b"/api/v1/chatbots/..%2f..%2f..%2finternal/jwks",
+        b"/api/v1/chatbots/%2e%2e/%2e%2e/%2e%2e/openapi.json",
+        b"/api/v1/chatbots/.%2E/x",
+        b"/api/v1/chatbots/a%5c..%5c..%5cmetrics",
+        b"/api/v1/chatbots/./x",
+        b"/api/v1/../metrics",
+        b"/api/v1/chatbots/%2fetc",
+        b"/api/v1/chatbots/a%00b",
+    ],
+)
+async def test_dot_segments_and_encoded_separators_are_refused(upstream, path: bytes) -> None:
+    url, seen = upstream
+    app = create_app(gateway_settings(url))
+    async with running_app(app):
+        status, body = await asgi_get(app, path)
+    assert status == 400
+    assert body["code"] == "invalid_path"
+    assert body["_headers"][b"content-type"] == b"application/problem+json"
+    assert seen == []
+
+
+async def test_upstream_gets_the_raw_path_it_was_routed_by(upstream) -> None:
+    url, _ = upstream
+    app = create_app(gateway_settings(url))
+    async with running_app(app):
+        status, body = await asgi_get(app, b"/api/v1/chatbots/%252e%252e/a%20b?q=%2e%2e")
+    assert status == 200
+    assert body["path"] == "/api/v1/chatbots/%252e%252e/a%20b?q=%2e%2e"

@@ -17,11 +17,13 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
+from yarl import URL
 
 from parley_common.app import RequestContextMiddleware
 from parley_common.errors import DomainError, PayloadTooLarge, TooManyRequests, problem
 from parley_common.logging import request_id_var
 from parley_gateway.config import GatewaySettings, route_for
+from parley_gateway.paths import path_is_safe, raw_path
 
 HOP_BY_HOP = frozenset(
     {
@@ -140,6 +142,9 @@ class GatewayApp:
         self._proxy = CORSMiddleware(RequestContextMiddleware(self._forward), **cors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not path_is_safe(raw_path(scope)):
+            await _invalid_path()(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
             service = route_for(scope["path"][len(API_PREFIX) - 1 :])
             if service is not None and service != "gateway":
@@ -159,6 +164,11 @@ class GatewayApp:
         await response(scope, receive, send)
 
 
+def _invalid_path() -> Response:
+    detail = "The path has a dot-segment or an encoded separator; send it normalised."
+    return problem(400, "invalid_path", "Invalid path", detail)
+
+
 class _ProxyRoute:
     """Stands in for a route in the scope so metrics label proxied requests by service."""
 
@@ -171,13 +181,18 @@ async def forward(request: Request, service: str) -> Response:
     settings: GatewaySettings = state.settings
     await check_rate_limits(request, settings)
     client: aiohttp.ClientSession = state.http
-    url = settings.service_url(service) + request.url.path
+    # The raw path checked by path_is_safe, sent as it is (yarl would resolve dot-segments).
+    url = settings.service_url(service) + raw_path(request.scope)
     if request.url.query:
         url += "?" + request.url.query
     body = await request_body(request, settings.max_body_bytes)
     try:
         upstream = await client.request(
-            request.method, url, headers=upstream_headers(request), data=body, allow_redirects=False
+            request.method,
+            URL(url, encoded=True),
+            headers=upstream_headers(request),
+            data=body,
+            allow_redirects=False,
         )
     except aiohttp.ClientConnectionError as exc:
         if isinstance(exc, aiohttp.ServerTimeoutError):
