@@ -55,6 +55,7 @@ def bench_env(tmp: Path) -> dict[str, str]:
         "PARLEY_LOG_LEVEL": "WARNING",
         "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
         "PARLEY_SMTP_PORT": str(free_port()),
+        "PARLEY_GATEWAY_INTERNAL_PORT": str(free_port()),  # the gateway's /readyz
     }
 
 
@@ -217,7 +218,7 @@ async def main(duration: float = 10.0) -> None:
     try:
         connector = aiohttp.TCPConnector(limit=256)
         async with aiohttp.ClientSession(connector=connector) as http:
-            await wait_ready(http, url)
+            await wait_ready(http, f"http://127.0.0.1:{env['PARLEY_GATEWAY_INTERNAL_PORT']}")
             async with http.post(
                 f"{url}/api/v1/auth/signup",
                 json={

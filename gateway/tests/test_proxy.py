@@ -166,7 +166,7 @@ async def test_cors_preflight_for_widget_origins(upstream) -> None:
     assert resp.headers["access-control-allow-origin"] in ("*", "https://shop.example")
 
 
-async def asgi_get(app, raw_path: bytes) -> tuple[int, dict]:
+async def asgi_get(app, raw_path: bytes, port: int = 80) -> tuple[int, dict]:
     """A GET with the path exactly as given (an HTTP client would resolve its dot-segments)."""
     path, _, query = raw_path.partition(b"?")
     scope = {
@@ -181,7 +181,7 @@ async def asgi_get(app, raw_path: bytes) -> tuple[int, dict]:
         "root_path": "",
         "headers": [(b"host", b"testserver")],
         "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
+        "server": ("testserver", port),
     }
     sent: list[dict] = []
 
@@ -193,7 +193,10 @@ async def asgi_get(app, raw_path: bytes) -> tuple[int, dict]:
 
     await app(scope, receive, send)
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return sent[0]["status"], {**json.loads(body), "_headers": dict(sent[0]["headers"])}
+    headers = dict(sent[0]["headers"])
+    if headers.get(b"content-type", b"").startswith(b"text/plain"):
+        return sent[0]["status"], {"_text": body.decode(), "_headers": headers}
+    return sent[0]["status"], {**json.loads(body), "_headers": headers}
 
 
 @pytest.mark.parametrize(
@@ -228,3 +231,20 @@ async def test_upstream_gets_the_raw_path_it_was_routed_by(upstream) -> None:
         status, body = await asgi_get(app, b"/api/v1/chatbots/%252e%252e/a%20b?q=%2e%2e")
     assert status == 200
     assert body["path"] == "/api/v1/chatbots/%252e%252e/a%20b?q=%2e%2e"
+
+
+async def test_readiness_and_metrics_only_on_the_internal_port(upstream) -> None:
+    url, _ = upstream
+    app = create_app(gateway_settings(url, gateway_internal_port=9999))
+    async with running_app(app):
+        public = {path: await asgi_get(app, path) for path in (b"/readyz", b"/metrics")}
+        liveness = await asgi_get(app, b"/healthz")
+        metrics = await asgi_get(app, b"/metrics", port=9999)
+        ready = await asgi_get(app, b"/readyz", port=9999)
+        api_on_internal = await asgi_get(app, b"/api/v1/chatbots", port=9999)
+    for status, body in public.values():
+        assert (status, body["code"]) == (404, "not_found")
+    assert liveness[0] == 200
+    assert metrics[0] == 200 and "parley_http_request" in metrics[1]["_text"]
+    assert ready[0] in (200, 503) and "checks" in ready[1]
+    assert api_on_internal[0] == 404

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import httpx
+
 from parley_common.e2e import System
 
 
 async def test_gateway_is_ready_with_every_service(system: System, gateway) -> None:
-    resp = await gateway.get("/readyz")
+    async with httpx.AsyncClient(base_url=system.internal_url, timeout=15) as internal:
+        resp = await internal.get("/readyz")
+        metrics = await internal.get("/metrics")
     assert resp.status_code == 200
     assert resp.json()["checks"] == {"redis": "ok", "rabbitmq": "ok", "services": "ok"}
+    assert metrics.status_code == 200 and "parley_http_request_seconds" in metrics.text
+    for path in ("/readyz", "/metrics"):
+        public = await gateway.get(path)
+        assert public.status_code == 404 and public.json()["code"] == "not_found"
+    assert (await gateway.get("/healthz")).json() == {"status": "ok"}
 
 
 async def test_openapi_lists_every_service(gateway) -> None:

@@ -46,7 +46,7 @@ def create_app(settings: GatewaySettings | None = None) -> proxy.GatewayApp:
         "max_age": 600,
     }
     app.add_middleware(CORSMiddleware, **cors)
-    return proxy.GatewayApp(app, cors)
+    return proxy.GatewayApp(app, cors, settings.gateway_internal_port)
 
 
 app = create_app()

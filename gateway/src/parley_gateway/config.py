@@ -52,6 +52,9 @@ class GatewaySettings(Settings):
     rate_limit_ip_per_minute: int = 1200
     rate_limit_token_per_minute: int = 600
     cors_origins: list[str] = ["*"]
+    # /readyz and /metrics are served only on this port (probes, Prometheus), never on the
+    # public one; 0 = not served at all. PARLEY_GATEWAY_INTERNAL_PORT.
+    gateway_internal_port: int = 0
 
 
 @lru_cache

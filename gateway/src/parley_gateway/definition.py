@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from parley_common.definition import ServiceDef
+from parley_gateway.config import get_gateway_settings
 from parley_gateway.stream.sequencer import QUEUE_PURPOSE, run_sequencer
 
 SERVICE = ServiceDef(
@@ -11,4 +12,5 @@ SERVICE = ServiceDef(
     port=8000,
     background=[run_sequencer],
     queues=[(QUEUE_PURPOSE, ["#"])],
+    internal_port=lambda: get_gateway_settings().gateway_internal_port,
 )

@@ -23,7 +23,7 @@ from parley_common.app import RequestContextMiddleware
 from parley_common.errors import DomainError, PayloadTooLarge, TooManyRequests, problem
 from parley_common.logging import request_id_var
 from parley_gateway.config import GatewaySettings, route_for
-from parley_gateway.paths import path_is_safe, raw_path
+from parley_gateway.paths import edge_refusal, raw_path
 
 HOP_BY_HOP = frozenset(
     {
@@ -136,14 +136,16 @@ class GatewayApp:
     gateway's own routes (stream, widget, docs), unknown paths, the lifespan — is FastAPI's.
     """
 
-    def __init__(self, app: FastAPI, cors: dict[str, Any]) -> None:
+    def __init__(self, app: FastAPI, cors: dict[str, Any], internal_port: int = 0) -> None:
         self.app = app
+        self.internal_port = internal_port
         self.state = app.state
         self._proxy = CORSMiddleware(RequestContextMiddleware(self._forward), **cors)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not path_is_safe(raw_path(scope)):
-            await _invalid_path()(scope, receive, send)
+        refusal = edge_refusal(scope, self.internal_port) if scope["type"] == "http" else None
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
             service = route_for(scope["path"][len(API_PREFIX) - 1 :])
@@ -162,11 +164,6 @@ class GatewayApp:
         except DomainError as exc:
             response = problem(exc.status, exc.code, exc.title, exc.detail, exc.headers)
         await response(scope, receive, send)
-
-
-def _invalid_path() -> Response:
-    detail = "The path has a dot-segment or an encoded separator; send it normalised."
-    return problem(400, "invalid_path", "Invalid path", detail)
 
 
 class _ProxyRoute:

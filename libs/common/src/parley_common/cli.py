@@ -106,12 +106,13 @@ def migrate(broker_topology: bool = True) -> None:
 
 @app.command()
 def serve(name: str, port: Annotated[int | None, typer.Option()] = None, workers: int = 1) -> None:
-    """Run a service's (or the gateway's) HTTP app."""
+    """Run a service's (or the gateway's) HTTP app, and its internal listener if it has one."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     service = load_service(name)
     settings = get_settings()
-    uvicorn.run(
+    config = uvicorn.Config(
         service.app,
         host=settings.host,
         port=port or service.port,
@@ -129,6 +130,19 @@ def serve(name: str, port: Annotated[int | None, typer.Option()] = None, workers
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
     )
+    sockets = [config.bind_socket()]
+    internal_port = service.internal_port() if service.internal_port else 0
+    if internal_port:
+        # The same app on a second socket; it tells the two apart by scope["server"].
+        config.port = internal_port
+        sockets.append(config.bind_socket())
+    if workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+        return
+    server = uvicorn.Server(config)
+    server.run(sockets=sockets)
+    if not server.started:
+        raise typer.Exit(3)  # the lifespan failed: exit non-zero like uvicorn.run
 
 
 @app.command()

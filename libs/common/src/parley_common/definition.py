@@ -34,6 +34,9 @@ class ServiceDef:
     background: Sequence[BackgroundTask] = field(default_factory=tuple)
     # Queues consumed by background tasks rather than by `consumers`: (purpose, routing keys).
     queues: Sequence[tuple[str, Sequence[str]]] = field(default_factory=tuple)
+    # The port of a second listener serving only health, readiness and metrics (read from the
+    # process's settings; 0 = none), for a process whose main port is public.
+    internal_port: Callable[[], int] | None = None
 
     @property
     def schema(self) -> str | None:

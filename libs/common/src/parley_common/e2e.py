@@ -1,10 +1,10 @@
 """End-to-end fixtures (part of the test plugin): the Procfile started like `make run`.
 
 ``system`` starts the services, their workers and the gateway on free ports against this
-run's database, broker namespace and Redis keys, waits for the gateway's /readyz, and gives a
-client for the gateway only. Extra environment for the processes comes from the
-``system_env`` fixture: override it in a conftest (session scope) to point a process at a
-test double (e.g. notify at an APNs double).
+run's database, broker namespace and Redis keys, waits for the gateway's /readyz (on its
+internal port, ``internal_url``), and gives a client for the gateway only. Extra environment
+for the processes comes from the ``system_env`` fixture: override it in a conftest (session
+scope) to point a process at a test double (e.g. notify at an APNs double).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ LOGS = ROOT / "test-artifacts" / "logs"
 class System:
     url: str
     env: dict[str, str]
+    internal_url: str = ""  # the gateway's /readyz and /metrics (never on the public port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
@@ -198,6 +199,7 @@ def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
         {
             "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
             "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
+            "PARLEY_GATEWAY_INTERNAL_PORT": str(free_port()),
             "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000",
             # A dozen processes share PostgreSQL's connection limit with the in-process tests.
             "PARLEY_DATABASE_POOL_SIZE": "2",
@@ -205,7 +207,12 @@ def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
             **system_env,
         }
     )
-    system = System(url=env["PARLEY_PUBLIC_URL"], env=env, commands=procfile_commands(ports))
+    system = System(
+        url=env["PARLEY_PUBLIC_URL"],
+        env=env,
+        internal_url=f"http://127.0.0.1:{env['PARLEY_GATEWAY_INTERNAL_PORT']}",
+        commands=procfile_commands(ports),
+    )
     for name in system.commands:
         system.start(name)
     try:
@@ -230,7 +237,7 @@ def _wait_ready(system: System, timeout: float = 60) -> None:
         if dead:
             raise RuntimeError(f"processes exited at start: {dead}; see {LOGS}")
         try:
-            resp = httpx.get(system.url + "/readyz", timeout=3)
+            resp = httpx.get(system.internal_url + "/readyz", timeout=3)
             if resp.status_code == 200:
                 return
             last = resp.text
