@@ -23,6 +23,7 @@ from parley_common.logging import configure_logging, request_id_var
 from parley_common.metrics import REQUEST_LATENCY
 from parley_common.redis import RateLimiter, create_redis
 from parley_common.settings import Settings, get_settings
+from parley_common.text import NulGuardMiddleware
 
 log = logging.getLogger("parley.app")
 LifespanHook = Callable[[FastAPI, AsyncExitStack], Awaitable[None]]
@@ -167,6 +168,7 @@ def create_service_app(
     app.state.engine = None
     app.state.session_factory = None
     install_error_handlers(app)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router())
     for router in routers:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from parley_common.text import MultilineText, Text
+
 Role = Literal["owner", "admin", "agent"]
 Status = Literal["online", "away", "offline"]
 
@@ -19,8 +21,8 @@ def _normalise_email(value: str) -> str:
 Email = Annotated[
     EmailStr, Field(max_length=320, examples=["jane@example.com"]), AfterValidator(_normalise_email)
 ]
-Password = Annotated[str, Field(min_length=8, max_length=1024, examples=["correct horse 42"])]
-Name = Annotated[str, Field(min_length=1, max_length=100, examples=["Jane Doe"])]
+Password = Annotated[Text, Field(min_length=8, max_length=1024, examples=["correct horse 42"])]
+Name = Annotated[Text, Field(min_length=1, max_length=100, examples=["Jane Doe"])]
 
 
 class Request(BaseModel):
@@ -32,22 +34,22 @@ class SignupIn(Request):
     email: Email
     password: Password
     name: Name
-    account_name: str | None = Field(
+    account_name: Text | None = Field(
         default=None, min_length=1, max_length=200, examples=["Acme web shop"]
     )
 
 
 class LoginIn(Request):
     email: Annotated[
-        str,
+        Text,
         Field(min_length=1, max_length=320, examples=["jane@example.com"]),
         AfterValidator(_normalise_email),
     ]
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    password: Annotated[Text, Field(min_length=1, max_length=1024)]
 
 
 class RefreshIn(Request):
-    refresh_token: str = Field(min_length=1, max_length=200)
+    refresh_token: Text = Field(min_length=1, max_length=200)
 
 
 class AgentOut(BaseModel):
@@ -91,8 +93,8 @@ def _https_only(value: str | None) -> str | None:
 
 class ProfilePatch(Request):
     name: Name | None = None
-    description: str | None = Field(default=None, max_length=500)
-    avatar_url: Annotated[str | None, Field(max_length=2048), AfterValidator(_https_only)] = None
+    description: MultilineText | None = Field(default=None, max_length=500)
+    avatar_url: Annotated[Text | None, Field(max_length=2048), AfterValidator(_https_only)] = None
 
     model_config = ConfigDict(
         extra="forbid",
@@ -118,11 +120,11 @@ class ProfilePatch(Request):
 
 class EmailChangeIn(Request):
     new_email: Email
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    password: Annotated[Text, Field(min_length=1, max_length=1024)]
 
 
 class PasswordChangeIn(Request):
-    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    current_password: Annotated[Text, Field(min_length=1, max_length=1024)]
     new_password: Password
 
 
@@ -166,7 +168,7 @@ class InvitationPreviewOut(BaseModel):
 
 
 class AcceptInvitationIn(Request):
-    token: str = Field(min_length=1, max_length=200)
+    token: Text = Field(min_length=1, max_length=200)
     name: Name
     password: Password
 
@@ -182,7 +184,7 @@ class AgentList(BaseModel):
 
 # --- account ---------------------------------------------------------------------------------
 class AccountPatch(Request):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class ChatCodeOut(BaseModel):
@@ -207,10 +209,10 @@ class SubscriptionOut(BaseModel):
 
 # --- bug reports, links ----------------------------------------------------------------------
 class BugReportIn(Request):
-    message: str = Field(min_length=1, max_length=5000)
-    app_version: str | None = Field(default=None, max_length=50)
-    device: str | None = Field(default=None, max_length=200)
-    logs: str | None = Field(default=None, max_length=100_000)
+    message: MultilineText = Field(min_length=1, max_length=5000)
+    app_version: Text | None = Field(default=None, max_length=50)
+    device: Text | None = Field(default=None, max_length=200)
+    logs: MultilineText | None = Field(default=None, max_length=100_000)
 
 
 class BugReportOut(BaseModel):

@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from parley_common.text import MultilineText, Text
+
 Language = Literal[
     "en",
     "cs",
@@ -46,8 +48,8 @@ Language = Literal[
     "zh",
 ]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"])]
-HexColor = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#1f6feb"])]
+HHMM = Annotated[Text, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"])]
+HexColor = Annotated[Text, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#1f6feb"])]
 _DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$")
 
 
@@ -114,14 +116,14 @@ def _check_domains(values: list[str]) -> list[str]:
     return sorted(set(out))
 
 
-Domains = Annotated[list[Annotated[str, Field(max_length=253)]], Field(max_length=100)]
+Domains = Annotated[list[Annotated[Text, Field(max_length=253)]], Field(max_length=100)]
 # Resolve an open conversation after this many idle minutes (5 minutes .. 7 days).
 AutoResolveMinutes = Annotated[int, Field(ge=5, le=10080, strict=True, examples=[60])]
 
 
 class GeneralSettings(Strict):
     language: Language = "en"
-    timezone: str = Field(default="UTC", max_length=64)
+    timezone: Text = Field(default="UTC", max_length=64)
     satisfaction_rating_enabled: bool = True
     office_hours: OfficeHours = Field(default_factory=OfficeHours)
     allowed_domains: Domains = Field(default_factory=list)
@@ -136,7 +138,7 @@ class GeneralSettings(Strict):
 
 class GeneralSettingsPatch(Patch):
     language: Language | None = None
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: Text | None = Field(default=None, max_length=64)
     satisfaction_rating_enabled: bool | None = None
     office_hours: OfficeHoursPatch | None = None
     allowed_domains: Domains | None = None
@@ -179,8 +181,8 @@ class GeneralSettingsPatch(Patch):
 # --- design ----------------------------------------------------------------------------------
 ButtonTheme = Literal["bubble", "bar", "tab"]
 Position = Literal["right", "left"]
-ShortText = Annotated[str, Field(max_length=200)]
-LongText = Annotated[str, Field(max_length=1000)]
+ShortText = Annotated[Text, Field(max_length=200)]
+LongText = Annotated[MultilineText, Field(max_length=1000)]
 
 
 class Texts(Strict):

@@ -8,14 +8,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parley_common.text import MultilineText, Text
+
 MAX_MESSAGE = 1000
 MAX_STEPS = 30
 MAX_BUTTONS = 5
 STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 HANDOVER, END = "handover", "end"
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Text = Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE)]
+Name = Annotated[Text, Field(min_length=1, max_length=100)]
+Message = Annotated[MultilineText, Field(min_length=1, max_length=MAX_MESSAGE)]
 Delay = Annotated[int, Field(ge=0, le=3600, description="Wait this long after the trigger")]
 
 
@@ -27,7 +29,7 @@ class Trigger(Forbid):
     """When the bot starts for a visitor."""
 
     type: Literal["visitor_arrived", "page_url", "time_on_page"]
-    url_contains: str | None = Field(
+    url_contains: Text | None = Field(
         None, min_length=1, max_length=500, description="page_url: required; time_on_page: optional"
     )
     seconds: int | None = Field(None, ge=1, le=3600, description="time_on_page: required")
@@ -55,16 +57,16 @@ class Conditions(Forbid):
 
 
 class Button(Forbid):
-    label: str = Field(min_length=1, max_length=40)
-    next: str = Field(
+    label: Text = Field(min_length=1, max_length=40)
+    next: Text = Field(
         pattern=r"^[A-Za-z0-9_-]{1,40}$",
         description='a step id, "handover" (to a human) or "end"',
     )
 
 
 class Step(Forbid):
-    id: str = Field(pattern=STEP_ID_PATTERN)
-    message: Text
+    id: Text = Field(pattern=STEP_ID_PATTERN)
+    message: Message
     buttons: list[Button] = Field(default_factory=list, max_length=MAX_BUTTONS)
     goal: bool = Field(False, description="Reaching this step counts as a conversion")
 
@@ -103,7 +105,7 @@ class AutomaticMessageIn(Forbid):
     enabled: bool = True
     trigger: Trigger
     conditions: Conditions = Field(default_factory=Conditions)
-    message: Text
+    message: Message
     delay_seconds: Delay = 0
 
 
@@ -113,7 +115,7 @@ class AutomaticMessagePatch(Forbid):
     enabled: bool | None = None
     trigger: Trigger | None = None
     conditions: Conditions | None = None
-    message: Text | None = None
+    message: Message | None = None
     delay_seconds: Delay | None = None
 
 
@@ -136,7 +138,7 @@ class ChatbotIn(Forbid):
     conditions: Conditions = Field(default_factory=Conditions)
     delay_seconds: Delay = 0
     steps: Steps = Field(description="The first step is where the chatbot starts")
-    handover_message: Text | None = None
+    handover_message: Message | None = None
 
 
 class ChatbotPatch(Forbid):
@@ -147,7 +149,7 @@ class ChatbotPatch(Forbid):
     conditions: Conditions | None = None
     delay_seconds: Delay | None = None
     steps: Steps | None = None
-    handover_message: Text | None = None
+    handover_message: Message | None = None
 
 
 class BotOut(BaseModel):

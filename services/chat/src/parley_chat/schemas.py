@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from parley_common.text import MultilineText, Text
+
 Channel = Literal["chat", "email"]
 AuthorType = Literal["visitor", "agent", "bot", "system"]
 
@@ -24,8 +26,8 @@ class VisitorMessageIn(Request):
             "examples": [{"text": "Hello, is shipping free?", "client_message_id": "c-1"}]
         },
     )
-    text: str = Field(default="", max_length=10_000)
-    client_message_id: str | None = Field(default=None, min_length=1, max_length=100)
+    text: MultilineText = Field(default="", max_length=10_000)
+    client_message_id: Text | None = Field(default=None, min_length=1, max_length=100)
     attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
 
 
@@ -34,15 +36,15 @@ class AgentMessageIn(Request):
         extra="forbid",
         json_schema_extra={"examples": [{"text": "Yes, over 50 EUR.", "channel": "chat"}]},
     )
-    text: str = Field(default="", max_length=10_000)
-    client_message_id: str | None = Field(default=None, min_length=1, max_length=100)
+    text: MultilineText = Field(default="", max_length=10_000)
+    client_message_id: Text | None = Field(default=None, min_length=1, max_length=100)
     attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
     shortcut_id: uuid.UUID | None = None
     channel: Channel = "chat"
 
 
 class ContactVisitorIn(Request):
-    text: str | None = Field(default=None, max_length=10_000)
+    text: MultilineText | None = Field(default=None, max_length=10_000)
 
 
 class ContactFormIn(Request):
@@ -52,9 +54,9 @@ class ContactFormIn(Request):
             "examples": [{"name": "Jane", "email": "jane@example.com", "text": "Call me back"}]
         },
     )
-    name: str | None = Field(default=None, max_length=200)
+    name: Text | None = Field(default=None, max_length=200)
     email: EmailStr
-    text: str = Field(min_length=1, max_length=10_000)
+    text: MultilineText = Field(min_length=1, max_length=10_000)
 
 
 class RatingIn(Request):
@@ -66,7 +68,7 @@ class RatingIn(Request):
     )
     conversation_id: uuid.UUID
     rating: Literal[1, 2, 3, 4, 5, "good", "bad"]
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: MultilineText | None = Field(default=None, max_length=2000)
 
 
 class AssignIn(Request):
@@ -84,13 +86,13 @@ class ShortcutIn(Request):
             "examples": [{"name": "hello", "text": "Hi {visitor_name}, how can I help?"}]
         },
     )
-    name: str = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
-    text: str = Field(min_length=1, max_length=10_000)
+    name: Text = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
+    text: MultilineText = Field(min_length=1, max_length=10_000)
 
 
 class ShortcutPatch(Request):
-    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
-    text: str | None = Field(default=None, min_length=1, max_length=10_000)
+    name: Text | None = Field(default=None, min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
+    text: MultilineText | None = Field(default=None, min_length=1, max_length=10_000)
 
 
 # --- responses --------------------------------------------------------------------------------

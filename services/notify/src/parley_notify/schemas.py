@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from parley_common.text import Text
+
 # APNs device tokens are hex; today 32 bytes, Apple says the length may grow.
 TOKEN_PATTERN = r"^[0-9a-fA-F]{32,200}$"
 
@@ -29,12 +31,12 @@ class DeviceIn(BaseModel):
     )
 
     platform: Literal["ios"] = "ios"
-    token: str = Field(pattern=TOKEN_PATTERN, max_length=200)
+    token: Text = Field(pattern=TOKEN_PATTERN, max_length=200)
     environment: Literal["production", "sandbox"] = "production"
-    bundle_id: str | None = Field(
+    bundle_id: Text | None = Field(
         default=None, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9.\-]*$"
     )
-    locale: str | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z0-9_\-]+$")
+    locale: Text | None = Field(default=None, max_length=35, pattern=r"^[A-Za-z0-9_\-]+$")
 
     @field_validator("token")
     @classmethod

@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-Url = Annotated[str, Field(min_length=1, max_length=2048, examples=["https://example.com/pricing"])]
-Title = Annotated[str, Field(max_length=500, examples=["Pricing"])]
-CustomValue = str | int | float | bool | None
+from parley_common.text import MultilineText, Text
+
+Url = Annotated[
+    Text, Field(min_length=1, max_length=2048, examples=["https://example.com/pricing"])
+]
+Title = Annotated[Text, Field(max_length=500, examples=["Pricing"])]
+CustomValue: TypeAlias = Text | int | float | bool | None
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 _CUSTOM_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -43,13 +47,13 @@ class Strict(BaseModel):
 class PageIn(Strict):
     url: Url
     title: Title = ""
-    referrer: str | None = Field(default=None, max_length=2048)
+    referrer: Text | None = Field(default=None, max_length=2048)
 
     _url = field_validator("url")(_check_url)
 
 
 class SessionRequest(Strict):
-    widget_key: str = Field(min_length=1, max_length=64)
+    widget_key: Text = Field(min_length=1, max_length=64)
     visitor_id: uuid.UUID | None = Field(
         default=None, description="The id the widget got last time; omit for a new visitor."
     )
@@ -101,9 +105,9 @@ class PresenceOut(BaseModel):
 class WidgetVisitorPatch(Strict):
     """What the website may tell about its visitor (e.g. the logged-in user)."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = Field(default=None, max_length=320)
-    phone: str | None = Field(default=None, max_length=40)
+    phone: Text | None = Field(default=None, max_length=40)
     custom: dict[str, CustomValue] | None = Field(
         default=None, description="Merged into the visitor's custom variables; null deletes a key."
     )
@@ -129,7 +133,7 @@ class WidgetVisitorPatch(Strict):
 
 # --- agents ----------------------------------------------------------------------------------
 class VisitorPatch(WidgetVisitorPatch):
-    note: str | None = Field(default=None, max_length=5000)
+    note: MultilineText | None = Field(default=None, max_length=5000)
 
     model_config = ConfigDict(
         extra="forbid",

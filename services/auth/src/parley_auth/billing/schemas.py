@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from parley_common.text import Text
+
 # A signed notification is a few KB (three nested JWS with certificate chains).
 MAX_JWS = 100_000
 
@@ -19,7 +21,7 @@ class AppStoreNotificationIn(BaseModel):
         json_schema_extra={"examples": [{"signedPayload": "eyJhbGciOiJFUzI1NiIsIng1YyI6..."}]},
     )
 
-    signedPayload: str = Field(min_length=1, max_length=MAX_JWS)
+    signedPayload: Text = Field(min_length=1, max_length=MAX_JWS)
 
 
 class AppStoreNotificationOut(BaseModel):
@@ -35,4 +37,4 @@ class AppStoreTransactionIn(BaseModel):
         json_schema_extra={"examples": [{"signed_transaction": "eyJhbGciOiJFUzI1NiIsIng1YyI6..."}]},
     )
 
-    signed_transaction: str = Field(min_length=1, max_length=MAX_JWS)
+    signed_transaction: Text = Field(min_length=1, max_length=MAX_JWS)

@@ -22,6 +22,7 @@ from parley_auth.schemas import AgentList, AgentOut, AgentPatch, InviteIn, Invit
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.pagination import InvalidCursor
+from parley_common.text import Text
 
 router = APIRouter(prefix="/api/v1", tags=["team"], responses=responses(SessionRevoked))
 
@@ -31,7 +32,7 @@ async def list_agents(
     agent: ActiveAgent,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> AgentList:
     """The account's agents, newest first."""
     return await team.list_agents(session, agent.account_id, limit=limit, cursor=cursor)

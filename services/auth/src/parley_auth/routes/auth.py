@@ -26,6 +26,7 @@ from parley_auth.schemas import (
 )
 from parley_common.db import SessionDep
 from parley_common.errors import TooManyRequests, responses
+from parley_common.text import Text
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -112,7 +113,7 @@ async def accept_invitation(
     responses=responses(InvitationNotFound),
 )
 async def preview_invitation(
-    token: Annotated[str, Path(max_length=200)], session: SessionDep
+    token: Annotated[Text, Path(max_length=200)], session: SessionDep
 ) -> InvitationPreviewOut:
     """The invitation behind an invite link (account, e-mail, role), before accepting it."""
     return await team.preview_invitation(session, token)

@@ -20,6 +20,7 @@ from parley_common.db import SessionDep
 from parley_common.errors import InvalidInput, responses
 from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAdmin, CurrentAgent
+from parley_common.text import Text
 
 router = APIRouter(prefix="/api/v1/automatic-messages", tags=["automatic messages"])
 KIND = AUTOMATIC_MESSAGE
@@ -35,7 +36,7 @@ async def list_automatic_messages(
     agent: CurrentAgent,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> AutomaticMessageList:
     bots, next_cursor = await service.list_bots(
         session, agent, kind=KIND, cursor=cursor, limit=limit

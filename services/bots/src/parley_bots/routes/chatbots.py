@@ -20,6 +20,7 @@ from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAdmin, CurrentAgent
+from parley_common.text import Text
 
 router = APIRouter(prefix="/api/v1/chatbots", tags=["chatbots"])
 KIND = CHATBOT
@@ -35,7 +36,7 @@ async def list_chatbots(
     agent: CurrentAgent,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> ChatbotList:
     bots, next_cursor = await service.list_bots(
         session, agent, kind=KIND, cursor=cursor, limit=limit

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from parley_common.text import Text
+
 # Page ids and PSIDs are numeric strings; the pattern also keeps them safe in Graph paths.
 GRAPH_ID = r"^[0-9]{1,64}$"
 
@@ -19,8 +21,8 @@ class FacebookConnectIn(BaseModel):
             "examples": [{"page_id": "104812345678901", "page_access_token": "EAAG…"}]
         },
     )
-    page_id: str = Field(pattern=GRAPH_ID)
-    page_access_token: str = Field(min_length=8, max_length=1000, pattern=r"^\S+$")
+    page_id: Text = Field(pattern=GRAPH_ID)
+    page_access_token: Text = Field(min_length=8, max_length=1000, pattern=r"^\S+$")
 
 
 class FacebookPageOut(BaseModel):

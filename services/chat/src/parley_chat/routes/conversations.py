@@ -46,6 +46,7 @@ from parley_common.db import SessionDep
 from parley_common.errors import TooManyRequests, responses
 from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAgent
+from parley_common.text import Text
 
 router = APIRouter(prefix="/api/v1", tags=["conversations"])
 NOT_FOUND = responses(ConversationNotFound)
@@ -60,12 +61,12 @@ async def list_conversations(
     session: SessionDep,
     agent: CurrentAgent,
     status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
-    assignee: Annotated[str | None, Query(description="agent id or `me`")] = None,
+    assignee: Annotated[Text | None, Query(description="agent id or `me`")] = None,
     unassigned: bool = False,
     unread: bool | None = None,
     channel: Literal["chat", "email", "contact_form", "facebook"] | None = None,
     visitor_id: uuid.UUID | None = None,
-    cursor: str | None = None,
+    cursor: Annotated[Text | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
 ) -> dict[str, Any]:
     """Newest activity first (seed: Conversations and Resolved tabs)."""
@@ -128,7 +129,7 @@ async def list_messages(
     conversation_id: uuid.UUID,
     session: SessionDep,
     agent: CurrentAgent,
-    cursor: Annotated[str | None, Query(description="older than this (next_cursor)")] = None,
+    cursor: Annotated[Text | None, Query(description="older than this (next_cursor)")] = None,
     since: Annotated[int | None, Query(ge=0, description="newer than this seq")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:

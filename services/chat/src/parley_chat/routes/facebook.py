@@ -22,6 +22,7 @@ from parley_chat.facebook.schemas import FacebookConnectIn, FacebookPageOut
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.security import CurrentAdmin, CurrentAgent
+from parley_common.text import Text
 
 router = APIRouter(prefix="/api/v1", tags=["facebook"])
 
@@ -64,9 +65,9 @@ async def disconnect(session: SessionDep, admin: CurrentAdmin, graph: GraphDep) 
 )
 async def verify(
     settings: ChatSettingsDep,
-    mode: Annotated[str | None, Query(alias="hub.mode")] = None,
-    token: Annotated[str | None, Query(alias="hub.verify_token", max_length=500)] = None,
-    challenge: Annotated[str, Query(alias="hub.challenge", max_length=500)] = "",
+    mode: Annotated[Text | None, Query(alias="hub.mode")] = None,
+    token: Annotated[Text | None, Query(alias="hub.verify_token", max_length=500)] = None,
+    challenge: Annotated[Text, Query(alias="hub.challenge", max_length=500)] = "",
 ) -> Response:
     """Facebook's subscription check: echoes `hub.challenge` when the verify token matches."""
     webhook.verify_challenge(settings, mode, token)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.security import CurrentAgent
+from parley_common.text import Text
 from parley_notify import service
 from parley_notify.config import get_notify_settings
 from parley_notify.schemas import TOKEN_PATTERN, DeviceIn, DeviceOut
@@ -40,7 +41,7 @@ async def register_device(
     summary="Unregister a push token",
 )
 async def unregister_device(
-    token: Annotated[str, Path(pattern=TOKEN_PATTERN, max_length=200)],
+    token: Annotated[Text, Path(pattern=TOKEN_PATTERN, max_length=200)],
     agent: CurrentAgent,
     session: SessionDep,
 ) -> Response:

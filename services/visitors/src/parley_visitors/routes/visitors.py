@@ -11,6 +11,7 @@ from parley_common.db import SessionDep
 from parley_common.errors import Unauthorized, responses
 from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAgent
+from parley_common.text import Text
 from parley_visitors import service
 from parley_visitors.deps import PresenceDep
 from parley_visitors.errors import VisitorNotFound
@@ -25,7 +26,7 @@ from parley_visitors.schemas import (
 router = APIRouter(prefix="/api/v1/visitors", tags=["visitors"])
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=500)]
+Cursor = Annotated[Text | None, Query(max_length=500)]
 
 
 @router.get(
@@ -40,7 +41,7 @@ async def list_visitors(
     state: Literal["active", "all"] = "active",
     chatting: bool | None = None,
     returning: bool | None = None,
-    url_contains: Annotated[str | None, Query(max_length=200)] = None,
+    url_contains: Annotated[Text | None, Query(max_length=200)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ActiveVisitorList | KnownVisitorList:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from parley_common.db import SessionDep
 from parley_common.errors import Unauthorized, responses
 from parley_common.security import CurrentVisitor
+from parley_common.text import Text
 from parley_visitors import sessions
 from parley_visitors.deps import ClientDep, CountriesDep, PresenceDep, VisitorsSettingsDep
 from parley_visitors.errors import OriginNotAllowed, VisitorNotFound, WidgetKeyNotFound
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 
 @router.get("/settings", response_model=WidgetSettings, responses=responses(WidgetKeyNotFound))
 async def get_widget_settings(
-    session: SessionDep, widget_key: Annotated[str, Query(min_length=1, max_length=64)]
+    session: SessionDep, widget_key: Annotated[Text, Query(min_length=1, max_length=64)]
 ) -> WidgetSettings:
     """The chat box's settings (no token needed): design, texts, contact form, agents online."""
     return await sessions.settings_for_key(session, widget_key)
