@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import filetype
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.errors import AttachmentInvalid, AttachmentNotFound
@@ -140,6 +141,27 @@ async def claim(
         raise AttachmentInvalid("An attachment id is unknown or already used.")
     by_id = {row.id: row for row in rows}
     return [{**public(by_id[i]), "id": str(i)} for i in unique]
+
+
+async def delete_unattached(
+    session: AsyncSession, *, older_than_seconds: float, limit: int
+) -> list[str]:
+    """Forget up to ``limit`` uploads never attached to a message within the grace period;
+    their storage keys (the caller deletes the files after the commit)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
+    stale = (
+        select(attachments.c.id)
+        .where(attachments.c.message_id.is_(None), attachments.c.created_at < cutoff)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        delete(attachments)
+        # Re-checked under the row lock: one claimed meanwhile is kept.
+        .where(attachments.c.id.in_(stale), attachments.c.message_id.is_(None))
+        .returning(attachments.c.storage_key)
+    )
+    return list(rows.scalars())
 
 
 async def for_agent(session: AsyncSession, account_id: uuid.UUID, attachment_id: uuid.UUID) -> Any:

@@ -10,6 +10,9 @@ from parley_common.settings import Settings
 class ChatSettings(Settings):
     message_max_length: int = 10_000
     attachment_max_bytes: int = 25 * 1024 * 1024
+    # An upload not attached to a message within this time is deleted (row and file).
+    attachment_unattached_grace_seconds: float = 24 * 3600
+    attachment_sweep_interval_seconds: float = 600
     # Inbound SMTP receiver for e-mail replies (`parley inbound-mail`).
     inbound_mail_host: str = "127.0.0.1"
     inbound_mail_port: int = 2525

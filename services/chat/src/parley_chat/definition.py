@@ -6,7 +6,7 @@ from pathlib import Path
 
 from parley_chat.consumers import CONSUMERS
 from parley_chat.events import outbox
-from parley_chat.jobs import auto_resolve
+from parley_chat.jobs import auto_resolve, sweep_unattached
 from parley_chat.models import Base
 from parley_common.definition import ServiceDef
 
@@ -18,5 +18,5 @@ SERVICE = ServiceDef(
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,
     consumers=CONSUMERS,
-    background=[auto_resolve],
+    background=[auto_resolve, sweep_unattached],
 )

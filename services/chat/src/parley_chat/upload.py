@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.requests import Request
 
-from parley_common.errors import InvalidInput
+from parley_common.errors import DomainError, InvalidInput
 
 
 class UploadInvalid(InvalidInput):
     code, title = "upload_invalid", "Send the file as multipart/form-data field `file`"
+
+
+class UploadIncomplete(DomainError):
+    status, code, title = 400, "upload_incomplete", "The multipart body is incomplete"
 
 
 @dataclass
@@ -92,5 +96,8 @@ class MultipartFile:
                 if chunk:
                     yield chunk
         self.parser.finalize()
+        if self.parser.state != MultipartState.END:
+            # A body cut short (no closing boundary) is not a file we may keep.
+            raise UploadIncomplete("The multipart body ends without its closing boundary.")
         if not self.state.seen_file:
             raise UploadInvalid()

@@ -45,6 +45,13 @@ async def _visitor_author(
     return Author("visitor", visitor_id, projections.visitor_display_name(row))
 
 
+async def ensure_not_blocked(session: AsyncSession, visitor: VisitorPrincipal) -> None:
+    """A blocked visitor sends nothing: no messages, no files."""
+    row = await projections.get_visitor(session, visitor.account_id, visitor.visitor_id)
+    if row is not None and row.blocked:
+        raise VisitorBlocked("You cannot send files.")
+
+
 async def send_visitor_message(
     session: AsyncSession, settings: ChatSettings, visitor: VisitorPrincipal, body: VisitorMessageIn
 ) -> tuple[uuid.UUID, dict[str, Any], bool]:

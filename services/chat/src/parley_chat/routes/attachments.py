@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from parley_chat import attachments
+from parley_chat import attachments, widget
 from parley_chat.deps import ChatSettingsDep
-from parley_chat.errors import AttachmentInvalid, AttachmentNotFound
+from parley_chat.errors import AttachmentInvalid, AttachmentNotFound, VisitorBlocked
 from parley_chat.schemas import AttachmentOut
-from parley_chat.upload import MultipartFile, UploadInvalid
+from parley_chat.upload import MultipartFile, UploadIncomplete, UploadInvalid
 from parley_common.db import SessionDep
 from parley_common.errors import PayloadTooLarge, Unauthorized, responses
 from parley_common.security import (
@@ -41,7 +41,7 @@ UPLOAD_DOC = {
         },
     }
 }
-UPLOAD_ERRORS = responses(PayloadTooLarge, UploadInvalid, AttachmentInvalid)
+UPLOAD_ERRORS = responses(PayloadTooLarge, UploadInvalid, UploadIncomplete, AttachmentInvalid)
 MULTIPART_OVERHEAD = 64 * 1024
 
 
@@ -95,7 +95,7 @@ async def upload_as_agent(
     "/widget/attachments",
     response_model=AttachmentOut,
     status_code=201,
-    responses=UPLOAD_ERRORS,
+    responses={**UPLOAD_ERRORS, **responses(VisitorBlocked)},
     openapi_extra=UPLOAD_DOC,
     tags=["widget"],
 )
@@ -106,6 +106,7 @@ async def upload_as_visitor(
     storage: StorageDep,
     settings: ChatSettingsDep,
 ) -> dict[str, Any]:
+    await widget.ensure_not_blocked(session, visitor)
     uploader = attachments.Uploader("visitor", visitor.visitor_id, visitor.account_id)
     return await _upload(request, session, storage, settings, uploader)
 
