@@ -14,6 +14,7 @@ async def test_widget_js_is_served_compressed_and_cacheable(service_client):
         assert resp.status_code == 200
         assert resp.headers["content-type"].startswith("application/javascript")
         assert resp.content == WIDGET_JS
+        assert resp.headers["x-content-type-options"] == "nosniff"
         assert b"innerHTML" not in WIDGET_JS  # text only ever goes in via textContent
         etag = resp.headers["etag"]
         resp = await client.get("/widget.js", headers={"if-none-match": etag})
@@ -29,6 +30,10 @@ async def test_demo_page_embeds_the_key_and_refuses_bad_keys(service_client):
         assert resp.status_code == 200  # visitors is not running here: served anyway
         assert 'data-widget-key="wk_abc-123"' in resp.text
         assert '<script src="/widget.js"' in resp.text
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        csp = resp.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "object-src 'none'" in csp
+        assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
         resp = await client.get('/demo/bad"key<script>')
         assert resp.status_code == 404
         assert "<script>alert" not in resp.text

@@ -449,3 +449,15 @@ async def test_another_accounts_facebook_conversation_is_404(
             {"p": page["id"]},
         )
         assert [row.account_id for row in owners] == [agent.account_id]
+
+
+async def test_unreachable_graph_is_502_without_our_internals(graph, client, agent):
+    await graph.stop()
+    graph._runner = None  # stopped here; the fixture has nothing left to stop
+    down = await client.put(
+        INTEGRATION,
+        headers=agent.headers,
+        json={"page_id": graph_id(), "page_access_token": "EAAGright-token"},
+    )
+    assert down.status_code == 502 and down.json()["code"] == "facebook_unavailable"
+    assert "Error" not in down.json()["detail"]  # no exception class (httpx.ConnectError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import html
@@ -18,6 +19,25 @@ WIDGET_JS_GZIP = gzip.compress(WIDGET_JS, 9)
 WIDGET_ETAG = '"' + hashlib.sha256(WIDGET_JS).hexdigest()[:16] + '"'
 DEMO_TEMPLATE = (HERE / "templates" / "demo.html").read_text()
 WIDGET_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _script_hashes(page: str) -> str:
+    """CSP sources for the page's own inline scripts (and nothing else inline)."""
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    digests = (base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() for s in scripts)
+    return " ".join(f"'sha256-{d}'" for d in digests)
+
+
+# The demo page runs its own inline script (by hash) and /widget.js; the chat box styles its
+# shadow DOM with a <style> element, hence 'unsafe-inline' for styles only.
+DEMO_CSP = (
+    "default-src 'self'; "
+    f"script-src 'self' {_script_hashes(DEMO_TEMPLATE)}; "
+    "style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; "
+    "connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+)
 
 router = APIRouter(tags=["web"])
 
@@ -41,6 +61,7 @@ async def widget_js(request: Request) -> Response:
         "Cache-Control": "public, max-age=300",
         "Vary": "Accept-Encoding",
         "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",
     }
     if request.headers.get("if-none-match") == WIDGET_ETAG:
         return Response(status_code=304, headers=headers)
@@ -85,5 +106,7 @@ async def demo_page(widget_key: str, request: Request) -> HTMLResponse:
             "Cache-Control": "no-store",
             "X-Frame-Options": "SAMEORIGIN",
             "Referrer-Policy": "strict-origin-when-cross-origin",
+            "Content-Security-Policy": DEMO_CSP,
+            "X-Content-Type-Options": "nosniff",
         },
     )

@@ -65,9 +65,7 @@ class GraphAPI:
                 headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.HTTPError as exc:
-            raise GraphError(
-                None, f"Facebook could not be reached ({type(exc).__name__})."
-            ) from exc
+            raise GraphError(None, "Facebook could not be reached.") from exc
         try:
             body = response.json()
         except ValueError:
