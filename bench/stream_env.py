@@ -36,6 +36,11 @@ async def stream_deployment(
         "PARLEY_JWT_PUBLIC_KEY_FILE": str(tmp / "public.pem"),
         "PARLEY_LOG_JSON": "false",
         "PARLEY_LOG_LEVEL": "WARNING",
+        # Every benchmark socket comes from 127.0.0.1: lift the per-address stream limits.
+        "PARLEY_STREAM_SOCKETS_PER_ADDRESS": "1000000",
+        "PARLEY_STREAM_SOCKETS_PER_AGENT": "1000000",
+        "PARLEY_STREAM_SOCKETS_PER_VISITOR": "1000000",
+        "PARLEY_STREAM_UPGRADES_PER_MINUTE_PER_ADDRESS": "1000000",
     }
     os.environ.update(env)
     get_settings.cache_clear()

@@ -21,6 +21,12 @@ class StreamSettings(Settings):
     stream_ticket_seconds: int = 30
     stream_prefetch: int = 512
     stream_batch: int = 256
+    # Concurrent sockets per gateway process (close code 4029 past them), and upgrade attempts
+    # per address and minute (429 past it). An office behind one NAT shares the address limits.
+    stream_sockets_per_address: int = 500
+    stream_sockets_per_visitor: int = 10
+    stream_sockets_per_agent: int = 20
+    stream_upgrades_per_minute_per_address: int = 600
 
 
 @lru_cache

@@ -14,6 +14,13 @@ from parley_gateway.stream import auth
 from parley_gateway.stream.config import get_stream_settings
 from parley_gateway.stream.connection import serve
 from parley_gateway.stream.hub import Hub
+from parley_gateway.stream.limits import (
+    SocketCounts,
+    agent_limits,
+    check_upgrade_rate,
+    refuse,
+    visitor_limits,
+)
 from parley_gateway.stream.subscriber import Subscriber
 
 router = APIRouter(tags=["stream"])
@@ -28,8 +35,11 @@ the replay window or the epoch changed (refetch over REST, the stream goes on fr
 unsequenced `{"type":"typing",...}`, `{"type":"pong"}` and `{"type":"error","code","detail"}`.
 Client frames: `{"type":"ping"}`, `{"type":"typing","conversation_id","is_typing"?}`.
 Close codes: 4001 session revoked or agent removed; 4008 client too slow (resume with
-`since`); 1011 stream unavailable (resume); 1012 server restarting (resume).
-Failed upgrades are answered with a problem+json HTTP response (401, 403, 422)."""
+`since`); 4029 too many open sockets for this address, visitor or agent (the reason says
+which; close one before opening another); 1011 stream unavailable (resume); 1012 server
+restarting (resume).
+Failed upgrades are answered with a problem+json HTTP response (401, 403, 422; 429 with
+`Retry-After` when an address tries to open sockets too often)."""
 
 
 class StreamTicket(BaseModel):
@@ -53,6 +63,7 @@ async def start_stream(app: FastAPI, stack: AsyncExitStack) -> None:
     await hub.start()
     stack.push_async_callback(hub.stop)
     app.state.stream_hub = hub
+    app.state.stream_sockets = SocketCounts()
 
 
 @router.post(
@@ -74,6 +85,7 @@ async def create_ticket(agent: CurrentAgent, request: Request) -> StreamTicket:
 async def agent_stream(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.stream_hub
     try:
+        await check_upgrade_rate(websocket)
         since, epoch = auth.position(websocket)
         agent = await auth.authenticate_agent(websocket)
     except DomainError as exc:
@@ -85,13 +97,19 @@ async def agent_stream(websocket: WebSocket) -> None:
         session_id=str(agent.session_id),
         max_queue=get_stream_settings().stream_send_queue,
     )
-    await serve(websocket, hub, sub, since, epoch)
+    sockets: SocketCounts = websocket.app.state.stream_sockets
+    with sockets.hold(agent_limits(websocket, str(agent.agent_id))) as full:
+        if full is not None:
+            await refuse(websocket, full)
+            return
+        await serve(websocket, hub, sub, since, epoch)
 
 
 @router.websocket("/api/v1/widget/stream")
 async def visitor_stream(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.stream_hub
     try:
+        await check_upgrade_rate(websocket)
         since, epoch = auth.position(websocket)
         visitor = await auth.authenticate_visitor(websocket)
     except DomainError as exc:
@@ -102,7 +120,12 @@ async def visitor_stream(websocket: WebSocket) -> None:
         visitor_id=str(visitor.visitor_id),
         max_queue=get_stream_settings().stream_send_queue,
     )
-    await serve(websocket, hub, sub, since, epoch)
+    sockets: SocketCounts = websocket.app.state.stream_sockets
+    with sockets.hold(visitor_limits(websocket, str(visitor.visitor_id))) as full:
+        if full is not None:
+            await refuse(websocket, full)
+            return
+        await serve(websocket, hub, sub, since, epoch)
 
 
 async def _deny(websocket: WebSocket, exc: DomainError) -> None:

@@ -201,6 +201,7 @@ def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
             "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
             "PARLEY_GATEWAY_INTERNAL_PORT": str(free_port()),
             "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000",
+            "PARLEY_STREAM_UPGRADES_PER_MINUTE_PER_ADDRESS": "100000",
             # A dozen processes share PostgreSQL's connection limit with the in-process tests.
             "PARLEY_DATABASE_POOL_SIZE": "2",
             "PARLEY_LOG_JSON": "true",
