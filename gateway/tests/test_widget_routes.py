@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 
-from parley_gateway.app import app
+from parley_common.testing import free_port
+from parley_gateway.app import app, create_app
+from parley_gateway.config import GatewaySettings
 from parley_gateway.widget.routes import WIDGET_JS
 
 
@@ -25,7 +27,9 @@ async def test_widget_js_is_served_compressed_and_cacheable(service_client):
 
 
 async def test_demo_page_embeds_the_key_and_refuses_bad_keys(service_client):
-    async with service_client(app) as client:
+    # No visitors service behind it (a `make run` may hold the default port on this machine).
+    dead = GatewaySettings(visitors_url=f"http://127.0.0.1:{free_port()}")
+    async with service_client(create_app(dead)) as client:
         resp = await client.get("/demo/wk_abc-123")
         assert resp.status_code == 200  # visitors is not running here: served anyway
         assert 'data-widget-key="wk_abc-123"' in resp.text
