@@ -7,10 +7,11 @@ import hashlib
 import json
 from urllib.parse import unquote
 
+import httpx
 import pytest
 from aiohttp import web
 
-from parley_common.testing import free_port, running_app
+from parley_common.testing import eventually, free_port, running_app
 from parley_gateway.app import create_app
 from parley_gateway.config import GatewaySettings, route_for
 
@@ -46,8 +47,21 @@ async def upstream():
         await asyncio.sleep(5)
         return web.json_response({})
 
+    async def hold(request: web.Request) -> web.Response:
+        seen.append({"path": request.path_qs, "held": True})
+        await release.wait()
+        return web.json_response({"held": True})
+
+    release = asyncio.Event()
+
+    async def let_go(request: web.Request) -> web.Response:
+        release.set()
+        return web.json_response({})
+
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_route("*", "/api/v1/chatbots/slow", slow)
+    app.router.add_route("*", "/api/v1/chatbots/hold", hold)
+    app.router.add_route("*", "/api/v1/chatbots/release", let_go)
     app.router.add_route("*", "/api/v1/chatbots/big", big)
     app.router.add_route("*", "/api/v1/{tail:.*}", echo)
     runner = web.AppRunner(app)
@@ -55,6 +69,7 @@ async def upstream():
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield f"http://127.0.0.1:{port}", seen
+    release.set()
     await runner.cleanup()
 
 
@@ -248,3 +263,27 @@ async def test_readiness_and_metrics_only_on_the_internal_port(upstream) -> None
     assert metrics[0] == 200 and "parley_http_request" in metrics[1]["_text"]
     assert ready[0] in (200, 503) and "checks" in ready[1]
     assert api_on_internal[0] == 404
+
+
+async def test_a_full_upstream_is_refused_at_once_with_503_and_retry_after(upstream) -> None:
+    url, seen = upstream
+    settings = gateway_settings(url, upstream_in_flight=1, upstream_wait_ms=20)
+    async with running_app(create_app(settings)) as client:
+        held = asyncio.create_task(client.get("/api/v1/chatbots/hold"))
+        await eventually(lambda: any(s.get("held") for s in seen))
+        refused = await client.post("/api/v1/chatbots", json={"name": "x"})
+        other_service = await client.get("/api/v1/widget/messages")  # chat: its own limit
+        assert not held.done()  # refused while the upstream is still busy
+        async with httpx.AsyncClient() as direct:  # straight to the upstream, not the gateway
+            await direct.post(f"{url}/api/v1/chatbots/release")
+        assert (await held).status_code == 200
+        after = await client.post("/api/v1/chatbots", json={"name": "y"})
+    assert refused.status_code == 503
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["code"] == "overloaded"
+    assert [s["body"] for s in seen if "body" in s and s["path"] == "/api/v1/chatbots"] == [
+        b'{"name":"y"}'
+    ]  # the refused request never reached the service
+    assert other_service.status_code == 200
+    assert after.status_code == 201

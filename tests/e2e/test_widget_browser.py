@@ -137,3 +137,44 @@ async def test_chat_from_the_demo_page_both_ways(system, gateway, browser_page):
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "widget-demo-chat.png"))
     assert page.errors == []
+
+
+async def test_a_refused_send_is_retried_by_the_chat_box(system, gateway, browser_page):
+    """The gateway's 503 + Retry-After (played here for the first send only) makes the chat box
+    send again by itself with the same client_message_id; the message is stored once."""
+    owner = await _account(system, gateway)
+    page = browser_page
+    sends: list[str] = []
+
+    async def refuse_first(route: Any) -> None:
+        sends.append(route.request.post_data_json["client_message_id"])
+        if len(sends) == 1:
+            await route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Access-Control-Allow-Origin": "*"},
+                content_type="application/problem+json",
+                body='{"status": 503, "code": "overloaded", "title": "Service overloaded"}',
+            )
+        else:
+            await route.continue_()
+
+    await page.route("**/api/v1/widget/messages", refuse_first)
+    await page.goto(f"{system.url}/demo/{owner['widget_key']}")
+    await page.click("#parley-chat-box >> .launcher", timeout=15_000)
+    await page.fill("#parley-chat-box >> textarea", "Anyone there?")
+    await page.keyboard.press("Enter")
+    await page.locator("#parley-chat-box >> .msg.visitor:not(.pending)").wait_for(timeout=15_000)
+
+    async def stored() -> Any:
+        resp = await gateway.get("/api/v1/conversations?status=open", headers=owner["headers"])
+        items = resp.json().get("items", []) if resp.status_code == 200 else []
+        return items[0] if items else None
+
+    conv = await eventually(stored, timeout=15)
+    resp = await gateway.get(
+        f"/api/v1/conversations/{conv['id']}/messages", headers=owner["headers"]
+    )
+    assert [m["text"] for m in resp.json()["items"]] == ["Anyone there?"]
+    assert len(sends) == 2 and sends[0] == sends[1]  # one retry, the same client_message_id
+    assert await page.locator("#parley-chat-box >> .msg.failed").count() == 0
+    assert page.errors == []

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from parley_common.admission import Admission
 from parley_common.app import LifespanHook, create_service_app
 from parley_gateway import openapi, proxy
 from parley_gateway.config import SERVICES, GatewaySettings, get_gateway_settings
@@ -16,7 +17,12 @@ from parley_gateway.widget import routes as widget
 
 
 async def open_upstreams(app: FastAPI, stack: AsyncExitStack) -> None:
-    app.state.http = proxy.create_client(app.state.settings)
+    settings = app.state.settings
+    app.state.http = proxy.create_client(settings)
+    app.state.upstreams = {
+        service: Admission(settings.upstream_in_flight, wait=settings.upstream_wait_ms / 1000)
+        for service in SERVICES
+    }
     stack.push_async_callback(app.state.http.close)
 
     async def upstreams_ready() -> None:

@@ -46,7 +46,12 @@ SERVICES = ("auth", "visitors", "chat", "notify", "bots")
 
 class GatewaySettings(Settings):
     max_body_bytes: int = 30 * 1024 * 1024
-    upstream_timeout_seconds: float = 15.0
+    # Admission control per upstream service (parley_common.admission): requests in flight,
+    # and how long one more waits for a slot before the gateway answers 503 + Retry-After.
+    upstream_in_flight: int = 32
+    upstream_wait_ms: int = 250
+    # A backstop: with the limits above a healthy service answers long before this.
+    upstream_timeout_seconds: float = 10.0
     upstream_connections: int = 200
     # Requests per minute per client IP, and per bearer token.
     rate_limit_ip_per_minute: int = 1200

@@ -183,33 +183,36 @@ async def forward(request: Request, service: str) -> Response:
     if request.url.query:
         url += "?" + request.url.query
     body = await request_body(request, settings.max_body_bytes)
-    try:
-        upstream = await client.request(
-            request.method,
-            URL(url, encoded=True),
-            headers=upstream_headers(request),
-            data=body,
-            allow_redirects=False,
-        )
-    except aiohttp.ClientConnectionError as exc:
-        if isinstance(exc, aiohttp.ServerTimeoutError):
-            raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
-        raise UpstreamUnavailable(f"The {service} service is unavailable.") from exc
-    except TimeoutError as exc:
-        raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
-    headers = {
-        k: v
-        for k, v in upstream.headers.items()
-        if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
-    }
-    if upstream.content_length is not None and upstream.content_length <= BUFFER_LIMIT:
+    # A bounded number in flight per service; past it a short wait, then 503 at once. The slot
+    # is held until the answer's head (and a small body) is in: a streamed body is only I/O.
+    async with state.upstreams[service].slot():
         try:
-            content = await upstream.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamTimeout(f"The {service} service did not finish its answer.") from exc
-        finally:
-            upstream.release()
-        return Response(content, status_code=upstream.status, headers=headers)
+            upstream = await client.request(
+                request.method,
+                URL(url, encoded=True),
+                headers=upstream_headers(request),
+                data=body,
+                allow_redirects=False,
+            )
+        except aiohttp.ClientConnectionError as exc:
+            if isinstance(exc, aiohttp.ServerTimeoutError):
+                raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
+            raise UpstreamUnavailable(f"The {service} service is unavailable.") from exc
+        except TimeoutError as exc:
+            raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
+        headers = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
+        }
+        if upstream.content_length is not None and upstream.content_length <= BUFFER_LIMIT:
+            try:
+                content = await upstream.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise UpstreamTimeout(f"The {service} service did not finish its answer.") from exc
+            finally:
+                upstream.release()
+            return Response(content, status_code=upstream.status, headers=headers)
     return StreamingResponse(
         _stream(upstream),
         status_code=upstream.status,

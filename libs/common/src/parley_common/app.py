@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from parley_common.admission import Admission, AdmissionMiddleware
 from parley_common.db import create_engine, create_session_factory
 from parley_common.errors import install_error_handlers, internal_error
 from parley_common.logging import configure_logging, request_id_var
@@ -146,13 +147,20 @@ def create_service_app(
         app.state.settings = cfg
         async with AsyncExitStack() as stack:
             if uses_database and getattr(app.state, "session_factory", None) is None:
-                engine = create_engine(cfg.database_url, pool_size=cfg.database_pool_size)
+                engine = create_engine(
+                    cfg.database_url,
+                    pool_size=cfg.database_pool_size,
+                    pool_timeout=cfg.database_pool_timeout_seconds,
+                )
                 stack.push_async_callback(engine.dispose)
                 app.state.engine = engine
                 app.state.session_factory = create_session_factory(engine)
             app.state.redis = create_redis(cfg)
             stack.push_async_callback(app.state.redis.aclose)
             app.state.rate_limiter = RateLimiter(app.state.redis, cfg.namespace)
+            app.state.admission = Admission(
+                cfg.max_requests_in_flight, wait=cfg.admission_wait_ms / 1000
+            )
             for hook in on_startup:
                 await hook(app, stack)
             yield
@@ -168,6 +176,7 @@ def create_service_app(
     app.state.engine = None
     app.state.session_factory = None
     install_error_handlers(app)
+    app.add_middleware(AdmissionMiddleware)  # inside the request context: its 503s get an id
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router())

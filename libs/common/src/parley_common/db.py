@@ -31,12 +31,21 @@ def schema_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) -> AsyncEngine:
     # No pre-ping: it costs a round trip on every checkout (~8% of the chat service's CPU on
     # the message path). After a PostgreSQL restart a dead connection fails one request and
     # is dropped from the pool; recycling bounds how long idle connections live.
+    # No overflow: an overflow connection is opened for one checkout and closed on return, so
+    # under load every request paid a PostgreSQL backend start (bench/chat_message_path.py
+    # counts connections opened per 1,000 messages). Past ``pool_size`` a checkout waits up to
+    # ``pool_timeout`` and raises sqlalchemy.exc.TimeoutError (a 503 in a service).
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=False,
+        pool_recycle=1800,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import orjson
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -52,6 +53,18 @@ class TooManyRequests(DomainError):
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class Overloaded(DomainError):
+    """The service cannot answer within its latency budget now (admission control)."""
+
+    status, code, title = 503, "overloaded", "Service overloaded"
+
+    def __init__(self, detail: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(
+            detail or "Too much load right now; retry after the given seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 class PayloadTooLarge(DomainError):
@@ -106,6 +119,12 @@ async def _domain_error(_: Request, exc: Exception) -> Response:
     return problem(exc.status, exc.code, exc.title, exc.detail, exc.headers, **exc.extra)
 
 
+async def _pool_timeout(_: Request, exc: Exception) -> Response:
+    # No pooled database connection within the pool's timeout: refused, nothing was written.
+    err = Overloaded()
+    return problem(err.status, err.code, err.title, err.detail, err.headers)
+
+
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
@@ -140,6 +159,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _pool_timeout)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

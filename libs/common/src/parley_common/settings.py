@@ -28,7 +28,15 @@ class Settings(BaseSettings):
 
     environment: str = "local"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/parley"
+    # Connections per process, all kept open (no overflow: opening one per request under load
+    # cost PostgreSQL more CPU than the queries). A request waits this long for one, then is
+    # refused with 503 (workers wait longer: they have no one to answer).
     database_pool_size: int = 10
+    database_pool_timeout_seconds: float = 1.0
+    # Admission control of each HTTP service (parley_common.admission): requests in flight, and
+    # how long one more may wait for a slot before it is refused with 503 + Retry-After.
+    max_requests_in_flight: int = 32
+    admission_wait_ms: int = 250
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Prefix for every Redis key and RabbitMQ name, so test runs never collide with a live system.

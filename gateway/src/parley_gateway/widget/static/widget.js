@@ -42,7 +42,10 @@
       body: form ? body : body ? JSON.stringify(body) : undefined }).then(function (r) {
       if (r.status === 204) return null;
       return r.json().catch(function () { return null; }).then(function (data) {
-        if (!r.ok) { var err = new Error((data && data.detail) || r.statusText); err.status = r.status; throw err; }
+        if (!r.ok) {
+          var err = new Error((data && data.detail) || r.statusText); err.status = r.status;
+          err.retryAfter = parseInt(r.headers.get("Retry-After"), 10) || 0; throw err;
+        }
         return data;
       });
     });
@@ -161,7 +164,7 @@
     var node = addMessage({ author_type: "visitor", text: text, client_message_id: cmid, pending: true });
     var body = { text: text, client_message_id: cmid };
     if (attachmentIds) body.attachment_ids = attachmentIds;
-    return request("POST", "/widget/messages", body).then(function (r) {
+    return retrying(function () { return request("POST", "/widget/messages", body); }).then(function (r) {
       s.conversationId = r.conversation_id;
       s.seen[r.message.id] = true;
       node.classList.remove("pending");
@@ -169,6 +172,18 @@
     }).catch(function () {
       node.classList.add("failed");
       node.appendChild(el("div", "note", s.t.failed));
+    });
+  }
+
+  // A refused send (503 overloaded, 429 rate limited) is tried again after Retry-After, with
+  // backoff; the same client_message_id makes a retry that did land a no-op.
+  function retrying(call, attempt) {
+    attempt = attempt || 0;
+    return call().catch(function (e) {
+      if ((e.status !== 503 && e.status !== 429) || attempt >= 5) throw e;
+      var wait = Math.max(e.retryAfter * 1000, 500 * Math.pow(2, attempt)) * (1 + Math.random() / 2);
+      return new Promise(function (ok) { setTimeout(ok, Math.min(wait, 30000)); })
+        .then(function () { return retrying(call, attempt + 1); });
     });
   }
 
