@@ -13,6 +13,7 @@ from parley_bots.app import app
 from parley_bots.events import outbox
 from parley_common.db import create_session_factory
 from parley_common.events import broker as broker_mod
+from parley_common.events.catalogue import routing_key
 from parley_common.testing import eventually
 
 from .support import AUTO_MESSAGE, CHATBOT, arrived, bot_messages, deliver, message
@@ -99,7 +100,7 @@ async def publish(broker, settings, ev):
                 content_type="application/json",
                 message_id=str(ev.id),
             ),
-            routing_key=ev.type,
+            routing_key=routing_key(ev.model_dump(mode="json")),
         )
     finally:
         await channel.close()

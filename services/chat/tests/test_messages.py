@@ -6,6 +6,8 @@ import uuid
 
 from sqlalchemy import text
 
+from parley_common.events.catalogue import routing_key
+
 from .conftest import colleague, events_of, make_visitor, visitor_writes
 
 
@@ -81,6 +83,31 @@ async def test_agent_retry_is_idempotent_too(client, visitor, named_agent):
     listed = (await client.get(url, headers=named_agent.headers)).json()
     texts = [m["text"] for m in listed["items"]]
     assert texts.count("Hi!") == 1
+
+
+async def test_message_events_say_whose_turn_it_was_and_route_by_it(
+    client, visitor, named_agent, session_factory
+):
+    first = await visitor_writes(client, visitor, "one")
+    await visitor_writes(client, visitor, "two")
+    url = f"/api/v1/conversations/{first['conversation_id']}/messages"
+    reply = await client.post(url, headers=named_agent.headers, json={"text": "three"})
+    assert reply.status_code == 201, reply.text
+    await visitor_writes(client, visitor, "four")
+    events = await events_of(session_factory, "chat.message.created", first["conversation_id"])
+    turns = [(e["data"]["author_type"], e["data"]["previous_author_type"]) for e in events]
+    assert turns == [
+        ("visitor", None),
+        ("visitor", "visitor"),
+        ("system", "visitor"),  # the agent joined
+        ("agent", "system"),
+        ("visitor", "agent"),
+    ]
+    account = str(visitor.account_id)
+    assert [routing_key(e) for e in events[:2]] == [
+        f"chat.message.created.visitor.none.chat.{account}",
+        f"chat.message.created.visitor.visitor.chat.{account}",
+    ]
 
 
 async def test_blocked_visitor_gets_403_and_nothing_is_stored(client, visitor, feed, engine):

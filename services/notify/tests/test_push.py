@@ -226,6 +226,7 @@ async def test_event_through_rabbitmq_once_even_when_published_twice(
     import orjson
 
     from parley_common.events import broker as broker_mod
+    from parley_common.events.catalogue import routing_key
     from parley_common.events.envelope import Event
 
     token = await register(api, agent)
@@ -240,7 +241,8 @@ async def test_event_through_rabbitmq_once_even_when_published_twice(
     exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
     for _ in range(2):
         await exchange.publish(
-            aio_pika.Message(orjson.dumps(event.model_dump(mode="json"))), routing_key=event.type
+            aio_pika.Message(orjson.dumps(event.model_dump(mode="json"))),
+            routing_key=routing_key(event.model_dump(mode="json")),
         )
     await eventually(lambda: apns.for_token(token))
     await eventually(lambda: _all_settled(sessions, agent.account_id))

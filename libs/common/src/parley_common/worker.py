@@ -62,7 +62,7 @@ async def declare_consumer_queues(
             channel,
             namespace,
             broker.queue_name(namespace, service.name, consumer.purpose),
-            consumer.handlers.keys(),
+            consumer.routing_patterns(),
         )
 
 
@@ -82,6 +82,7 @@ async def start_worker(
     stack.push_async_callback(http.aclose)
     ctx = WorkerContext(service, cfg, redis, connection, channel, exchange, http)
     if service.metadata is not None:
+        # Workers wait for a connection as long as it takes (the default pool timeout).
         ctx.engine = create_engine(cfg.database_url, pool_size=cfg.database_pool_size)
         stack.push_async_callback(ctx.engine.dispose)
         ctx.session_factory = create_session_factory(ctx.engine)
@@ -97,7 +98,7 @@ async def start_worker(
         await consumer_channel.set_qos(prefetch_count=consumer.prefetch)
         name = broker.queue_name(cfg.namespace, service.name, consumer.purpose)
         queue = await broker.declare_queue(
-            consumer_channel, cfg.namespace, name, consumer.handlers.keys()
+            consumer_channel, cfg.namespace, name, consumer.routing_patterns()
         )
         handler = BatchingHandler(ctx.session_factory, service.outbox.processed, name, consumer)
         stack.push_async_callback(handler.aclose)

@@ -169,6 +169,17 @@ async def on_message_created(session: AsyncSession, event: Event) -> None:
         )
 
 
+# The messages a bot acts on: every agent's (an agent joined: runs stop), a visitor's first
+# word in a conversation (the projection learns it), and a visitor's words after a bot's or a
+# system message (a chatbot or an automatic message may await that answer). A visitor's
+# follow-up to their own message, or to an agent's, changes nothing here and never arrives.
+MESSAGE_BINDINGS = (
+    "chat.message.created.agent.#",
+    "chat.message.created.visitor.none.#",
+    "chat.message.created.visitor.bot.#",
+    "chat.message.created.visitor.system.#",
+)
+
 CONSUMERS: list[Consumer] = [
     Consumer(
         "events",
@@ -181,5 +192,6 @@ CONSUMERS: list[Consumer] = [
             "chat.conversation.created": on_conversation_created,
             "chat.message.created": on_message_created,
         },
+        bindings={"chat.message.created": MESSAGE_BINDINGS},
     )
 ]

@@ -160,10 +160,16 @@ async def update_conversation(
 
 # One round trip for a new message: the insert (a repeated client_message_id inserts nothing,
 # and then nothing else happens), the conversation's summary, and the outbox row of
-# chat.message.created, whose seq is set from the inserted row. Only table names (from the
-# models) are formatted in; every value is a bound parameter.
+# chat.message.created, whose seq is set from the inserted row and previous_author_type from
+# the conversation as it was (read under the row lock the update takes anyway, so two
+# concurrent messages each see the other's turn in order). Only table names (from the models)
+# are formatted in; every value is a bound parameter.
 _APPEND_MESSAGE_SQL = f"""
-WITH ins AS (
+WITH prev AS (
+    SELECT c.last_message_author_type FROM {conversations.fullname} AS c
+    WHERE c.account_id = :account_id AND c.id = :conversation_id
+    FOR UPDATE
+), ins AS (
     INSERT INTO {messages.fullname} AS m (id, account_id, conversation_id, author_type,
         author_id, author_name, text, channel, client_message_id, attachments, created_at)
     VALUES (:id, :account_id, :conversation_id, :author_type, :author_id, :author_name,
@@ -185,13 +191,16 @@ WITH ins AS (
         status = CASE WHEN :reopen THEN 'open' ELSE c.status END,
         resolved_at = CASE WHEN :reopen THEN NULL ELSE c.resolved_at END,
         resolved_by = CASE WHEN :reopen THEN NULL ELSE c.resolved_by END
-    FROM ins
+    FROM ins, prev
     WHERE c.account_id = :account_id AND c.id = :conversation_id
 ), event AS (
     INSERT INTO {outbox.table.fullname} (id, type, body)
     SELECT :event_id, :event_type,
-        jsonb_set(CAST(:event_body AS jsonb), '{{data,seq}}', to_jsonb(ins.seq))
-    FROM ins
+        jsonb_set(
+            jsonb_set(CAST(:event_body AS jsonb), '{{data,seq}}', to_jsonb(ins.seq)),
+            '{{data,previous_author_type}}',
+            coalesce(to_jsonb(prev.last_message_author_type), 'null'::jsonb))
+    FROM ins LEFT JOIN prev ON true
 )
 SELECT seq FROM ins
 """  # noqa: S608

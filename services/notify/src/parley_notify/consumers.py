@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from parley_common.events.consumer import Consumer
-from parley_notify import notifications, projections
+from parley_notify import notifications, projections, routing
 
 CONSUMERS: list[Consumer] = [
     Consumer(
-        "events",
+        routing.PURPOSE,
         {
             "auth.agent.created": projections.on_agent_upserted,
             "auth.agent.updated": projections.on_agent_upserted,
@@ -24,5 +24,6 @@ CONSUMERS: list[Consumer] = [
             "chat.message.created": notifications.on_message_created,
         },
         prefetch=64,
+        bindings={routing.MESSAGE: routing.MESSAGE_BINDINGS},
     ),
 ]

@@ -9,6 +9,7 @@ from parley_notify import notifications
 from parley_notify.config import get_notify_settings
 from parley_notify.delivery import retry_pushes, send_pushes
 from parley_notify.mail import mail_notifications
+from parley_notify.routing import bind_device_accounts
 
 
 async def close_visitor_bursts(ctx: WorkerContext) -> None:
@@ -22,4 +23,10 @@ async def close_visitor_bursts(ctx: WorkerContext) -> None:
         await asyncio.sleep(interval)
 
 
-BACKGROUND = [send_pushes, retry_pushes, close_visitor_bursts, mail_notifications]
+BACKGROUND = [
+    bind_device_accounts,
+    send_pushes,
+    retry_pushes,
+    close_visitor_bursts,
+    mail_notifications,
+]

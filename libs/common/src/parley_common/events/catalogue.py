@@ -4,7 +4,11 @@ The stream decides who may see an event from ``audience``:
 - ``agents``: the agents of the account;
 - ``visitor``: the agents, and the visitor named by ``data.visitor_id`` (payload is visitor-safe);
 - ``internal``: services only, never streamed.
-The AsyncAPI document (``parley asyncapi``) is rendered from this table.
+The routing key is the event type, followed for some events by words taken from the event
+(``EventSpec.routing``), so a consumer binds only what it acts on: ``chat.message.created``
+is published as ``chat.message.created.<author_type>.<previous_author_type>.<channel>.
+<account_id>``, and a worker that does nothing with a visitor's follow-up message never
+receives one. The AsyncAPI document (``parley asyncapi``) is rendered from this table.
 """
 
 from __future__ import annotations
@@ -107,6 +111,9 @@ class MessageCreated(Payload):
     created_at: datetime | None = None
     # The visitor's display name, for push titles and e-mails (notify).
     visitor_name: str | None = None
+    # Who wrote the conversation's message before this one (None: this is the first): whose
+    # turn it was, in the routing key, so consumers bind to the turns they act on.
+    previous_author_type: Literal["visitor", "agent", "bot", "system"] | None = None
 
 
 # --- bots -----------------------------------------------------------------------------------
@@ -126,10 +133,32 @@ class EventSpec:
     audience: Audience
     description: str
     consumers: tuple[str, ...] = field(default=())
+    # Words appended to the routing key: fields of ``data``, else of the envelope.
+    routing: tuple[str, ...] = field(default=())
 
     @property
     def producer(self) -> str:
         return self.type.split(".", 1)[0]
+
+    @property
+    def address(self) -> str:
+        """The routing key's shape: ``chat.message.created.{author_type}...``."""
+        return ".".join([self.type, *(f"{{{word}}}" for word in self.routing)])
+
+    def binding(self) -> str:
+        """The binding pattern that receives every event of this type."""
+        return f"{self.type}.#" if self.routing else self.type
+
+
+def routing_key(body: dict[str, Any]) -> str:
+    """The routing key an event (its JSON envelope) is published with: its type, then its
+    ``routing`` words (a missing value is ``none``)."""
+    spec = CATALOGUE.get(body["type"])
+    if spec is None or not spec.routing:
+        return str(body["type"])
+    data = body.get("data") or {}
+    words = [data.get(word, body.get(word)) for word in spec.routing]
+    return ".".join([spec.type, *("none" if w is None else str(w) for w in words)])
 
 
 def _specs(*specs: EventSpec) -> dict[str, EventSpec]:
@@ -262,6 +291,7 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         "visitor",
         "A message was added to a conversation.",
         ("notify", "bots"),
+        routing=("author_type", "previous_author_type", "channel", "account_id"),
     ),
     EventSpec(
         "bots.message.requested",
@@ -305,9 +335,14 @@ def asyncapi_document() -> dict[str, Any]:
             "x-consumers": list(spec.consumers),
         }
         channels[name] = {
-            "address": spec.type,
+            "address": spec.address,
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
         }
+        if spec.routing:
+            channels[name]["parameters"] = {
+                word: {"description": f"The event's `{word}` (`none` when absent)."}
+                for word in spec.routing
+            }
         operations[f"publish_{name}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{name}"},
@@ -318,7 +353,8 @@ def asyncapi_document() -> dict[str, Any]:
         "info": {
             "title": "Parley events",
             "version": "1.0.0",
-            "description": "Topic exchange `parley.events`; routing key = event type.",
+            "description": "Topic exchange `parley.events`; routing key = the channel's "
+            "address: the event type, for some events followed by words of the event.",
         },
         "channels": channels,
         "operations": operations,

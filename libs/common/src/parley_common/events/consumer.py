@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
@@ -13,6 +13,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from parley_common.events.catalogue import spec_for
 from parley_common.events.envelope import Event
 from parley_common.logging import request_id_var
 from parley_common.metrics import EVENTS_CONSUMED, EVENTS_FAILED
@@ -24,11 +25,23 @@ Handler = Callable[[AsyncSession, Event], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Consumer:
-    """One durable queue (``<namespace>.<service>.<purpose>``) and its handlers by event type."""
+    """One durable queue (``<namespace>.<service>.<purpose>``) and its handlers by event type.
+
+    ``bindings``: for an event type whose routing key carries words of the event (the
+    catalogue's ``routing``), the patterns this queue binds instead of all of that type, so
+    events the handler would do nothing with never reach it.
+    """
 
     purpose: str
     handlers: dict[str, Handler]
     prefetch: int = 32
+    bindings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def routing_patterns(self) -> list[str]:
+        patterns: list[str] = []
+        for event_type in self.handlers:
+            patterns += self.bindings.get(event_type) or [spec_for(event_type).binding()]
+        return patterns
 
 
 async def handle_once(

@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from parley_common.events.catalogue import spec_for
+from parley_common.events.catalogue import routing_key, spec_for
 from parley_common.events.envelope import Event
 from parley_common.logging import request_id_var
 from parley_common.metrics import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED
@@ -219,7 +219,7 @@ class OutboxRelay:
             message_id=str(body["id"]),
             type=event_type,
         )
-        await self.exchange.publish(message, routing_key=event_type, mandatory=True)
+        await self.exchange.publish(message, routing_key=routing_key(body), mandatory=True)
         EVENTS_PUBLISHED.labels(event_type).inc()
 
     async def _cleanup(self) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.security import CurrentAgent
 from parley_common.text import Text
-from parley_notify import service
+from parley_notify import routing, service
 from parley_notify.config import get_notify_settings
 from parley_notify.schemas import TOKEN_PATTERN, DeviceIn, DeviceOut
 
@@ -24,10 +24,15 @@ router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
     summary="Register an APNs push token (200 when it was already registered)",
 )
 async def register_device(
-    body: DeviceIn, agent: CurrentAgent, session: SessionDep, response: Response
+    body: DeviceIn, agent: CurrentAgent, session: SessionDep, request: Request, response: Response
 ) -> DeviceOut:
+    settings = get_notify_settings()
     device, created = await service.register_device(
-        session, agent, body, max_devices=get_notify_settings().max_devices_per_agent
+        session, agent, body, max_devices=settings.max_devices_per_agent
+    )
+    # Before the commit: once the device exists, the account's follow-ups reach the worker.
+    await routing.bind_accounts(
+        request.app.state.broker_channel, settings.namespace, [agent.account_id]
     )
     if not created:
         response.status_code = status.HTTP_200_OK
