@@ -156,15 +156,16 @@ async def next_event(ws: Any, predicate: Any, timeout: float = 15) -> dict[str, 
             return dict(frame)
 
 
-def procfile_commands(ports: dict[str, int]) -> dict[str, list[str]]:
-    """The Procfile's processes, with free ports instead of the fixed ones."""
+def procfile_commands(ports: dict[str, int], root: Path = ROOT) -> dict[str, list[str]]:
+    """The Procfile's processes, with free ports instead of the fixed ones (``root``: another
+    checkout's, for a benchmark comparing two commits)."""
     commands: dict[str, list[str]] = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
+    for line in (root / "Procfile").read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         name, _, command = line.partition(":")
         argv = shlex.split(command)
-        argv[0] = str(ROOT / argv[0])
+        argv[0] = str(root / argv[0])
         if argv[1:2] == ["serve"]:
             argv += ["--port", str(ports[argv[2]])]
         commands[name.strip()] = argv
