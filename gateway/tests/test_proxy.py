@@ -75,7 +75,8 @@ async def upstream():
 
 def gateway_settings(upstream_url: str, **overrides) -> GatewaySettings:
     return GatewaySettings(
-        bots_url=upstream_url, chat_url=upstream_url, upstream_timeout_seconds=1.0, **overrides
+        **{"bots_url": upstream_url, "chat_url": upstream_url, "upstream_timeout_seconds": 1.0}
+        | overrides
     )
 
 
@@ -267,7 +268,10 @@ async def test_readiness_and_metrics_only_on_the_internal_port(upstream) -> None
 
 async def test_a_full_upstream_is_refused_at_once_with_503_and_retry_after(upstream) -> None:
     url, seen = upstream
-    settings = gateway_settings(url, upstream_in_flight=1, upstream_wait_ms=20)
+    # The held request must outlive the steps below however busy the machine is.
+    settings = gateway_settings(
+        url, upstream_in_flight=1, upstream_wait_ms=20, upstream_timeout_seconds=60
+    )
     async with running_app(create_app(settings)) as client:
         held = asyncio.create_task(client.get("/api/v1/chatbots/hold"))
         await eventually(lambda: any(s.get("held") for s in seen))
