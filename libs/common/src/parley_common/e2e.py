@@ -52,6 +52,8 @@ class System:
     env: dict[str, str]
     internal_url: str = ""  # the gateway's /readyz and /metrics (never on the public port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    log_offsets: dict[str, int] = field(default_factory=dict)
+    logs: Path = LOGS
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=15, **kwargs)
@@ -73,7 +75,7 @@ class System:
         return data
 
     def log(self, name: str) -> str:
-        return (LOGS / f"{name}.log").read_text(errors="replace")
+        return (self.logs / f"{name}.log").read_text(errors="replace")
 
     def stop(self, name: str) -> None:
         proc = self.processes[name]
@@ -81,36 +83,68 @@ class System:
         proc.wait(timeout=10)
 
     def start(self, name: str) -> None:
-        self.processes[name] = _spawn(name, self.commands[name], self.env)
+        log = self.logs / f"{name}.log"
+        self.log_offsets[name] = log.stat().st_size if log.exists() else 0
+        self.processes[name] = _spawn(log, self.commands[name], self.env)
 
-    async def restart(self, name: str, timeout: float = 30) -> None:
-        """Stop and start one process; return once it serves (HTTP) or says it runs (log)."""
-        log = LOGS / f"{name}.log"
-        self.stop(name)
-        offset = log.stat().st_size if log.exists() else 0
-        self.start(name)
-        argv = self.commands[name]
-        port = argv[argv.index("--port") + 1] if "--port" in argv else None
+    def start_all(self) -> None:
+        for name in self.commands:
+            self.start(name)
 
-        async def started() -> bool:
-            if self.processes[name].poll() is not None:
-                raise RuntimeError(f"{name} exited on restart; see {log}")
-            if port is None:
-                with log.open("rb") as f:
-                    f.seek(offset)
-                    said = f.read()
-                return b"running" in said or b"inbound mail on" in said
+    def kill(self, name: str) -> None:
+        """SIGKILL: no shutdown code runs (a crash, an OOM kill, a pulled plug)."""
+        self.processes[name].kill()
+        self.processes[name].wait()
+
+    def stop_all(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.processes.values():
             try:
-                async with httpx.AsyncClient() as client:
-                    resp = await client.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                return resp.status_code == 200
-            except httpx.HTTPError:
-                return False
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
+    def started(self, name: str) -> bool:
+        """Whether a process serves (HTTP /healthz) or says it runs (log); raises if it exited."""
+        code = self.processes[name].poll()
+        if code is not None:
+            raise RuntimeError(f"{name} exited with code {code}\n{self.log_tail(name)}")
+        argv = self.commands[name]
+        if "--port" not in argv:
+            said = self.log_since_start(name)
+            return b"running" in said or b"inbound mail on" in said
+        port = argv[argv.index("--port") + 1]
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def log_since_start(self, name: str) -> bytes:
+        path = self.logs / f"{name}.log"
+        if not path.exists():
+            return b""
+        with path.open("rb") as f:
+            f.seek(self.log_offsets.get(name, 0))
+            return f.read()
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        said = self.log_since_start(name).decode(errors="replace").splitlines()
+        tail = "\n".join(f"    {line}" for line in said[-lines:]) or "    (log empty)"
+        return f"  last lines of {self.logs / f'{name}.log'}:\n{tail}"
+
+    async def restart(self, name: str, timeout: float = 60) -> None:
+        """Stop and start one process; return once it serves (HTTP) or says it runs (log)."""
+        self.stop(name)
+        self.start(name)
         deadline = time.monotonic() + timeout
-        while not await started():
+        while not await asyncio.to_thread(self.started, name):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not come back within {timeout}s; see {log}")
+                raise RuntimeError(
+                    f"{name} did not come back within {timeout}s\n{self.log_tail(name)}"
+                )
             await asyncio.sleep(0.2)
 
     @asynccontextmanager
@@ -172,9 +206,9 @@ def procfile_commands(ports: dict[str, int], root: Path = ROOT) -> dict[str, lis
     return commands
 
 
-def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{name}.log", "ab")
+def _spawn(path: Path, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(path, "ab")
     return subprocess.Popen(
         argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
     )
@@ -185,8 +219,8 @@ def system_env() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture(scope="session")
-def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
+def make_system(extra_env: dict[str, str], logs: Path = LOGS) -> System:
+    """The Procfile's processes (not started) on free ports, with this environment on top."""
     ports = {name: free_port() for name in SERVICE_PORTS}
     env = dict(os.environ)
     env.update(
@@ -206,38 +240,46 @@ def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
             # A dozen processes share PostgreSQL's connection limit with the in-process tests.
             "PARLEY_DATABASE_POOL_SIZE": "2",
             "PARLEY_LOG_JSON": "true",
-            **system_env,
+            **extra_env,
         }
     )
-    system = System(
+    return System(
         url=env["PARLEY_PUBLIC_URL"],
         env=env,
         internal_url=f"http://127.0.0.1:{env['PARLEY_GATEWAY_INTERNAL_PORT']}",
         commands=procfile_commands(ports),
+        logs=logs,
     )
-    for name in system.commands:
-        system.start(name)
+
+
+@pytest.fixture(scope="session")
+def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
+    system = make_system(system_env)
     try:
-        _wait_ready(system)
+        system.start_all()
+        wait_ready(system)
         yield system
     finally:
-        for proc in system.processes.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in system.processes.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        system.stop_all()
 
 
-def _wait_ready(system: System, timeout: float = 60) -> None:
+# Thirteen processes starting at once on a busy 2-core machine (other test runs, `make run`)
+# take far longer than on a quiet one; a process that fails says so at once anyway.
+READY_TIMEOUT = float(os.environ.get("PARLEY_E2E_READY_TIMEOUT", "240"))
+
+
+def wait_ready(system: System, timeout: float = READY_TIMEOUT) -> None:
+    """Every process started, then the gateway's /readyz (its dependencies) answers 200.
+
+    On failure, says which process is not ready and why: its exit code or the tail of its log.
+    """
     deadline = time.monotonic() + timeout
+    waiting = set(system.processes)
+    while waiting and time.monotonic() < deadline:
+        waiting = {name for name in waiting if not system.started(name)}
+        time.sleep(0.3)
     last = ""
-    while time.monotonic() < deadline:
-        dead = [n for n, p in system.processes.items() if p.poll() is not None]
-        if dead:
-            raise RuntimeError(f"processes exited at start: {dead}; see {LOGS}")
+    while not waiting and time.monotonic() < deadline:
         try:
             resp = httpx.get(system.internal_url + "/readyz", timeout=3)
             if resp.status_code == 200:
@@ -246,7 +288,10 @@ def _wait_ready(system: System, timeout: float = 60) -> None:
         except httpx.HTTPError as exc:
             last = repr(exc)
         time.sleep(0.3)
-    raise RuntimeError(f"gateway not ready after {timeout}s: {last}")
+    if not waiting:
+        raise RuntimeError(f"every process started but the gateway is not ready: {last}")
+    report = "\n".join(f"{name}: still starting\n{system.log_tail(name)}" for name in waiting)
+    raise RuntimeError(f"not ready after {timeout}s: {sorted(waiting)}\n{report}")
 
 
 @pytest_asyncio.fixture

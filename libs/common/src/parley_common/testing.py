@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from starlette.types import ASGIApp
 
 from parley_common.security import AgentPrincipal, generate_key_pair, issue_agent_token
-from parley_common.settings import Settings, get_settings
+from parley_common.settings import SERVICE_PORTS, Settings, get_settings
 
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -102,6 +102,15 @@ def pytest_configure(config: pytest.Config) -> None:
             "PARLEY_STORAGE_DIR": str(base / "storage"),
             "PARLEY_LOG_JSON": "false",
             "PARLEY_TEST_TMP_DIR": str(base),
+        }
+    )
+    # Services a unit test does not start answer nowhere: never a `make run` on the default
+    # ports of this machine (the e2e system points its processes at its own ports).
+    os.environ.update(
+        {
+            f"PARLEY_{name.upper()}_URL": f"http://127.0.0.1:{free_port()}"
+            for name in SERVICE_PORTS
+            if name != "gateway"
         }
     )
     sink, controller = _start_smtp_sink()
