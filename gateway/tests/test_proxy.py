@@ -143,11 +143,13 @@ async def test_slow_upstream_is_504(upstream) -> None:
     assert resp.json()["code"] == "upstream_timeout"
 
 
-async def test_down_upstream_is_502() -> None:
+async def test_down_upstream_is_503_with_retry_after() -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     async with running_app(create_app(gateway_settings(dead))) as client:
         resp = await client.get("/api/v1/chatbots")
-    assert resp.status_code == 502
+    assert resp.status_code == 503
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.headers["retry-after"] == "2"
     assert resp.json()["code"] == "upstream_unavailable"
 
 

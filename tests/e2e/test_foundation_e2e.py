@@ -51,11 +51,13 @@ async def test_unknown_path_is_problem_json(gateway) -> None:
     assert resp.headers["x-request-id"]
 
 
-async def test_service_down_gives_502_not_a_hang(system: System, gateway) -> None:
+async def test_service_down_gives_503_not_a_hang(system: System, gateway) -> None:
     system.stop("bots")
     try:
         resp = await gateway.get("/api/v1/chatbots")
-        assert resp.status_code == 502
+        assert resp.status_code == 503
+        assert resp.headers["retry-after"]
         assert resp.json()["code"] == "upstream_unavailable"
     finally:
         system.start("bots")
+        await system.wait_started("bots")

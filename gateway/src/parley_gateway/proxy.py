@@ -20,7 +20,13 @@ from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from parley_common.app import RequestContextMiddleware
-from parley_common.errors import DomainError, PayloadTooLarge, TooManyRequests, problem
+from parley_common.errors import (
+    UNAVAILABLE_RETRY_AFTER,
+    DomainError,
+    PayloadTooLarge,
+    TooManyRequests,
+    problem,
+)
 from parley_common.logging import request_id_var
 from parley_gateway.config import GatewaySettings, route_for
 from parley_gateway.paths import edge_refusal, raw_path
@@ -46,7 +52,12 @@ BUFFER_LIMIT = 1024 * 1024  # responses up to this size are read whole; bigger o
 
 
 class UpstreamUnavailable(DomainError):
-    status, code, title = 502, "upstream_unavailable", "Service unavailable"
+    """The service cannot be reached (down, restarting): refused at once, retry shortly."""
+
+    status, code, title = 503, "upstream_unavailable", "Service unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)})
 
 
 class UpstreamTimeout(DomainError):

@@ -8,8 +8,10 @@ import uuid
 import jwt
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
 
 from parley_common.app import create_service_app
+from parley_common.db import SessionDep
 from parley_common.errors import NotFound
 from parley_common.security import (
     AGENT_AUDIENCE,
@@ -20,7 +22,8 @@ from parley_common.security import (
     issue_agent_token,
     issue_visitor_token,
 )
-from parley_common.testing import make_agent, running_app
+from parley_common.settings import Settings
+from parley_common.testing import free_port, make_agent, running_app
 
 
 class WidgetNotFound(NotFound):
@@ -169,3 +172,30 @@ def test_client_ip_trusts_only_the_hop_the_gateway_appended() -> None:
     assert client_ip(request("203.0.113.7")) == "203.0.113.7"
     assert client_ip(request(None)) == "10.0.0.9"
     assert client_ip(request(" , ")) == "10.0.0.9"
+
+
+db_router = APIRouter()
+
+
+@db_router.get("/api/v1/db")
+async def use_database(session: SessionDep) -> dict:
+    return {"one": (await session.execute(text("SELECT 1"))).scalar_one()}
+
+
+async def test_database_down_is_a_503_with_retry_after_and_changes_nothing(database) -> None:
+    nowhere = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/parley"
+    app = create_service_app("test", [db_router], settings=Settings(database_url=nowhere))
+    async with running_app(app) as client:
+        resp = await client.get("/api/v1/db")
+    assert resp.status_code == 503
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert resp.headers["retry-after"] == "2"
+    assert resp.json()["code"] == "unavailable"
+    assert resp.json()["request_id"] == resp.headers["x-request-id"]
+
+
+async def test_database_up_answers(database, settings) -> None:
+    app = create_service_app("test", [db_router], settings=settings)
+    async with running_app(app) as client:
+        resp = await client.get("/api/v1/db")
+    assert resp.status_code == 200 and resp.json() == {"one": 1}

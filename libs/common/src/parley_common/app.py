@@ -19,7 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley_common.admission import Admission, AdmissionMiddleware
 from parley_common.db import create_engine, create_session_factory
-from parley_common.errors import install_error_handlers, internal_error
+from parley_common.errors import (
+    dependency_unavailable,
+    install_error_handlers,
+    internal_error,
+    unavailable,
+)
 from parley_common.logging import configure_logging, request_id_var
 from parley_common.metrics import REQUEST_LATENCY
 from parley_common.redis import RateLimiter, create_redis
@@ -64,12 +69,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            # Rendered here, inside the request's context, so the 500 carries its request id.
+        except Exception as exc:
+            # Rendered here, inside the request's context, so the answer carries its request id.
             if response_started:
                 raise
-            log.exception("unhandled error")
-            await internal_error()(scope, receive, send_with_id)
+            if dependency_unavailable(exc):
+                log.warning("dependency unavailable: %r", exc)
+                await unavailable()(scope, receive, send_with_id)
+            else:
+                log.exception("unhandled error")
+                await internal_error()(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

@@ -45,6 +45,10 @@ def free_port() -> int:
 ROOT = Path.cwd()
 LOGS = ROOT / "test-artifacts" / "logs"
 
+# Thirteen processes starting at once on a busy 2-core machine (other test runs, `make run`)
+# take far longer than on a quiet one; a process that fails says so at once anyway.
+READY_TIMEOUT = float(os.environ.get("PARLEY_E2E_READY_TIMEOUT", "240"))
+
 
 @dataclass
 class System:
@@ -135,17 +139,18 @@ class System:
         tail = "\n".join(f"    {line}" for line in said[-lines:]) or "    (log empty)"
         return f"  last lines of {self.logs / f'{name}.log'}:\n{tail}"
 
-    async def restart(self, name: str, timeout: float = 60) -> None:
-        """Stop and start one process; return once it serves (HTTP) or says it runs (log)."""
-        self.stop(name)
-        self.start(name)
+    async def wait_started(self, name: str, timeout: float = READY_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
         while not await asyncio.to_thread(self.started, name):
             if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"{name} did not come back within {timeout}s\n{self.log_tail(name)}"
-                )
+                raise RuntimeError(f"{name} not started within {timeout}s\n{self.log_tail(name)}")
             await asyncio.sleep(0.2)
+
+    async def restart(self, name: str) -> None:
+        """Stop and start one process; return once it serves (HTTP) or says it runs (log)."""
+        self.stop(name)
+        self.start(name)
+        await self.wait_started(name)
 
     @asynccontextmanager
     async def reconfigured(self, name: str, env: dict[str, str]) -> AsyncIterator[None]:
@@ -261,11 +266,6 @@ def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
         yield system
     finally:
         system.stop_all()
-
-
-# Thirteen processes starting at once on a busy 2-core machine (other test runs, `make run`)
-# take far longer than on a quiet one; a process that fails says so at once anyway.
-READY_TIMEOUT = float(os.environ.get("PARLEY_E2E_READY_TIMEOUT", "240"))
 
 
 def wait_ready(system: System, timeout: float = READY_TIMEOUT) -> None:

@@ -155,6 +155,47 @@ def internal_error() -> Response:
     )
 
 
+# Retry-After of a refusal while a dependency is unreachable (a restart takes seconds).
+UNAVAILABLE_RETRY_AFTER = 2
+
+
+def dependency_unavailable(exc: BaseException) -> bool:
+    """Whether an error means PostgreSQL or Redis could not be reached: down, restarting, or
+    the connection cut (checked along the chain of causes SQLAlchemy and asyncpg wrap)."""
+    import asyncpg
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlalchemy.exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(
+            seen,
+            ConnectionError  # refused, reset: the server is not there
+            | asyncpg.PostgresConnectionError
+            | asyncpg.exceptions.OperatorInterventionError
+            | redis.exceptions.ConnectionError
+            | redis.exceptions.TimeoutError,
+        ):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return True
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return False
+
+
+def unavailable() -> Response:
+    """The 503 a client sees while a dependency is down: nothing was changed, retry later."""
+    return problem(
+        503,
+        "unavailable",
+        "Service unavailable",
+        "A service this request needs is unreachable right now; retry after the given seconds.",
+        {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
