@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from parley_common.app import create_service_app
-from parley_common.db import SessionDep
+from parley_common.db import SessionDep, driver_connection
 from parley_common.errors import NotFound
 from parley_common.security import (
     AGENT_AUDIENCE,
@@ -199,3 +199,26 @@ async def test_database_up_answers(database, settings) -> None:
     async with running_app(app) as client:
         resp = await client.get("/api/v1/db")
     assert resp.status_code == 200 and resp.json() == {"one": 1}
+
+
+@db_router.get("/api/v1/db/driver")
+async def use_driver_connection(session: SessionDep) -> dict:
+    connection = await driver_connection(session)
+    return {"pid": await connection.fetchval("SELECT pg_backend_pid()")}
+
+
+async def test_a_cut_database_connection_is_replaced_not_handed_out_again(
+    database, settings, engine
+) -> None:
+    app = create_service_app(
+        "test", [db_router], settings=settings.model_copy(update={"database_pool_size": 1})
+    )
+    async with running_app(app) as client:
+        pid = (await client.get("/api/v1/db/driver")).json()["pid"]
+        async with engine.connect() as other:  # what a PostgreSQL restart does to the pool
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        cut = await client.get("/api/v1/db/driver")
+        assert cut.status_code == 503 and cut.json()["code"] == "unavailable"
+        again = await client.get("/api/v1/db/driver")
+        assert again.status_code == 200
+        assert again.json()["pid"] != pid

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from parley_common.errors import dependency_unavailable
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -74,8 +76,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         try:
             yield session
-        except BaseException:
-            await session.rollback()
+        except BaseException as exc:
+            if dependency_unavailable(exc):
+                # The connection may be dead (PostgreSQL restarted) while SQLAlchemy does not
+                # know it: a statement on the driver connection fails outside its error handling,
+                # and a rollback of a transaction never begun sends nothing. Invalidated, the
+                # pool opens a new one instead of handing out the dead one forever.
+                await session.invalidate()
+            else:
+                await session.rollback()
             raise
         else:
             await session.commit()
