@@ -14,6 +14,7 @@ from parley_auth.events import outbox as auth_outbox
 from parley_chat.events import outbox as chat_outbox
 from parley_common.db import create_session_factory
 from parley_common.events import broker as broker_mod
+from parley_common.events import consumer as consumer_mod
 from parley_common.events.consumer import BatchingHandler, Consumer
 from parley_common.events.envelope import Event
 from parley_common.events.outbox import OutboxRelay
@@ -180,6 +181,61 @@ async def test_poison_event_is_dead_lettered_and_its_batch_mates_are_handled_onc
         assert sorted(effects) == sorted(e.id for e in events if e is not poison)
         # The poison event: its deliveries up to the limit, never handled successfully.
         assert 2 <= attempts.count(poison.id) <= 2 * (broker_mod.DELIVERY_LIMIT + 1)
+    finally:
+        await handler.aclose()
+        await queue.delete(if_unused=False, if_empty=False)
+        await channel.close()
+
+
+async def test_an_event_waits_out_a_database_outage_instead_of_being_dead_lettered(
+    engine, broker, settings, monkeypatch
+):
+    """More failed attempts than the delivery limit allows, all because the database is
+    unreachable: the event is retried in place, handled once, never dead-lettered."""
+    monkeypatch.setattr(consumer_mod, "OUTAGE_RETRY_SECONDS", 0.01)
+    outage = 3 * (broker_mod.DELIVERY_LIMIT + 1)
+    attempts: list[uuid.UUID] = []
+
+    async def during_outage(session, event: Event) -> None:
+        attempts.append(event.id)
+        if len(attempts) <= outage:
+            raise ConnectionRefusedError(111, "Connect call failed")
+
+    channel = await broker.channel(publisher_confirms=True)
+    exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
+    name = f"{settings.namespace}.chat.outage-{uuid.uuid4().hex[:6]}"
+    queue = await broker_mod.declare_queue(channel, settings.namespace, name, ["outage.#"])
+    event = Event(
+        type="auth.account.created",
+        account_id=uuid.uuid4(),
+        data={"name": "Shop", "widget_key": uuid.uuid4().hex, "plan": "free"},
+    )
+    await exchange.publish(
+        aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)),
+        routing_key="outage.test",
+        mandatory=True,
+    )
+    handler = BatchingHandler(
+        create_session_factory(engine),
+        chat_outbox.processed,
+        name,
+        Consumer("outage", {"auth.account.created": during_outage}),
+    )
+    await queue.consume(handler)
+    try:
+
+        async def handled() -> bool:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    select(func.count()).where(
+                        chat_outbox.processed.c.consumer == name,
+                        chat_outbox.processed.c.event_id == event.id,
+                    )
+                )
+            return found == 1
+
+        await eventually(handled, timeout=20)
+        assert len(attempts) == outage + 1
     finally:
         await handler.aclose()
         await queue.delete(if_unused=False, if_empty=False)

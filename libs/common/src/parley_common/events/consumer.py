@@ -13,6 +13,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from parley_common.errors import dependency_unavailable
 from parley_common.events.catalogue import spec_for
 from parley_common.events.envelope import Event
 from parley_common.logging import request_id_var
@@ -21,6 +22,11 @@ from parley_common.metrics import EVENTS_CONSUMED, EVENTS_FAILED
 log = logging.getLogger("parley.consumer")
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+
+# An event whose handler finds the database unreachable is retried in place this many times,
+# this far apart (a PostgreSQL restart), before it is nacked like any failure.
+OUTAGE_RETRIES = 60
+OUTAGE_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,7 @@ class BatchingHandler:
     ) -> None:
         token = request_id_var.set(event.request_id)
         try:
-            await handle_once(self.session_factory, self.processed, self.name, handler, event)
+            await self._handle_through_outages(event, handler)
         except Exception:
             EVENTS_FAILED.labels(self.name, event.type).inc()
             log.exception(
@@ -200,3 +206,17 @@ class BatchingHandler:
             await message.ack()
         finally:
             request_id_var.reset(token)
+
+    async def _handle_through_outages(self, event: Event, handler: Handler) -> None:
+        """While the database (or Redis) is unreachable, wait for it here: a nack would spend
+        the event's delivery attempts, meant for poison messages, in a second and dead-letter
+        a good event during a restart."""
+        for attempt in range(OUTAGE_RETRIES + 1):
+            try:
+                await handle_once(self.session_factory, self.processed, self.name, handler, event)
+                return
+            except Exception as exc:
+                if attempt == OUTAGE_RETRIES or not dependency_unavailable(exc):
+                    raise
+                log.warning("%s: %r; retrying event %s", self.name, exc, event.id)
+                await asyncio.sleep(OUTAGE_RETRY_SECONDS)
