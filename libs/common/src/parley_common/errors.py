@@ -160,8 +160,9 @@ UNAVAILABLE_RETRY_AFTER = 2
 
 
 def dependency_unavailable(exc: BaseException) -> bool:
-    """Whether an error means PostgreSQL or Redis could not be reached: down, restarting, or
-    the connection cut (checked along the chain of causes SQLAlchemy and asyncpg wrap)."""
+    """Whether an error means PostgreSQL or Redis could not be reached: down, restarting, at
+    its connection limit, or the connection cut (checked along the chain of causes SQLAlchemy
+    and asyncpg wrap)."""
     import asyncpg
     import redis.exceptions
     import sqlalchemy.exc
@@ -175,6 +176,7 @@ def dependency_unavailable(exc: BaseException) -> bool:
             ConnectionError  # refused, reset: the server is not there
             | asyncpg.PostgresConnectionError
             | asyncpg.exceptions.OperatorInterventionError
+            | asyncpg.exceptions.TooManyConnectionsError  # a shared server at its limit
             | redis.exceptions.ConnectionError
             | redis.exceptions.TimeoutError,
         ):
