@@ -1,17 +1,16 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
-# Every sync writes .pyc files once (incremental after the first): the environment here sets
-# PYTHONDONTWRITEBYTECODE, so without them each of the thirteen processes compiles every module
-# it imports at every start (about twice the CPU of an import from bytecode).
-export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install services run test lint format bench browser chaos
 
 ## install: uv (if missing) and the locked dependencies
 install:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	@# .pyc files written once here (incremental afterwards): the environment may set
+	@# PYTHONDONTWRITEBYTECODE, and then each of the thirteen processes compiled every module it
+	@# imports at every start (3.5x the CPU of a start from bytecode: bench/process_start.py).
+	$(UV) sync --frozen --compile-bytecode
 	$(UV) run --frozen --no-sync python -m compileall -q libs/common/src services/*/src gateway/src
 
 ## services: PostgreSQL, RabbitMQ and Redis answering (started if installed and stopped)
