@@ -54,6 +54,14 @@ class PrivateServers:
         self.redis: subprocess.Popen[bytes] | None = None
         self.rabbit: subprocess.Popen[bytes] | None = None
 
+    @staticmethod
+    def installed() -> bool:
+        return (
+            (PG_BIN / "bin" / "initdb").exists()
+            and (RABBIT_BIN / "rabbitmq-server").exists()
+            and shutil.which("redis-server") is not None
+        )
+
     @property
     def env(self) -> dict[str, str]:
         return {
