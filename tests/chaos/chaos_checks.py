@@ -25,6 +25,8 @@ from chaos_load import SLOW, AgentStream, Visitors, number
 from parley_common.definition import load_service, service_names
 from parley_common.e2e import System
 from parley_common.events import broker
+from parley_common.events.catalogue import routing_key
+from parley_notify.routing import follow_ups_of
 
 DRAIN_SECONDS = 180
 CONSUMERS_OF_MESSAGES = ("notify", "bots")  # the services consuming chat.message.created
@@ -72,6 +74,29 @@ class Report:
             "ok": self.ok,
         }
         path.write_text(json.dumps(body, indent=2))
+
+
+def _topic_match(pattern: str, key: str) -> bool:
+    """AMQP topic matching: ``*`` is one word, ``#`` zero or more."""
+
+    def match(words: list[str], keys: list[str]) -> bool:
+        if not words:
+            return not keys
+        if words[0] == "#":
+            return any(match(words[1:], keys[i:]) for i in range(len(keys) + 1))
+        return bool(keys) and words[0] in ("*", keys[0]) and match(words[1:], keys[1:])
+
+    return match(pattern.split("."), key.split("."))
+
+
+def routed_to(service: str, body: dict[str, Any], account_id: str) -> bool:
+    """Whether the broker routes this event to the service's queues (consumers bind only what
+    they act on; notify also every follow-up of an account with a phone, as the owner has)."""
+    patterns = [p for c in load_service(service).consumers for p in c.routing_patterns()]
+    if service == "notify":
+        patterns.append(follow_ups_of(uuid.UUID(account_id)))
+    key = routing_key(body)
+    return any(_topic_match(p, key) for p in patterns)
 
 
 def _pg_dsn(system: System) -> str:
@@ -140,7 +165,7 @@ async def check(
         async def unhandled() -> tuple[list[str], dict[str, int], set[str]]:
             waiting, dead_ids = await _queues(system)
             events = await db.fetch(
-                "SELECT id FROM chat.outbox WHERE type = 'chat.message.created'"
+                "SELECT id, body FROM chat.outbox WHERE type = 'chat.message.created'"
                 " AND body->>'account_id' = $1",
                 account_id,
             )
@@ -155,7 +180,9 @@ async def check(
                 f"{service} never handled event {row['id']}"
                 for row in events
                 for service in CONSUMERS_OF_MESSAGES
-                if row["id"] not in handled[service] and str(row["id"]) not in dead_ids
+                if routed_to(service, json.loads(row["body"]), account_id)
+                and row["id"] not in handled[service]
+                and str(row["id"]) not in dead_ids
             ]
             return missing, waiting, dead_ids
 
