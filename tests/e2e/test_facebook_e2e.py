@@ -99,6 +99,15 @@ async def test_messenger_round_trip(system: System, gateway, graph) -> None:
         "message": {"text": "Yes, until 6 pm!"},
     }
 
+    note = await gateway.post(
+        f"/api/v1/conversations/{cid}/messages",
+        headers=headers,
+        json={"text": "Regular customer", "internal": True},
+    )
+    assert note.status_code == 201, note.text
+    assert note.json()["internal"] is True and note.json()["channel"] == "chat"
+    assert len(graph.sent_messages(PAGE_ID)) == 1  # a note never goes to Messenger
+
     graph.fail("POST", f"/{PAGE_ID}/messages", 400, "(#551) This person isn't available", 551)
     refused = await gateway.post(
         f"/api/v1/conversations/{cid}/messages", headers=headers, json={"text": "Hello?"}

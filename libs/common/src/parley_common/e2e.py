@@ -78,6 +78,25 @@ class System:
         data["password"] = body["password"]
         return data
 
+    async def widget_session(
+        self, client: httpx.AsyncClient, owner: dict[str, Any], url: str = "https://shop.example/"
+    ) -> dict[str, Any]:
+        """A visitor session on ``owner``'s chat box, once visitors has seen the account;
+        the body plus ``headers`` for the visitor."""
+        from parley_common.testing import eventually
+
+        async def attempt() -> httpx.Response | None:
+            resp = await client.post(
+                "/api/v1/widget/sessions",
+                json={"widget_key": owner["account"]["widget_key"], "page": {"url": url}},
+            )
+            return resp if resp.status_code in (200, 201) else None
+
+        resp = await eventually(attempt, timeout=20, interval=0.2)
+        data: dict[str, Any] = resp.json()
+        data["headers"] = {"Authorization": f"Bearer {data['visitor_token']}"}
+        return data
+
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 

@@ -131,6 +131,8 @@ async def on_conversation_created(session: AsyncSession, event: Event) -> None:
 
 async def on_message_created(session: AsyncSession, event: Event) -> None:
     data = MessageCreated.model_validate(event.data)
+    if data.internal:
+        return  # a note between agents: the visitor saw nothing, no bot reacts
     visitor_id = data.visitor_id
     if visitor_id is None:
         visitor_id = await repo.visitor_of_conversation(

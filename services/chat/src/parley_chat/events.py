@@ -59,6 +59,7 @@ def message_event(
             "created_at": message["created_at"],
             "attachments": message["attachments"],
             "client_message_id": message["client_message_id"],
+            "internal": message.get("internal", False),
         }
     )
     return Event(

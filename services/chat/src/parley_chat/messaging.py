@@ -60,6 +60,7 @@ async def append_message(
     reopen: bool = False,
     visitor_name: str | None = None,
     alone: bool = False,
+    internal: bool = False,
 ) -> tuple[dict[str, Any], bool]:
     """Store a message and its event; returns (message, created).
 
@@ -79,6 +80,7 @@ async def append_message(
         "text": text,
         "channel": channel,
         "client_message_id": client_message_id,
+        "internal": internal,
         "created_at": now,
     }
     if attachment_ids and uploader is not None:

@@ -133,6 +133,8 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))
     client_message_id: Mapped[str | None] = mapped_column(String(100))
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    # An internal note: agents only (never the widget, transcripts, e-mail or Messenger).
+    internal: Mapped[bool] = mapped_column(Boolean, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -52,9 +52,13 @@ async def send_agent_message(
     check_content(text, body.attachment_ids)
     if body.channel == "email" and (visitor is None or not visitor.email):
         raise VisitorHasNoEmail("Add the visitor's e-mail address before replying by e-mail.")
-    await join_if_needed(session, agent, conversation)
+    if not body.internal:
+        # A note is not a reply: the agent does not join (the visitor would see it).
+        await join_if_needed(session, agent, conversation)
     # On a Messenger conversation a chat reply goes to Messenger (channel "facebook").
-    messenger_reply = conversation.channel == "facebook" and body.channel == "chat"
+    messenger_reply = (
+        conversation.channel == "facebook" and body.channel == "chat" and not body.internal
+    )
     message, created = await append_message(
         session,
         account_id=agent.account_id,
@@ -67,6 +71,7 @@ async def send_agent_message(
         attachment_ids=body.attachment_ids,
         client_message_id=body.client_message_id,
         visitor_name=projections.visitor_display_name(visitor),
+        internal=body.internal,
     )
     if created and messenger_reply:
         # Sent before the commit, like e-mail: if Graph refuses, the message is not stored.
@@ -109,7 +114,7 @@ async def send_transcript(
     )
     if retry_after is not None:
         raise TooManyRequests(retry_after, "Too many transcripts sent; try again later.")
-    rows = await repo.all_messages(session, agent.account_id, conversation_id)
+    rows = await repo.visible_messages(session, agent.account_id, conversation_id)
     messages = [dict(row._mapping) for row in rows]
     await mailer.send_transcript(settings, to=email, messages=messages)
     return {"sent_to": email, "messages": len(messages)}

@@ -40,6 +40,7 @@ MESSAGE_COLUMNS = (
     messages.c.channel,
     messages.c.client_message_id,
     messages.c.attachments,
+    messages.c.internal,
     messages.c.created_at,
 )
 
@@ -171,9 +172,10 @@ WITH prev AS (
     FOR UPDATE
 ), ins AS (
     INSERT INTO {messages.fullname} AS m (id, account_id, conversation_id, author_type,
-        author_id, author_name, text, channel, client_message_id, attachments, created_at)
+        author_id, author_name, text, channel, client_message_id, attachments, internal,
+        created_at)
     VALUES (:id, :account_id, :conversation_id, :author_type, :author_id, :author_name,
-        :text, :channel, :client_message_id, CAST(:attachments AS jsonb), :created_at)
+        :text, :channel, :client_message_id, CAST(:attachments AS jsonb), :internal, :created_at)
     ON CONFLICT (account_id, author_id, client_message_id)
         WHERE client_message_id IS NOT NULL DO NOTHING
     RETURNING m.seq
@@ -222,14 +224,17 @@ async def append_message(
     client_message_id was seen before. ``alone``: the request's only write, run on the driver
     connection (committed by itself unless the session's transaction already began)."""
     author_type = values["author_type"]
+    internal = bool(values.get("internal"))
     params = {
         **values,
+        "internal": internal,
         "attachments": orjson.dumps(values.get("attachments") or []).decode(),
         "preview": (values["text"] or "[attachment]")[:200],
         "last_author_type": author_type,
         "at": at,
         "by_visitor": author_type == "visitor",
-        "by_agent": author_type == "agent",
+        # A note answers nobody: it is not the agent's first reply.
+        "by_agent": author_type == "agent" and not internal,
         "reopen": reopen,
         "event_id": event.id,
         "event_type": event.type,
@@ -261,11 +266,15 @@ async def list_messages(
     before: int | None,
     after: int | None,
     limit: int,
+    with_notes: bool = True,
 ) -> Sequence[Any]:
-    """Newest first below ``before`` (history); oldest first above ``after`` (catch up)."""
+    """Newest first below ``before`` (history); oldest first above ``after`` (catch up).
+    ``with_notes=False``: what the visitor may see (no internal notes)."""
     stmt = select(*MESSAGE_COLUMNS).where(
         messages.c.account_id == account_id, messages.c.conversation_id == conversation_id
     )
+    if not with_notes:
+        stmt = stmt.where(messages.c.internal.is_(False))
     if after is not None:
         stmt = stmt.where(messages.c.seq > after).order_by(messages.c.seq.asc())
     else:
@@ -275,12 +284,17 @@ async def list_messages(
     return (await session.execute(stmt.limit(limit))).all()
 
 
-async def all_messages(
+async def visible_messages(
     session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> Sequence[Any]:
+    """Every message the visitor saw, oldest first (internal notes left out): transcripts."""
     stmt = (
         select(*MESSAGE_COLUMNS)
-        .where(messages.c.account_id == account_id, messages.c.conversation_id == conversation_id)
+        .where(
+            messages.c.account_id == account_id,
+            messages.c.conversation_id == conversation_id,
+            messages.c.internal.is_(False),
+        )
         .order_by(messages.c.seq.asc())
     )
     return (await session.execute(stmt)).all()

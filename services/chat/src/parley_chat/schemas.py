@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from parley_common.text import MultilineText, Text
 
@@ -41,6 +41,15 @@ class AgentMessageIn(Request):
     attachment_ids: list[uuid.UUID] = Field(default_factory=list, max_length=10)
     shortcut_id: uuid.UUID | None = None
     channel: Channel = "chat"
+    internal: bool = Field(
+        default=False, description="A note for agents only: never sent to the visitor."
+    )
+
+    @model_validator(mode="after")
+    def _note_is_not_mail(self) -> AgentMessageIn:
+        if self.internal and self.channel != "chat":
+            raise ValueError("An internal note is never e-mailed: leave `channel` as chat.")
+        return self
 
 
 class ContactVisitorIn(Request):
@@ -115,6 +124,7 @@ class MessageOut(BaseModel):
     channel: str
     client_message_id: str | None = None
     attachments: list[dict[str, Any]] = []
+    internal: bool = False
     created_at: datetime
 
 

@@ -109,7 +109,7 @@ async def current_conversation(
     if row is None:
         raise ConversationNotFound("You have no conversation yet.")
     messages = await repo.list_messages(
-        session, visitor.account_id, row.id, before=None, after=None, limit=limit
+        session, visitor.account_id, row.id, before=None, after=None, limit=limit, with_notes=False
     )
     return {
         "id": row.id,

@@ -20,6 +20,8 @@ CONTACT_FORM = "contact_form"
 
 async def on_message_created(session: AsyncSession, event: Event) -> None:
     data = MessageCreated.model_validate(event.data)
+    if data.internal:
+        return  # a note between agents: neither a visitor message nor an answer to one
     at = data.created_at or event.occurred_at
     agent_replied = data.author_type == "agent" and data.author_id is not None
     conversation = await projections.record_message(

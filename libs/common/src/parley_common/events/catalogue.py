@@ -114,6 +114,9 @@ class MessageCreated(Payload):
     # Who wrote the conversation's message before this one (None: this is the first): whose
     # turn it was, in the routing key, so consumers bind to the turns they act on.
     previous_author_type: Literal["visitor", "agent", "bot", "system"] | None = None
+    # An internal note: agents only. The stream never sends it to the visitor, and nothing
+    # that reaches the visitor (or counts as talking to them) acts on it.
+    internal: bool = False
 
 
 # --- bots -----------------------------------------------------------------------------------
