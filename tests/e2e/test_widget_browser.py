@@ -177,4 +177,29 @@ async def test_a_refused_send_is_retried_by_the_chat_box(system, gateway, browse
     assert [m["text"] for m in resp.json()["items"]] == ["Anyone there?"]
     assert len(sends) == 2 and sends[0] == sends[1]  # one retry, the same client_message_id
     assert await page.locator("#parley-chat-box >> .msg.failed").count() == 0
+
+
+async def test_chat_box_switches_to_the_contact_form_when_nobody_is_online(
+    system, gateway, browser_page
+):
+    owner = await _account(system, gateway)
+    headers = owner["headers"]
+    page = browser_page
+    await page.goto(f"{system.url}/demo/{owner['widget_key']}")
+    await page.click("#parley-chat-box >> .launcher", timeout=15_000)
+    compose = page.locator("#parley-chat-box >> textarea").first
+    form = page.locator("#parley-chat-box >> .extra form")
+    await compose.wait_for(state="visible", timeout=15_000)
+    assert await form.count() == 0
+
+    resp = await gateway.put("/api/v1/me/status", json={"status": "offline"}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    await form.wait_for(state="visible", timeout=15_000)  # live, without a reload
+    assert await form.locator("input[type=email]").count() == 1
+    assert not await page.locator("#parley-chat-box >> .chat").is_visible()
+
+    resp = await gateway.put("/api/v1/me/status", json={"status": "online"}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    await form.wait_for(state="detached", timeout=15_000)
+    assert await page.locator("#parley-chat-box >> .chat").is_visible()
     assert page.errors == []

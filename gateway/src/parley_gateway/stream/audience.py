@@ -19,12 +19,14 @@ def is_streamed(event_type: str) -> bool:
 
 def agent_may_see(event_type: str) -> bool:
     spec = CATALOGUE.get(event_type)
-    return spec is not None and spec.audience in ("agents", "visitor")
+    return spec is not None and spec.audience in ("agents", "visitor", "account")
 
 
 def visitor_may_see(frame: dict[str, Any], visitor_id: str) -> bool:
-    """A visitor sees only visitor-audience events about itself."""
+    """A visitor sees visitor-audience events about itself and the account's chat box state."""
     spec = CATALOGUE.get(frame.get("event", ""))
+    if spec is not None and spec.audience == "account":
+        return True
     if spec is None or spec.audience != "visitor":
         return False
     data = frame.get("data") or {}

@@ -18,6 +18,7 @@ from parley_common.events.consumer import Consumer
 from parley_common.events.envelope import Event
 from parley_common.worker import worker_context
 from parley_visitors import repository as repo
+from parley_visitors.events import outbox
 from parley_visitors.presence import Presence
 
 SECTION_NAMES = {
@@ -43,6 +44,7 @@ async def on_account_created(session: AsyncSession, event: Event) -> None:
         if name in SECTION_NAMES and isinstance(section, dict):
             settings[SECTION_NAMES[name]] = section
     await repo.upsert_account(session, event.account_id, data.widget_key, data.name, settings)
+    await repo.refresh_agents_online(session, event.account_id)  # agents seen before the account
 
 
 async def on_settings_updated(session: AsyncSession, event: Event) -> None:
@@ -64,18 +66,36 @@ async def on_settings_updated(session: AsyncSession, event: Event) -> None:
 
 async def on_agent_status_changed(session: AsyncSession, event: Event) -> None:
     data = AgentStatusChanged.model_validate(event.data)
+    await repo.lock_account(session, event.account_id)
     await repo.set_agent_status(session, event.account_id, data.agent_id, data.status)
+    await _availability_changed(session, event)
 
 
 async def on_agent_saved(session: AsyncSession, event: Event) -> None:
     data = AgentData.model_validate(event.data)
     if data.status in ("online", "away", "offline"):
+        await repo.lock_account(session, event.account_id)
         await repo.set_agent_status(session, event.account_id, data.agent_id, data.status)
+        await _availability_changed(session, event)
 
 
 async def on_agent_removed(session: AsyncSession, event: Event) -> None:
     data = AgentRemoved.model_validate(event.data)
+    await repo.lock_account(session, event.account_id)
     await repo.remove_agent(session, event.account_id, data.agent_id)
+    await _availability_changed(session, event)
+
+
+async def _availability_changed(session: AsyncSession, event: Event) -> None:
+    """The chat boxes hear when the last agent went offline or the first came online."""
+    online = await repo.refresh_agents_online(session, event.account_id)
+    if online is not None:
+        await outbox.emit(
+            session,
+            "visitors.agents.availability_changed",
+            event.account_id,
+            {"agents_online": online},
+        )
 
 
 async def _set_chatting(session: AsyncSession, event: Event, data: ConversationData) -> None:

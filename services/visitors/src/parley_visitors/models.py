@@ -26,6 +26,8 @@ class Account(Base):
     widget_key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # Is an agent online? Kept with agent_statuses (see repository.refresh_agents_online).
+    agents_online: Mapped[bool] = mapped_column(default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

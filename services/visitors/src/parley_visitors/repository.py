@@ -76,14 +76,28 @@ async def remove_agent(session: AsyncSession, account_id: uuid.UUID, agent_id: u
     )
 
 
-async def agents_online(session: AsyncSession, account_id: uuid.UUID) -> bool:
-    return bool(
-        await session.scalar(
-            select(
-                exists().where(AgentStatus.account_id == account_id, AgentStatus.status == "online")
-            )
-        )
+async def lock_account(session: AsyncSession, account_id: uuid.UUID) -> None:
+    """Agent status changes of one account take turns, so each sees the others' results
+    (two agents going offline at once still leave nobody online)."""
+    await session.execute(
+        select(Account.account_id).where(Account.account_id == account_id).with_for_update()
     )
+
+
+async def refresh_agents_online(session: AsyncSession, account_id: uuid.UUID) -> bool | None:
+    """Recompute ``accounts.agents_online``; the new value when it changed, else None."""
+    anyone = (
+        exists()
+        .where(AgentStatus.account_id == account_id, AgentStatus.status == "online")
+        .correlate(None)
+    )
+    changed = await session.execute(
+        update(Account)
+        .where(Account.account_id == account_id, Account.agents_online.is_distinct_from(anyone))
+        .values(agents_online=anyone)
+        .returning(Account.agents_online)
+    )
+    return changed.scalar()
 
 
 async def open_conversation(

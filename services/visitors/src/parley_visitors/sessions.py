@@ -64,8 +64,7 @@ def check_origin(account: Account, origin: str | None, public_url: str) -> None:
 
 async def widget_settings(session: AsyncSession, account: Account) -> WidgetSettings:
     sections = {name: dict(account.settings.get(name) or {}) for name in SECTIONS}
-    online = await repo.agents_online(session, account.account_id)
-    return WidgetSettings(**sections, agents_online=online)
+    return WidgetSettings(**sections, agents_online=account.agents_online)
 
 
 async def settings_for_key(session: AsyncSession, widget_key: str) -> WidgetSettings:

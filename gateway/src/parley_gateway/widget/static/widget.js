@@ -121,7 +121,7 @@
       if (f.epoch) s.epoch = f.epoch;
       if (f.type === "event") onEvent(f.event, f.data || {});
       else if (f.type === "typing" && f.author_type !== "visitor") showTyping(f.is_typing !== false);
-      else if (f.type === "reset") loadConversation();
+      else if (f.type === "reset") { loadConversation(); refreshAvailability(); }
     };
     ws.onclose = function (e) {
       if (s.ws !== ws) return;
@@ -145,7 +145,25 @@
     } else if (type === "chat.conversation.resolved") {
       if (d.rating_requested) showRating(d.conversation_id);
       s.conversationId = null;
+    } else if (type === "visitors.agents.availability_changed") {
+      availability(!!d.agents_online);
     }
+  }
+
+  // Nobody online: the contact form (when enabled) instead of the chat, unless a conversation
+  // is going on; back to the chat when an agent comes online.
+  function availability(online) {
+    s.settings.agents_online = online;
+    if (!s.ui) return;
+    var cf = s.settings.contact_form || {};
+    if (!online && cf.enabled && !s.conversationId) showContactForm();
+    else if (online && s.ui.chat.style.display === "none") showChat();
+  }
+
+  function refreshAvailability() {
+    request("GET", "/widget/settings?widget_key=" + encodeURIComponent(key)).then(function (r) {
+      if (r) availability(!!r.agents_online);
+    }).catch(function () { /* the next change comes on the stream */ });
   }
 
   function loadConversation() {
@@ -279,8 +297,7 @@
     document.body.appendChild(host);
     s.ui = { host: host, panel: panel, log: log, typing: typingLine, chat: chat, extra: extra,
       badge: badge, input: input, open: false, unread: 0 };
-    var cf = s.settings.contact_form || {};
-    if (!s.settings.agents_online && cf.enabled) showContactForm();
+    availability(s.settings.agents_online);
   }
 
   function icon(d, size) {

@@ -3,6 +3,7 @@
 The stream decides who may see an event from ``audience``:
 - ``agents``: the agents of the account;
 - ``visitor``: the agents, and the visitor named by ``data.visitor_id`` (payload is visitor-safe);
+- ``account``: the agents and every visitor of the account (payload is visitor-safe);
 - ``internal``: services only, never streamed.
 The routing key is the event type, followed for some events by words taken from the event
 (``EventSpec.routing``), so a consumer binds only what it acts on: ``chat.message.created``
@@ -21,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Audience = Literal["agents", "visitor", "internal"]
+Audience = Literal["agents", "visitor", "account", "internal"]
 
 
 class Payload(BaseModel):
@@ -86,6 +87,10 @@ class VisitorData(Payload):
 
 class VisitorRef(Payload):
     visitor_id: uuid.UUID
+
+
+class AgentsAvailability(Payload):
+    agents_online: bool
 
 
 # --- chat -----------------------------------------------------------------------------------
@@ -252,6 +257,13 @@ CATALOGUE: dict[str, EventSpec] = _specs(
     ),
     EventSpec(
         "visitors.visitor.unblocked", VisitorRef, "agents", "A visitor was unblocked.", ("chat",)
+    ),
+    EventSpec(
+        "visitors.agents.availability_changed",
+        AgentsAvailability,
+        "account",
+        "The first agent came online or the last one went offline (the chat box switches"
+        " between chat and contact form).",
     ),
     EventSpec(
         "chat.conversation.created",
