@@ -26,6 +26,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/account", "auth"),
     ("/avatars", "auth"),
     ("/billing", "auth"),
+    ("/api-keys", "auth"),
     ("/bug-reports", "auth"),
     ("/app", "auth"),
     ("/devices", "notify"),

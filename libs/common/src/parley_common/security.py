@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request
 
+from parley_common import api_keys
 from parley_common.errors import Forbidden, Unauthorized
 from parley_common.settings import Settings, get_settings
 
@@ -40,10 +41,16 @@ class AgentPrincipal:
     account_id: uuid.UUID
     role: str
     session_id: uuid.UUID
+    # An API key's scopes (agent_id and session_id are then the key's id); None for an agent.
+    scopes: frozenset[str] | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role in ("owner", "admin")
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.scopes is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +258,30 @@ def bearer_token(request: Request) -> str:
 # `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
 # hop on every request (measured on the chat message path); verifying a token is quick CPU.
 async def current_agent(request: Request) -> AgentPrincipal:
-    return verify_agent_token(bearer_token(request))
+    token = bearer_token(request)
+    if api_keys.is_api_key(token):
+        return await _api_key_principal(request, token)
+    return verify_agent_token(token)
+
+
+async def _api_key_principal(request: Request, key: str) -> AgentPrincipal:
+    """An integrator's key, as an agent limited to the scope the route needs."""
+    state = request.app.state
+    verifier: api_keys.ApiKeyVerifier | None = getattr(state, "api_key_verifier", None)
+    if verifier is None:
+        verifier = state.api_key_verifier = api_keys.ApiKeyVerifier(
+            state.redis, state.settings.namespace
+        )
+    record = await verifier.check(key)
+    needed = api_keys.required_scope(request.scope["path"], request.method)
+    if needed is None:
+        raise api_keys.ApiKeyNotAllowed("Sign in as an agent for this endpoint.")
+    if needed not in record["scopes"]:
+        raise api_keys.ApiKeyScopeMissing(f"This endpoint needs the `{needed}` scope.")
+    key_id = uuid.UUID(record["id"])
+    return AgentPrincipal(
+        key_id, uuid.UUID(record["account_id"]), "api_key", key_id, frozenset(record["scopes"])
+    )
 
 
 async def current_visitor(request: Request) -> VisitorPrincipal:
@@ -261,6 +291,8 @@ async def current_visitor(request: Request) -> VisitorPrincipal:
 async def current_admin(
     agent: Annotated[AgentPrincipal, Depends(current_agent)],
 ) -> AgentPrincipal:
+    if agent.is_api_key:
+        raise api_keys.ApiKeyNotAllowed("Admin endpoints need an owner or admin, not a key.")
     if not agent.is_admin:
         raise Forbidden("Only the account's owner or an admin can do this.")
     return agent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from parley_auth import api_keys
 from parley_auth.consumers import CONSUMERS
 from parley_auth.events import outbox
 from parley_auth.models import Base
@@ -17,4 +18,5 @@ SERVICE = ServiceDef(
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,
     consumers=CONSUMERS,
+    background=[api_keys.resync],
 )

@@ -59,3 +59,7 @@ class InvalidImage(InvalidInput):
 
 class AvatarNotFound(NotFound):
     code, title = "avatar_not_found", "No such avatar"
+
+
+class ApiKeyNotFound(NotFound):
+    code, title = "api_key_not_found", "No such API key"

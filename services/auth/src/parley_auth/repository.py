@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley_auth.models import (
     Account,
     Agent,
+    ApiKey,
     BugReport,
     Invitation,
     LoginSession,
@@ -172,3 +173,23 @@ async def revoke_session_row(
 async def count_bug_reports(session: AsyncSession, account_id: uuid.UUID) -> int:
     query = select(func.count()).select_from(BugReport).where(BugReport.account_id == account_id)
     return int(await session.scalar(query) or 0)
+
+
+async def active_api_keys(
+    session: AsyncSession, account_id: uuid.UUID | None = None
+) -> Sequence[ApiKey]:
+    """An account's keys (newest first), or every account's (``account_id=None``: the worker's
+    Redis resync)."""
+    query = select(ApiKey).where(ApiKey.revoked_at.is_(None))
+    if account_id is not None:
+        query = query.where(ApiKey.account_id == account_id)
+    return (await session.scalars(query.order_by(ApiKey.created_at.desc(), ApiKey.id))).all()
+
+
+async def get_api_key(
+    session: AsyncSession, account_id: uuid.UUID, key_id: uuid.UUID
+) -> ApiKey | None:
+    query = select(ApiKey).where(
+        ApiKey.account_id == account_id, ApiKey.id == key_id, ApiKey.revoked_at.is_(None)
+    )
+    return (await session.execute(query.with_for_update())).scalar_one_or_none()

@@ -226,3 +226,39 @@ class AppLinksOut(BaseModel):
     terms_url: str
     privacy_url: str
     gdpr_url: str
+
+
+# --- API keys --------------------------------------------------------------------------------
+Scope = Literal[
+    "conversations:read", "conversations:write", "visitors:read", "visitors:write", "settings:read"
+]
+
+
+class ApiKeyIn(Request):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [{"name": "CRM sync", "scopes": ["conversations:read", "visitors:read"]}]
+        },
+    )
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1, max_length=10)
+
+
+class ApiKeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    scopes: list[str]
+    prefix: str = Field(description="The key's first characters, to recognise it")
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="Shown once: send it as `Authorization: Bearer <key>`")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
+    next_cursor: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from parley_auth.routes import account, agents, auth, billing, me, misc
+from parley_auth.routes import account, agents, api_keys, auth, billing, me, misc
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,5 +13,6 @@ ROUTERS: list[APIRouter] = [
     account.router,
     misc.router,
     billing.router,
+    api_keys.router,
     misc.internal,
 ]

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from parley_auth import accounts, subscriptions
-from parley_auth.deps import ActiveAdmin, ActiveAgent, AuthSettingsDep
+from parley_auth.deps import AccountReader, ActiveAdmin, ActiveAgent, AuthSettingsDep
 from parley_auth.errors import AdminOnly, SessionRevoked
 from parley_auth.schemas import AccountOut, AccountPatch, ChatCodeOut, SubscriptionOut
 from parley_auth.settings_schemas import (
@@ -35,7 +35,7 @@ async def rename_account(body: AccountPatch, agent: ActiveAdmin, session: Sessio
 
 
 @router.get("/settings/general", response_model=GeneralSettings)
-async def get_general(agent: ActiveAgent, session: SessionDep) -> dict[str, Any]:
+async def get_general(agent: AccountReader, session: SessionDep) -> dict[str, Any]:
     return await accounts.get_settings_section(session, agent.account_id, "general")
 
 
@@ -48,7 +48,7 @@ async def patch_general(
 
 
 @router.get("/settings/design", response_model=DesignSettings)
-async def get_design(agent: ActiveAgent, session: SessionDep) -> dict[str, Any]:
+async def get_design(agent: AccountReader, session: SessionDep) -> dict[str, Any]:
     return await accounts.get_settings_section(session, agent.account_id, "design")
 
 
@@ -61,7 +61,7 @@ async def patch_design(
 
 
 @router.get("/settings/contact-form", response_model=ContactFormSettings)
-async def get_contact_form(agent: ActiveAgent, session: SessionDep) -> dict[str, Any]:
+async def get_contact_form(agent: AccountReader, session: SessionDep) -> dict[str, Any]:
     return await accounts.get_settings_section(session, agent.account_id, "contact_form")
 
 
