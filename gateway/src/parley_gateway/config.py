@@ -37,7 +37,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/stats/chatbots", "bots"),
     ("/stats", "chat"),
     ("/integrations", "chat"),
-    ("/webhooks", "chat"),
+    ("/webhooks/facebook", "chat"),
+    ("/webhooks", "notify"),
     ("/chatbots", "bots"),
     ("/automatic-messages", "bots"),
 )

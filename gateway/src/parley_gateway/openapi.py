@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIWebSocketRoute
 
 from parley_common.errors import PROBLEM_SCHEMA
+from parley_common.events.catalogue import openapi_webhooks
 from parley_gateway.config import SERVICES, GatewaySettings
 
 CACHE_SECONDS = 30.0
@@ -138,6 +139,7 @@ async def openapi_document(request: Request) -> JSONResponse:
         documents = await fetch_documents(app.state.http, app.state.settings)
         document = merge_documents(app.openapi(), documents)
         document["paths"].update(websocket_paths(app))
+        document["webhooks"] = openapi_webhooks()
         document["x-services-missing"] = [s for s in SERVICES if s not in documents]
         cached = (time.monotonic(), document)
         if not document["x-services-missing"]:

@@ -40,6 +40,19 @@ class NotifySettings(Settings):
     missed_chat_after_seconds: int = 300
     sweep_interval_seconds: float = 1.0
 
+    # Outgoing webhooks. Private, loopback and link-local targets only when allowed (tests,
+    # on-premise): PARLEY_WEBHOOKS_ALLOW_PRIVATE=true.
+    webhooks_allow_private: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_connections: int = 50
+    webhook_batch_size: int = 50
+    webhook_poll_seconds: float = 0.5
+    # A failed delivery is tried again after base * 2**(n-1) seconds (capped) until the window
+    # since its first attempt ends; then the webhook is disabled and the admins e-mailed.
+    webhook_retry_base_seconds: float = 30.0
+    webhook_retry_max_seconds: float = 3600.0
+    webhook_retry_window_seconds: float = 86_400.0
+
 
 @lru_cache
 def get_notify_settings() -> NotifySettings:

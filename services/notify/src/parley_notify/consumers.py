@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from parley_common.events.consumer import Consumer
-from parley_notify import notifications, projections, routing
+from parley_notify import notifications, projections, routing, webhooks
 
 CONSUMERS: list[Consumer] = [
     Consumer(
@@ -26,4 +26,6 @@ CONSUMERS: list[Consumer] = [
         prefetch=64,
         bindings={routing.MESSAGE: routing.MESSAGE_BINDINGS},
     ),
+    # Outgoing webhooks: every event an integrator may subscribe to becomes delivery rows.
+    Consumer("webhooks", dict.fromkeys(webhooks.EVENT_TYPES, webhooks.on_event)),
 ]

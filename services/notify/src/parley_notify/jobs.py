@@ -10,6 +10,7 @@ from parley_notify.config import get_notify_settings
 from parley_notify.delivery import retry_pushes, send_pushes
 from parley_notify.mail import mail_notifications
 from parley_notify.routing import bind_device_accounts
+from parley_notify.webhook_sender import send_webhooks
 
 
 async def close_visitor_bursts(ctx: WorkerContext) -> None:
@@ -29,4 +30,5 @@ BACKGROUND = [
     retry_pushes,
     close_visitor_bursts,
     mail_notifications,
+    send_webhooks,
 ]

@@ -90,6 +90,32 @@ async def queue_contact_form(
     )
 
 
+async def queue_webhook_disabled(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    webhook_id: uuid.UUID,
+    url: str,
+    recipients: Sequence[AgentRow],
+) -> None:
+    """To the account's admins: a webhook failed for a day and was disabled."""
+    base = get_notify_settings().public_url.rstrip("/")
+    await _queue(
+        session,
+        account_id=account_id,
+        dedupe_key=f"webhook-disabled:{delivery_id}",
+        kind="webhook_disabled",
+        subject="A webhook was disabled after a day of failed deliveries",
+        body=(
+            f"Parley could not deliver events to {url} for a day, so the webhook was "
+            f"disabled.\n\nIts attempts: {base}/api/v1/webhooks/{webhook_id}/deliveries\n"
+            'Enable it again with PATCH {"enabled": true} once it answers.\n'
+        ),
+        recipients=recipients,
+    )
+
+
 async def queue_missed_chats(session: AsyncSession) -> int:
     """Conversations whose visitor has waited longer than the missed-chat time: one mail per
     waiting period to the agents who want e-mail. Returns how many conversations."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -316,6 +316,86 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         ("chat",),
     ),
 )
+
+
+# Outgoing webhooks (notify) take every event a client of the account may see.
+CATALOGUE = {
+    t: spec
+    if spec.audience == "internal" or "notify" in spec.consumers
+    else replace(spec, consumers=(*spec.consumers, "notify"))
+    for t, spec in CATALOGUE.items()
+}
+
+
+# What an integrator may subscribe a webhook to: every event a client of the account may see.
+WEBHOOK_EVENT_TYPES: tuple[str, ...] = tuple(
+    sorted(t for t, spec in CATALOGUE.items() if spec.audience != "internal")
+)
+
+
+def _envelope_schema(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["id", "type", "account_id", "occurred_at", "version", "data"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "type": {"const": event_type},
+            "account_id": {"type": "string", "format": "uuid"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "version": {"type": "integer"},
+            "data": data,
+        },
+    }
+
+
+def openapi_webhooks() -> dict[str, Any]:
+    """The OpenAPI ``webhooks`` of outgoing webhooks: one POST per subscribable event type
+    (and ``ping``), so integrators can generate receivers."""
+    headers = [
+        ("X-Parley-Event", "The event type (`ping` for a test delivery)."),
+        ("X-Parley-Delivery", "Unique id of this delivery; the same on every retry of it."),
+        (
+            "X-Parley-Signature",
+            '`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed with the secret>`.',
+        ),
+    ]
+    parameters = [
+        {
+            "name": name,
+            "in": "header",
+            "required": True,
+            "description": doc,
+            "schema": {"type": "string"},
+        }
+        for name, doc in headers
+    ]
+    responses = {
+        "2XX": {
+            "description": "Received. Anything else (or no answer within the timeout) is "
+            "retried with exponential backoff for a day, then the webhook is disabled."
+        }
+    }
+    events = [
+        (t, CATALOGUE[t].description, CATALOGUE[t].payload.model_json_schema())
+        for t in WEBHOOK_EVENT_TYPES
+    ]
+    events.append(("ping", "A test delivery (POST /webhooks/{id}/test).", {"type": "object"}))
+    return {
+        event_type: {
+            "post": {
+                "operationId": "webhook_" + event_type.replace(".", "_"),
+                "summary": description,
+                "tags": ["webhooks"],
+                "parameters": parameters,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _envelope_schema(event_type, data)}},
+                },
+                "responses": responses,
+            }
+        }
+        for event_type, description, data in events
+    }
 
 
 def spec_for(event_type: str) -> EventSpec:
