@@ -11,6 +11,7 @@ import pytest_asyncio
 from websockets.asyncio.client import connect
 
 from parley_common.e2e import System, load_test_module, next_event
+from parley_common.testing import eventually
 
 VERIFY_TOKEN = "e2e-verify-token"
 PAGE_ID, PSID, TOKEN = "104812345678901", "7100000000000042", "EAAGe2e-page-token-4321"
@@ -75,6 +76,17 @@ async def test_messenger_round_trip(system: System, gateway, graph) -> None:
         assert seen["data"]["text"] == "Is the bakery open today?"
         assert seen["data"]["visitor_name"] == "Jane Doe"
         cid = seen["data"]["conversation_id"]
+
+    visitor_id = seen["data"]["visitor_id"]
+
+    async def known_visitor() -> dict[str, Any] | None:
+        resp = await gateway.get(f"/api/v1/visitors/{visitor_id}", headers=headers)
+        return resp.json() if resp.status_code == 200 else None
+
+    visitor = await eventually(known_visitor, timeout=15)  # a visitor in the visitors service
+    assert (visitor["name"], visitor["channel"]) == ("Jane Doe", "facebook")
+    assert visitor["avatar_url"] == f"https://graph.example/pics/{PSID}.jpg"
+    assert visitor["facebook"] == {"page_id": PAGE_ID, "psid": PSID}
 
     listed = await gateway.get("/api/v1/conversations", headers=headers)
     assert listed.status_code == 200, listed.text

@@ -142,7 +142,10 @@ class GraphServer:
             return web.json_response({"success": True})
         if method == "GET" and len(parts) == 1 and parts[0] in self.profiles:
             first, last = self.profiles[parts[0]]
-            return web.json_response({"first_name": first, "last_name": last, "id": parts[0]})
+            picture = f"https://graph.example/pics/{parts[0]}.jpg"
+            return web.json_response(
+                {"first_name": first, "last_name": last, "id": parts[0], "profile_pic": picture}
+            )
         if method == "POST" and parts in ([page, "messages"], ["me", "messages"]):
             message = self.requests[-1].json or {}
             return web.json_response(

@@ -23,6 +23,7 @@ from parley_chat.errors import (
     VisitorBlocked,
 )
 from parley_chat.events import emit_conversation
+from parley_chat.facebook import service as facebook
 from parley_chat.messaging import (
     Author,
     append_message,
@@ -223,14 +224,18 @@ async def bot_message(
         row, _ = await open_conversation(
             session, account_id=account_id, visitor_id=visitor_id, channel="chat", started_by="bot"
         )
-    await append_message(
+    messenger = row.channel == "facebook"
+    message, created = await append_message(
         session,
         account_id=account_id,
         conversation_id=row.id,
         visitor_id=visitor_id,
         author=Author("bot", bot_id, "Bot"),
         text=text[:10_000],
+        channel="facebook" if messenger else "chat",
     )
+    if created and messenger:
+        await facebook.deliver_bot_message(session, account_id, visitor_id, message)
 
 
 async def email_reply(

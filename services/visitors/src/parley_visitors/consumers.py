@@ -11,6 +11,7 @@ from parley_common.events.catalogue import (
     AgentData,
     AgentRemoved,
     AgentStatusChanged,
+    ContactCreated,
     ConversationData,
     SettingsUpdated,
 )
@@ -20,6 +21,7 @@ from parley_common.worker import worker_context
 from parley_visitors import repository as repo
 from parley_visitors.events import outbox
 from parley_visitors.presence import Presence
+from parley_visitors.sessions import make_label
 
 SECTION_NAMES = {
     "general": "general",
@@ -98,6 +100,21 @@ async def _availability_changed(session: AsyncSession, event: Event) -> None:
         )
 
 
+async def on_contact_created(session: AsyncSession, event: Event) -> None:
+    """A Messenger user wrote: a visitor with the name and picture Facebook gave."""
+    data = ContactCreated.model_validate(event.data)
+    await repo.insert_channel_visitor(
+        session,
+        account_id=event.account_id,
+        visitor_id=data.visitor_id,
+        label=make_label(data.visitor_id),
+        channel=data.channel,
+        name=data.name,
+        avatar_url=data.avatar_url,
+        facebook=data.facebook,
+    )
+
+
 async def _set_chatting(session: AsyncSession, event: Event, data: ConversationData) -> None:
     assert data.visitor_id is not None
     chatting = await repo.is_chatting(session, event.account_id, data.visitor_id)
@@ -134,6 +151,7 @@ CONSUMERS = [
             "chat.conversation.created": on_conversation_opened,
             "chat.conversation.reopened": on_conversation_opened,
             "chat.conversation.resolved": on_conversation_resolved,
+            "chat.contact.created": on_contact_created,
         },
     ),
 ]

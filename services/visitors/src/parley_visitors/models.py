@@ -81,6 +81,10 @@ class Visitor(Base):
     last_url: Mapped[str | None] = mapped_column(String(2048))
     last_title: Mapped[str | None] = mapped_column(String(500))
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # "web" (the chat box) or "facebook" (a Messenger user, made a visitor by chat's event).
+    channel: Mapped[str] = mapped_column(String(20), default="web", server_default="web")
+    avatar_url: Mapped[str | None] = mapped_column(String(2048))
+    facebook: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     @property
     def display_name(self) -> str:

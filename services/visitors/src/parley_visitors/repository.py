@@ -251,3 +251,33 @@ async def page_views(
         stmt = stmt.where(tuple_(PageView.viewed_at, PageView.id) < tuple_(*after))
     stmt = stmt.order_by(PageView.viewed_at.desc(), PageView.id.desc()).limit(limit)
     return list((await session.scalars(stmt)).all())
+
+
+async def insert_channel_visitor(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    label: str,
+    channel: str,
+    name: str | None,
+    avatar_url: str | None,
+    facebook: dict[str, str] | None,
+) -> None:
+    """A visitor who came through another channel (once: a redelivered event changes nothing)."""
+    await session.execute(
+        insert(Visitor)
+        .values(
+            id=visitor_id,
+            account_id=account_id,
+            label=label,
+            name=name,
+            channel=channel,
+            avatar_url=avatar_url,
+            facebook=facebook,
+            visits=1,
+            custom={},
+            utm={},
+        )
+        .on_conflict_do_nothing(index_elements=[Visitor.id])
+    )

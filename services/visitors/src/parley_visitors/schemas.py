@@ -222,6 +222,11 @@ class VisitorOut(BaseModel):
     referrer: str | None
     utm: dict[str, Any]
     recent_page_views: list[PageViewOut] = Field(description="The latest few pages.")
+    channel: str = Field(default="web", description="`web` (chat box) or `facebook`")
+    avatar_url: str | None = Field(default=None, description="Messenger profile picture")
+    facebook: dict[str, str] | None = Field(
+        default=None, description="A Messenger user's `page_id` and page-scoped `psid`"
+    )
 
 
 class KnownVisitor(BaseModel):

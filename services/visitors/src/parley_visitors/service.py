@@ -177,6 +177,9 @@ async def _profile_out(session: AsyncSession, presence: Presence, visitor: Visit
         referrer=visitor.referrer,
         utm=visitor.utm or {},
         recent_page_views=[_page_view(v) for v in recent],
+        channel=visitor.channel,
+        avatar_url=visitor.avatar_url,
+        facebook=visitor.facebook,
     )
 
 

@@ -124,6 +124,16 @@ class MessageCreated(Payload):
     internal: bool = False
 
 
+class ContactCreated(Payload):
+    """A visitor who came through another channel (Messenger), for the visitors service."""
+
+    visitor_id: uuid.UUID
+    channel: Literal["facebook"]
+    name: str | None = None
+    avatar_url: str | None = None
+    facebook: dict[str, str] | None = None
+
+
 # --- bots -----------------------------------------------------------------------------------
 class BotMessageRequested(Payload):
     visitor_id: uuid.UUID
@@ -307,6 +317,13 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         "A message was added to a conversation.",
         ("notify", "bots"),
         routing=("author_type", "previous_author_type", "channel", "account_id"),
+    ),
+    EventSpec(
+        "chat.contact.created",
+        ContactCreated,
+        "internal",
+        "A Messenger user wrote for the first time: a new visitor with name and picture.",
+        ("visitors",),
     ),
     EventSpec(
         "bots.message.requested",

@@ -92,16 +92,20 @@ class GraphAPI:
     async def unsubscribe(self, page_id: str, token: str) -> None:
         await self.call("DELETE", f"{page_id}/subscribed_apps", token)
 
-    async def profile_name(self, psid: str, token: str) -> str | None:
-        """The Messenger user's name, or None when Graph does not tell it (no permission)."""
+    async def profile(self, psid: str, token: str) -> tuple[str | None, str | None]:
+        """The Messenger user's (name, profile picture URL); None where Graph does not tell."""
         try:
-            body = await self.call("GET", psid, token, params={"fields": "first_name,last_name"})
+            body = await self.call(
+                "GET", psid, token, params={"fields": "first_name,last_name,profile_pic"}
+            )
         except GraphError as exc:
             log.info("no profile for a Messenger user: %s", exc.message)
-            return None
+            return None, None
         parts = [body.get("first_name"), body.get("last_name")]
         name = " ".join(str(p).strip() for p in parts if isinstance(p, str) and p.strip())
-        return name[:200] or None
+        picture = body.get("profile_pic")
+        picture = picture if isinstance(picture, str) and picture.startswith("https://") else None
+        return name[:200] or None, picture[:2048] if picture else None
 
     async def send_text(self, page_id: str, token: str, psid: str, text: str) -> None:
         for start in range(0, len(text), MAX_TEXT):
@@ -117,15 +121,19 @@ class GraphAPI:
             )
 
 
-async def open_graph(app: FastAPI, stack: AsyncExitStack) -> None:
-    """Lifespan hook: the process's Graph client on ``app.state.graph``."""
+def graph_client() -> httpx.AsyncClient:
     settings = get_chat_settings()
-    client = httpx.AsyncClient(
+    return httpx.AsyncClient(
         base_url=settings.facebook_graph_url.rstrip("/") + "/",
         timeout=settings.facebook_timeout_seconds,
     )
+
+
+async def open_graph(app: FastAPI, stack: AsyncExitStack) -> None:
+    """Lifespan hook: the process's Graph client on ``app.state.graph``."""
+    client = graph_client()
     stack.push_async_callback(client.aclose)
-    app.state.graph = GraphAPI(client, settings.facebook_app_secret)
+    app.state.graph = GraphAPI(client, get_chat_settings().facebook_app_secret)
 
 
 async def get_graph(request: Request) -> GraphAPI:

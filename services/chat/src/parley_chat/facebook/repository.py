@@ -78,8 +78,9 @@ async def contact_by_visitor(
 
 async def insert_contact(
     session: AsyncSession, account_id: uuid.UUID, page_id: str, psid: str, name: str | None
-) -> Any:
-    """The contact for (page, PSID), created with a new visitor id unless it exists already."""
+) -> tuple[Any, bool]:
+    """The contact for (page, PSID), created with a new visitor id unless it exists already;
+    and whether this call created it."""
     stmt = (
         pg_insert(contacts)
         .values(
@@ -90,6 +91,7 @@ async def insert_contact(
             name=name,
         )
         .on_conflict_do_nothing(index_elements=["account_id", "page_id", "psid"])
+        .returning(contacts.c.visitor_id)
     )
-    await session.execute(stmt)
-    return await get_contact(session, account_id, page_id, psid)
+    created = (await session.execute(stmt)).scalar() is not None
+    return await get_contact(session, account_id, page_id, psid), created

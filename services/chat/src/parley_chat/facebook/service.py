@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_chat.config import get_chat_settings
 from parley_chat.facebook import repository as repo
 from parley_chat.facebook.errors import (
     FacebookAttachmentsUnsupported,
@@ -19,7 +20,7 @@ from parley_chat.facebook.errors import (
     FacebookSendFailed,
     FacebookUnavailable,
 )
-from parley_chat.facebook.graph import GraphAPI, GraphError
+from parley_chat.facebook.graph import GraphAPI, GraphError, graph_client
 from parley_common.security import AgentPrincipal
 
 log = logging.getLogger("parley.chat.facebook")
@@ -125,3 +126,17 @@ async def deliver_reply(
     except GraphError as exc:
         log.warning("Messenger send failed (%s): %s", exc.status, exc.message)
         raise FacebookSendFailed(f"Facebook said: {exc.message}") from exc
+
+
+async def deliver_bot_message(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID, message: dict[str, Any]
+) -> None:
+    """A chatbot's message in a Messenger conversation goes to Messenger too. Bot messages
+    are rare next to replies, so the (chat worker's) client lives for this one send; a
+    refusal is logged and the message stays for the agents."""
+    async with graph_client() as client:
+        graph = GraphAPI(client, get_chat_settings().facebook_app_secret)
+        try:
+            await deliver_reply(session, graph, account_id, visitor_id, message)
+        except (FacebookSendFailed, FacebookPageDisconnected, FacebookAttachmentsUnsupported):
+            log.warning("a bot message for visitor %s did not reach Messenger", visitor_id)

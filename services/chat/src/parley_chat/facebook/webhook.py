@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley_chat import projections
 from parley_chat import repository as chat_repo
 from parley_chat.config import ChatSettings
+from parley_chat.events import outbox
 from parley_chat.facebook import repository as repo
 from parley_chat.facebook.errors import InvalidPayload, InvalidSignature, VerificationFailed
 from parley_chat.facebook.graph import GraphAPI
@@ -114,11 +115,25 @@ async def _store(
     account_id = page.account_id
     contact = await repo.get_contact(session, account_id, page_id, psid)
     if contact is None:
-        name = await graph.profile_name(psid, page.access_token)
-        contact = await repo.insert_contact(session, account_id, page_id, psid, name)
+        name, picture = await graph.profile(psid, page.access_token)
+        contact, created = await repo.insert_contact(session, account_id, page_id, psid, name)
         await projections.upsert_visitor(
             session, account_id, contact.visitor_id, {"name": contact.name, "label": UNNAMED}
         )
+        if created:
+            # The visitors service makes the Messenger user a visitor (details, exports).
+            await outbox.emit(
+                session,
+                "chat.contact.created",
+                account_id,
+                {
+                    "visitor_id": contact.visitor_id,
+                    "channel": "facebook",
+                    "name": contact.name,
+                    "avatar_url": picture,
+                    "facebook": {"page_id": page_id, "psid": psid},
+                },
+            )
     visitor_id = contact.visitor_id
     key = message_key(mid)
     # Checked before opening a conversation: a retry after a resolve opens nothing new.
