@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+import httpx
 from fastapi import FastAPI
 
 from parley_common.app import create_service_app
@@ -14,10 +15,13 @@ from parley_visitors.presence import Presence
 from parley_visitors.routes import ROUTERS
 
 
-async def open_presence(app: FastAPI, _: AsyncExitStack) -> None:
+async def open_presence(app: FastAPI, stack: AsyncExitStack) -> None:
     settings = get_visitors_settings()
     app.state.presence = Presence(app.state.redis, settings.namespace)
     app.state.countries = CountryLookup.from_csv(settings.visitors_geoip_csv)
+    # For the internal APIs of the other services (GDPR export).
+    app.state.http = httpx.AsyncClient()
+    stack.push_async_callback(app.state.http.aclose)
 
 
 app = create_service_app(

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from parley_chat.routes import attachments, conversations, facebook, shortcuts, stats, widget
+from parley_chat.routes import (
+    attachments,
+    conversations,
+    facebook,
+    internal,
+    shortcuts,
+    stats,
+    widget,
+)
 
 ROUTERS = [
     conversations.router,
@@ -11,4 +19,5 @@ ROUTERS = [
     shortcuts.router,
     stats.router,
     facebook.router,
+    internal.router,
 ]

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from parley_visitors.routes import visitors, widget
+from parley_visitors.routes import privacy, visitors, widget
 
-ROUTERS: list[APIRouter] = [widget.router, visitors.router]
+ROUTERS: list[APIRouter] = [widget.router, visitors.router, privacy.router]
