@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         _ts("next_attempt_at", nullable=True, default=False),
+        _ts("first_attempt_at", nullable=True, default=False),
         _ts("created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_deliveries"),
         sa.ForeignKeyConstraint(["webhook_id"], ["notify.webhooks.id"], ondelete="CASCADE",

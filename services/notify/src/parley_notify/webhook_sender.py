@@ -5,7 +5,7 @@ Due deliveries are claimed in batches (``FOR UPDATE SKIP LOCKED``, then leased b
 never send the same one at once). Each batch is sent concurrently through one aiohttp session
 (at most ``webhook_max_connections`` connections, ``webhook_timeout_seconds`` per request: a
 receiver that never answers costs one timeout). Every attempt is recorded; a failure is
-retried with exponential backoff until the retry window since the delivery's creation ends,
+retried with exponential backoff until the retry window since its first attempt ends,
 then the delivery fails, the webhook is disabled and the account's admins are e-mailed.
 """
 
@@ -70,7 +70,7 @@ class Due:
     event_type: str
     body: str
     attempts: int
-    created_at: datetime
+    first_attempt_at: datetime
     url: str
     secret: str
 
@@ -104,10 +104,14 @@ async def claim(session: AsyncSession, limit: int) -> list[Due]:
     ).all()
     for delivery, _, _ in rows:
         delivery.next_attempt_at = now + LEASE
+        delivery.first_attempt_at = delivery.first_attempt_at or now
     return [
-        Due(d.id, d.webhook_id, d.account_id, d.event_type, d.body, d.attempts, d.created_at, u, s)
+        Due(
+            d.id, d.webhook_id, d.account_id, d.event_type, d.body, d.attempts,
+            d.first_attempt_at or now, u, s,
+        )
         for d, u, s in rows
-    ]
+    ]  # fmt: skip
 
 
 async def send(http: aiohttp.ClientSession, due: Due) -> Outcome:
@@ -133,8 +137,9 @@ async def send(http: aiohttp.ClientSession, due: Due) -> Outcome:
 
 
 def next_attempt(settings: NotifySettings, due: Due, now: datetime) -> datetime | None:
-    """When to try again after a failure, or None when the retry window is over."""
-    if now - due.created_at >= timedelta(seconds=settings.webhook_retry_window_seconds):
+    """When to try again after a failure, or None when the retry window (from the first
+    attempt) is over."""
+    if now - due.first_attempt_at >= timedelta(seconds=settings.webhook_retry_window_seconds):
         return None
     delay = min(
         settings.webhook_retry_base_seconds * 2**due.attempts, settings.webhook_retry_max_seconds
