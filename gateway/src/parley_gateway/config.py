@@ -31,6 +31,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/app", "auth"),
     ("/devices", "notify"),
     ("/visitors", "visitors"),
+    ("/erasures", "visitors"),
     ("/conversations", "chat"),
     ("/attachments", "chat"),
     ("/shortcuts", "chat"),

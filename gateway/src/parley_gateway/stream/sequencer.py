@@ -51,6 +51,7 @@ return seq
 """
 
 CONVERSATION_TTL = 30 * 24 * 3600
+ERASURE_REQUESTED = "visitors.erasure.requested"
 REQUIRED = frozenset({"id", "type", "account_id"})
 
 
@@ -137,8 +138,20 @@ class Sequencer:
             queued += 1
         return queued
 
+    async def forget_visitor(self, account: str, visitor_id: str) -> None:
+        """GDPR erasure: drop the account's replayable frames that mention the visitor."""
+        log_key = self.keys.log(account)
+        entries: list[Any] = await self.redis.xrange(log_key) or []
+        doomed = [entry_id for entry_id, fields in entries if visitor_id.encode() in fields[b"f"]]
+        if doomed:
+            await self.redis.xdel(log_key, *doomed)
+
     async def process(self, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]) -> None:
         """Sequence a batch in one pipelined round trip, then ack what Redis accepted."""
+        for _, envelope in batch:
+            if envelope["type"] == ERASURE_REQUESTED:
+                data = envelope.get("data") or {}
+                await self.forget_visitor(str(envelope["account_id"]), str(data.get("visitor_id")))
         counts: list[int] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for _, envelope in batch:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_bots import engine
+from parley_bots import engine, erasure
 from parley_bots import repository as repo
 from parley_bots.config import get_bots_settings
 from parley_bots.service import record_plan
@@ -195,5 +195,6 @@ CONSUMERS: list[Consumer] = [
             "chat.message.created": on_message_created,
         },
         bindings={"chat.message.created": MESSAGE_BINDINGS},
-    )
+    ),
+    erasure.CONSUMER,
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import projections, widget
+from parley_chat import erasure, projections, widget
 from parley_common.events.catalogue import (
     AccountCreated,
     AgentData,
@@ -110,4 +110,5 @@ CONSUMERS: list[Consumer] = [
         },
     ),
     Consumer("bot-messages", {"bots.message.requested": on_bot_message}),
+    erasure.CONSUMER,
 ]

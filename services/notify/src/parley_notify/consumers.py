@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from parley_common.events.consumer import Consumer
-from parley_notify import notifications, projections, routing, webhooks
+from parley_notify import erasure, notifications, projections, routing, webhooks
 
 CONSUMERS: list[Consumer] = [
     Consumer(
@@ -28,4 +28,5 @@ CONSUMERS: list[Consumer] = [
     ),
     # Outgoing webhooks: every event an integrator may subscribe to becomes delivery rows.
     Consumer("webhooks", dict.fromkeys(webhooks.EVENT_TYPES, webhooks.on_event)),
+    erasure.CONSUMER,
 ]

@@ -18,6 +18,7 @@ from parley_common.events.catalogue import (
 from parley_common.events.consumer import Consumer
 from parley_common.events.envelope import Event
 from parley_common.worker import worker_context
+from parley_visitors import erasure
 from parley_visitors import repository as repo
 from parley_visitors.events import outbox
 from parley_visitors.presence import Presence
@@ -154,4 +155,5 @@ CONSUMERS = [
             "chat.contact.created": on_contact_created,
         },
     ),
+    erasure.CONSUMER,
 ]

@@ -108,3 +108,16 @@ class PageView(Base):
     title: Mapped[str] = mapped_column(String(500), default="")
     viewed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+class Erasure(Base):
+    """A GDPR erasure of a visitor: which services have erased their part."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    visitor_id: Mapped[uuid.UUID]
+    services: Mapped[dict[str, bool]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -282,6 +282,16 @@ class Presence:
             return None
         return {_text(k): _text(v) for k, v in raw.items()}
 
+    async def forget(self, account_id: uuid.UUID, visitor_id: uuid.UUID) -> None:
+        """GDPR erasure: the visitor leaves every presence key at once."""
+        active, presence, row, filters = self._keys(account_id, visitor_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(active, str(visitor_id))
+            pipe.zrem(presence, f"{account_id}:{visitor_id}")
+            pipe.delete(row)
+            pipe.hdel(filters, str(visitor_id))
+            await pipe.execute()
+
     async def count(self, account_id: uuid.UUID) -> int:
         return int(await self.redis.zcard(f"{self.prefix}:active:{account_id}"))
 

@@ -89,6 +89,18 @@ class VisitorRef(Payload):
     visitor_id: uuid.UUID
 
 
+class ErasureRequested(Payload):
+    """GDPR: every service deletes or anonymises what it holds about the visitor."""
+
+    erasure_id: uuid.UUID
+    visitor_id: uuid.UUID
+
+
+class ErasureCompleted(Payload):
+    erasure_id: uuid.UUID
+    visitor_id: uuid.UUID
+
+
 class AgentsAvailability(Payload):
     agents_online: bool
 
@@ -274,6 +286,23 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         "account",
         "The first agent came online or the last one went offline (the chat box switches"
         " between chat and contact form).",
+    ),
+    EventSpec(
+        "visitors.erasure.requested",
+        ErasureRequested,
+        "internal",
+        "An admin erased a visitor (GDPR): each service erases its part, then reports it.",
+        ("auth", "chat", "notify", "bots", "gateway"),
+    ),
+    *(
+        EventSpec(
+            f"{service}.erasure.completed",
+            ErasureCompleted,
+            "internal",
+            f"The {service} service erased its part of a visitor's data.",
+            ("visitors",),
+        )
+        for service in ("auth", "chat", "notify", "bots")
     ),
     EventSpec(
         "chat.conversation.created",

@@ -26,7 +26,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     Uuid,
+    cast,
+    delete,
     func,
     insert,
     text,
@@ -130,6 +133,13 @@ class Outbox:
 
 def asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def forget(session: AsyncSession, outbox: Outbox, needle: str) -> None:
+    """GDPR erasure: drop the events whose body mentions ``needle`` (a visitor id), published
+    or not: an event about an erased visitor is not delivered later either."""
+    table = outbox.table
+    await session.execute(delete(table).where(func.strpos(cast(table.c.body, Text), needle) > 0))
 
 
 class OutboxRelay:

@@ -6,4 +6,4 @@ from fastapi import APIRouter
 
 from parley_visitors.routes import privacy, visitors, widget
 
-ROUTERS: list[APIRouter] = [widget.router, visitors.router, privacy.router]
+ROUTERS: list[APIRouter] = [widget.router, visitors.router, privacy.router, privacy.erasures]
