@@ -242,7 +242,7 @@ class ApiKeyIn(Request):
             "examples": [{"name": "CRM sync", "scopes": ["conversations:read", "visitors:read"]}]
         },
     )
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1, max_length=10)
 
 

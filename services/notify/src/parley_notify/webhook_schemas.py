@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parley_common.text import Text
 from parley_notify.webhooks import EVENT_TYPES
 
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
@@ -26,14 +27,14 @@ class WebhookIn(BaseModel):
             ]
         },
     )
-    url: str = Field(min_length=8, max_length=2048)
+    url: Text = Field(min_length=8, max_length=2048)
     events: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
     enabled: bool = True
 
 
 class WebhookPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(default=None, min_length=8, max_length=2048)
+    url: Text | None = Field(default=None, min_length=8, max_length=2048)
     events: list[EventType] | None = Field(default=None, min_length=1, max_length=len(EVENT_TYPES))
     enabled: bool | None = None
 

@@ -11,6 +11,7 @@ from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAdmin
+from parley_common.text import Text
 from parley_notify import webhooks
 from parley_notify.webhook_schemas import (
     AttemptPage,
@@ -87,7 +88,7 @@ async def list_deliveries(
     webhook_id: uuid.UUID,
     admin: CurrentAdmin,
     session: SessionDep,
-    cursor: str | None = None,
+    cursor: Annotated[Text | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> dict[str, Any]:
     """Every attempt, newest first: event, status code, duration, error, next retry."""
