@@ -27,6 +27,10 @@ CONSUMERS: list[Consumer] = [
         bindings={routing.MESSAGE: routing.MESSAGE_BINDINGS},
     ),
     # Outgoing webhooks: every event an integrator may subscribe to becomes delivery rows.
-    Consumer("webhooks", dict.fromkeys(webhooks.EVENT_TYPES, webhooks.on_event)),
+    Consumer(
+        routing.WEBHOOKS,
+        dict.fromkeys(webhooks.EVENT_TYPES, webhooks.on_event),
+        bindings={routing.MESSAGE: routing.WEBHOOK_MESSAGE_BINDINGS},
+    ),
     erasure.CONSUMER,
 ]

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from parley_common.events import broker
 from parley_common.worker import WorkerContext
-from parley_notify.models import Device
+from parley_notify.models import Device, Webhook
 
 MESSAGE = "chat.message.created"
 PURPOSE = "events"
@@ -59,3 +59,37 @@ async def bind_device_accounts(ctx: WorkerContext) -> None:
     async with ctx.session_factory() as session:
         accounts = (await session.scalars(select(Device.account_id).distinct())).all()
     await bind_accounts(ctx.channel, ctx.settings.namespace, accounts)
+
+
+# Outgoing webhooks: messages reach the webhooks queue only for accounts with a webhook
+# subscribed to them (bound when such a webhook is created or changed, and for all of them
+# at worker start). The type's own binding is a key no message has (messages carry four
+# routing words), so no account's messages come by default.
+WEBHOOKS = "webhooks"
+WEBHOOK_MESSAGE_BINDINGS = (f"{MESSAGE}.unbound",)
+
+
+def messages_of(account_id: uuid.UUID) -> str:
+    return f"{MESSAGE}.*.*.*.{account_id}"
+
+
+async def bind_webhook_accounts(
+    channel: AbstractChannel, namespace: str, account_ids: Iterable[uuid.UUID]
+) -> None:
+    """Let the webhooks queue receive these accounts' messages (idempotent)."""
+    patterns = [messages_of(a) for a in set(account_ids)]
+    if patterns:
+        name = broker.queue_name(namespace, "notify", WEBHOOKS)
+        await broker.declare_queue(channel, namespace, name, patterns)
+
+
+async def bind_webhook_subscribers(ctx: WorkerContext) -> None:
+    """At worker start: a binding for every account with a webhook on messages."""
+    assert ctx.session_factory is not None
+    async with ctx.session_factory() as session:
+        accounts = (
+            await session.scalars(
+                select(Webhook.account_id).where(Webhook.events.contains([MESSAGE])).distinct()
+            )
+        ).all()
+    await bind_webhook_accounts(ctx.channel, ctx.settings.namespace, accounts)

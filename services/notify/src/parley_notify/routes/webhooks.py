@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.pagination import InvalidCursor
 from parley_common.security import CurrentAdmin
 from parley_common.text import Text
-from parley_notify import webhooks
+from parley_notify import routing, webhooks
+from parley_notify.config import get_notify_settings
 from parley_notify.webhook_schemas import (
     AttemptPage,
     WebhookCreatedOut,
@@ -25,6 +26,16 @@ from parley_notify.webhook_schemas import (
 from parley_notify.webhooks import WebhookNotFound, WebhookUrlRefused
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+
+
+async def _bind_messages(request: Request, account_id: uuid.UUID, events: Any) -> None:
+    """Before the commit: once the webhook exists, the account's messages reach the worker."""
+    if routing.MESSAGE in events:
+        await routing.bind_webhook_accounts(
+            request.app.state.broker_channel, get_notify_settings().namespace, [account_id]
+        )
+
+
 NOT_FOUND = responses(WebhookNotFound)
 
 
@@ -40,14 +51,20 @@ async def list_webhooks(admin: CurrentAdmin, session: SessionDep) -> dict[str, A
     responses=responses(WebhookUrlRefused),
 )
 async def create_webhook(
-    body: WebhookIn, admin: CurrentAdmin, session: SessionDep, response: Response
+    body: WebhookIn,
+    admin: CurrentAdmin,
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> dict[str, Any]:
     """Deliveries are `POST <url>` with the event envelope, signed with the `secret` (shown
     only here): `X-Parley-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`."""
     response.headers["Cache-Control"] = "no-store"
-    return await webhooks.create(
+    created = await webhooks.create(
         session, admin.account_id, url=body.url, events=list(body.events), enabled=body.enabled
     )
+    await _bind_messages(request, admin.account_id, body.events)
+    return created
 
 
 @router.get("/{webhook_id}", response_model=WebhookOut, responses=NOT_FOUND)
@@ -63,12 +80,18 @@ async def get_webhook(
     responses=responses(WebhookNotFound, WebhookUrlRefused),
 )
 async def update_webhook(
-    webhook_id: uuid.UUID, body: WebhookPatch, admin: CurrentAdmin, session: SessionDep
+    webhook_id: uuid.UUID,
+    body: WebhookPatch,
+    admin: CurrentAdmin,
+    session: SessionDep,
+    request: Request,
 ) -> dict[str, Any]:
     """`{"enabled": true}` turns a webhook disabled after failures on again."""
-    return await webhooks.update(
+    updated = await webhooks.update(
         session, admin.account_id, webhook_id, body.model_dump(exclude_unset=True)
     )
+    await _bind_messages(request, admin.account_id, updated["events"])
+    return updated
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
