@@ -65,6 +65,8 @@ http {{
 }}
 """
 NGINX = Path("/usr/sbin/nginx")
+# Every API call carries a token: the gateway checks the IP's and the token's rate limit.
+TOKEN = {"Authorization": "Bearer bench-token"}
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -94,7 +96,7 @@ async def measure(url: str, concurrency: int, duration: float, proxy: list[int])
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def call() -> None:
-            async with session.get(url) as resp:
+            async with session.get(url, headers=TOKEN) as resp:
                 await resp.read()
                 if resp.status != 200:
                     raise RuntimeError(resp.status)
@@ -137,6 +139,7 @@ async def main(duration: float = 5.0) -> None:
         {
             "PARLEY_BOTS_URL": f"http://127.0.0.1:{upstream_port}",
             "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000000",
+            "PARLEY_RATE_LIMIT_TOKEN_PER_MINUTE": "100000000",
             "PARLEY_LOG_LEVEL": "WARNING",
         },
     )
