@@ -14,7 +14,7 @@ async def test_widget_js_is_served_compressed_and_cacheable(service_client):
     async with service_client(app) as client:
         resp = await client.get("/widget.js", headers={"accept-encoding": "identity"})
         assert resp.status_code == 200
-        assert resp.headers["content-type"].startswith("application/javascript")
+        assert resp.headers["content-type"].startswith("text/javascript")  # RFC 9239
         assert resp.content == WIDGET_JS
         assert resp.headers["x-content-type-options"] == "nosniff"
         assert b"innerHTML" not in WIDGET_JS  # text only ever goes in via textContent

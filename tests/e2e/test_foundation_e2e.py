@@ -23,8 +23,9 @@ async def test_gateway_is_ready_with_every_service(system: System, gateway) -> N
 async def test_openapi_lists_every_service(gateway) -> None:
     doc = (await gateway.get("/openapi.json")).json()
     assert doc["x-services-missing"] == []
-    tags = {t["name"] for t in doc["tags"]}
-    assert tags == {"auth", "visitors", "chat", "notify", "bots"}
+    served_by = {t["description"].removeprefix("Served by the ").split()[0] for t in doc["tags"]}
+    assert served_by == {"auth", "visitors", "chat", "notify", "bots", "gateway"}
+    assert {"conversations", "visitors", "widget", "stream"} <= {t["name"] for t in doc["tags"]}
     outside_api = {p for p in doc["paths"] if not p.startswith("/api/v1/")}
     # The chat box and the live demo are web pages served by the gateway itself.
     assert outside_api == {"/widget.js", "/demo/{widget_key}"}

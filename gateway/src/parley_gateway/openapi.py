@@ -16,28 +16,15 @@ from fastapi.routing import APIWebSocketRoute
 
 from parley_common.errors import PROBLEM_SCHEMA
 from parley_common.events.catalogue import openapi_webhooks
+from parley_common.openapi import SECURITY_SCHEMES, operation_name, rename_refs
 from parley_gateway.config import SERVICES, GatewaySettings
 
 CACHE_SECONDS = 30.0
 
 
-def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                name = value.rsplit("/", 1)[-1]
-                out[key] = f"#/components/schemas/{renames.get(name, name)}"
-            else:
-                out[key] = _rename_refs(value, renames)
-        return out
-    if isinstance(node, list):
-        return [_rename_refs(v, renames) for v in node]
-    return node
-
-
 def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Merge service documents; a schema name two services define differently gets a prefix."""
+    """Merge service documents; a schema name two services define differently gets the
+    service's name in front (``VisitorsDeviceOut``), as its key and its title."""
     merged: dict[str, Any] = {
         "openapi": own.get("openapi", "3.1.0"),
         "info": {
@@ -49,33 +36,39 @@ def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any]]) ->
         "paths": dict(own.get("paths", {})),
         "components": {
             "schemas": dict(own.get("components", {}).get("schemas", {})),
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            },
+            "securitySchemes": SECURITY_SCHEMES,
         },
-        "security": [{"bearer": []}],
         "tags": [],
     }
     schemas: dict[str, Any] = merged["components"]["schemas"]
+    areas: dict[str, str] = {"stream": "gateway", "web": "gateway"}
     for service, doc in services.items():
         renames: dict[str, str] = {}
         own_schemas = doc.get("components", {}).get("schemas", {})
         for name, schema in own_schemas.items():
             if name in schemas and json.dumps(schemas[name], sort_keys=True) != json.dumps(
-                _rename_refs(schema, {}), sort_keys=True
+                rename_refs(schema, {}), sort_keys=True
             ):
-                renames[name] = f"{service}_{name}"
+                renames[name] = service.capitalize() + name
         for name, schema in own_schemas.items():
-            schemas[renames.get(name, name)] = _rename_refs(schema, renames)
+            schemas[renames.get(name, name)] = rename_refs(schema, renames)
+            if name in renames:
+                schemas[renames[name]]["title"] = renames[name]
         for path, item in doc.get("paths", {}).items():
             if not path.startswith("/api/v1/"):
                 continue
-            item = _rename_refs(item, renames)
+            item = rename_refs(item, renames)
             for operation in item.values():
                 if isinstance(operation, dict):
                     operation.setdefault("tags", [service])
             merged["paths"].setdefault(path, {}).update(item)
-        merged["tags"].append({"name": service, "description": f"Served by the {service} service"})
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    areas.setdefault(operation["tags"][0], service)
+    merged["tags"] = [
+        {"name": area, "description": f"Served by the {service} service"}
+        for area, service in sorted(areas.items())
+    ]
     return merged
 
 
@@ -113,16 +106,24 @@ def websocket_paths(app: FastAPI) -> dict[str, Any]:
     for route in _routes(app.routes):
         if isinstance(route, APIWebSocketRoute):
             doc = inspect.getdoc(route.endpoint) or ""
+            widget = route.path.startswith("/api/v1/widget/")
+            errors = {
+                "401": {"description": "Not authenticated", **PROBLEM_SCHEMA},
+                "422": {"description": "Bad `since`/`epoch`", **PROBLEM_SCHEMA},
+            }
+            if widget:
+                errors["403"] = {"description": "Origin not allowed", **PROBLEM_SCHEMA}
             paths[route.path] = {
                 "get": {
                     "tags": ["stream"],
-                    "operationId": route.name,
+                    "operationId": operation_name(route.path, "CONNECT"),
                     "summary": doc.split("\n", 1)[0],
                     "description": doc,
                     "responses": {
                         "101": {"description": "Switching Protocols: the websocket is open"},
-                        "401": {"description": "Not authenticated", **PROBLEM_SCHEMA},
+                        **errors,
                     },
+                    "security": [{"visitor" if widget else "bearer": []}],
                 }
             }
     return paths

@@ -51,7 +51,10 @@ NOT_FOUND_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
     "/widget.js",
     response_class=Response,
     responses={
-        200: {"content": {"application/javascript": {}}, "description": "The chat box script"}
+        200: {
+            "content": {"text/javascript": {"schema": {"type": "string"}}},
+            "description": "The chat box script",
+        }
     },
 )
 async def widget_js(request: Request) -> Response:
@@ -68,7 +71,7 @@ async def widget_js(request: Request) -> Response:
     body = WIDGET_JS
     if "gzip" in request.headers.get("accept-encoding", ""):
         body, headers["Content-Encoding"] = WIDGET_JS_GZIP, "gzip"
-    return Response(body, media_type="application/javascript; charset=utf-8", headers=headers)
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
 async def _widget_key_known(request: Request, widget_key: str) -> bool | None:

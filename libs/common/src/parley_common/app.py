@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from parley_common import openapi
 from parley_common.admission import Admission, AdmissionMiddleware
 from parley_common.db import create_engine, create_session_factory
 from parley_common.errors import (
@@ -185,6 +186,7 @@ def create_service_app(
     app.state.engine = None
     app.state.session_factory = None
     install_error_handlers(app)
+    openapi.install(app)
     app.add_middleware(AdmissionMiddleware)  # inside the request context: its 503s get an id
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)

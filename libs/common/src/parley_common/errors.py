@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 import sqlalchemy.exc
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from parley_common.logging import request_id_var
 
 PROBLEM_TYPE_BASE = "https://parley.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
 
 
 class DomainError(Exception):
@@ -98,7 +100,7 @@ def problem(
         orjson.dumps(body),
         status_code=status,
         headers=headers,
-        media_type="application/problem+json",
+        media_type=PROBLEM_JSON,
     )
 
 
@@ -135,7 +137,7 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "code": e.get("type", "")}
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid"}
@@ -205,24 +207,47 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(sqlalchemy.exc.TimeoutError, _pool_timeout)
 
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "content": {
-        "application/problem+json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                    "code": {"type": "string"},
-                    "request_id": {"type": "string"},
-                },
-                "required": ["type", "title", "status", "detail", "code"],
-            }
-        }
-    }
+# What ``problem()`` sends, as the one schema every error response of the OpenAPI refers to.
+PROBLEM_SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "title": "Problem",
+        "description": "An error (RFC 9457). `code` is stable: branch on it, not on `title`.",
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "description": PROBLEM_TYPE_BASE + "<code>"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "code": {"type": "string"},
+            "request_id": {
+                "type": "string",
+                "description": "Quote it when reporting a problem (also `X-Request-ID`).",
+            },
+            "errors": {
+                "type": "array",
+                "description": "Validation errors (422 `validation_error` only).",
+                "items": {"$ref": "#/components/schemas/ProblemFieldError"},
+            },
+        },
+        "required": ["type", "title", "status", "detail", "code"],
+    },
+    "ProblemFieldError": {
+        "title": "ProblemFieldError",
+        "type": "object",
+        "properties": {
+            "loc": {
+                "type": "array",
+                "description": "Where: `body`, `query`, `path` or `header`, then the field.",
+                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            },
+            "msg": {"type": "string"},
+            "code": {"type": "string", "description": "e.g. `missing`, `string_too_short`"},
+        },
+        "required": ["loc", "msg", "code"],
+    },
 }
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_SCHEMA: dict[str, Any] = {"content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
 
 
 def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
@@ -232,3 +257,21 @@ def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
         entry = out.setdefault(err.status, {"description": "", **PROBLEM_SCHEMA})
         entry["description"] = ", ".join(filter(None, [entry["description"], err.code]))
     return out
+
+
+_DEPENDENCY_ERRORS: dict[Callable[..., Any], tuple[type[DomainError], ...]] = {}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def raises(*errors: type[DomainError]) -> Callable[[F], F]:
+    """Mark a FastAPI dependency with the errors it raises: every route using it documents them."""
+
+    def mark(func: F) -> F:
+        _DEPENDENCY_ERRORS[func] = errors
+        return func
+
+    return mark
+
+
+def dependency_errors(func: Callable[..., Any]) -> tuple[type[DomainError], ...]:
+    return _DEPENDENCY_ERRORS.get(func, ())

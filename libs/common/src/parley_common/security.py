@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from fastapi import Depends, Request
 
 from parley_common import api_keys
-from parley_common.errors import Forbidden, Unauthorized
+from parley_common.errors import Forbidden, Unauthorized, raises
 from parley_common.settings import Settings, get_settings
 
 ALGORITHM = "EdDSA"
@@ -288,6 +288,7 @@ async def current_visitor(request: Request) -> VisitorPrincipal:
     return verify_visitor_token(bearer_token(request))
 
 
+@raises(Forbidden)
 async def current_admin(
     agent: Annotated[AgentPrincipal, Depends(current_agent)],
 ) -> AgentPrincipal:

@@ -12,6 +12,7 @@ from parley_auth.sessions import require_active
 from parley_auth.team import require_admin
 from parley_common.api_keys import ApiKeyNotAllowed
 from parley_common.db import SessionDep
+from parley_common.errors import Forbidden, raises
 from parley_common.redis import RateLimiter
 from parley_common.security import AgentPrincipal, CurrentAgent, client_ip
 
@@ -30,6 +31,7 @@ async def account_reader(session: SessionDep, principal: CurrentAgent) -> AgentP
     return principal
 
 
+@raises(Forbidden)
 async def active_admin(agent: Annotated[Agent, Depends(active_agent)]) -> Agent:
     """The signed-in agent, who must be an owner or admin now (not as of the token)."""
     require_admin(agent)

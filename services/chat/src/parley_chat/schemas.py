@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -72,11 +72,18 @@ class RatingIn(Request):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"conversation_id": "2b1f…", "rating": 5, "comment": "Quick help"}]
+            "examples": [
+                {
+                    "conversation_id": "2b1f6c1e-8f4e-4d2a-9a53-3f0c5e7d9a10",
+                    "rating": 5,
+                    "comment": "Quick help",
+                }
+            ]
         },
     )
     conversation_id: uuid.UUID
-    rating: Literal[1, 2, 3, 4, 5, "good", "bad"]
+    # One type per alternative (not one mixed enum), so client generators keep the field.
+    rating: Annotated[int, Field(ge=1, le=5)] | Literal["good", "bad"]
     comment: MultilineText | None = Field(default=None, max_length=2000)
 
 

@@ -18,7 +18,7 @@ class FacebookConnectIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"page_id": "104812345678901", "page_access_token": "EAAG…"}]
+            "examples": [{"page_id": "104812345678901", "page_access_token": "EAAGm0PX4ZCpsBA"}]
         },
     )
     page_id: Text = Field(pattern=GRAPH_ID)
