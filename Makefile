@@ -2,7 +2,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 
-.PHONY: install services run test lint format bench browser chaos
+.PHONY: install services run test lint format bench browser chaos sdk
 
 ## install: uv (if missing) and the locked dependencies
 install:
@@ -41,6 +41,10 @@ lint: install
 format: install
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
+
+## sdk: the Python and TypeScript clients in clients/generated (DOCUMENT= a file or URL; default: built from the code)
+sdk: install
+	bash clients/generate.sh $(DOCUMENT)
 
 bench: install services
 	$(UV) run --frozen python -m bench
