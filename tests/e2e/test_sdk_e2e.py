@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from parley_common.e2e import ROOT, System
+from parley_common.events.catalogue import CATALOGUE, asyncapi_document
 
 CLIENTS = ROOT / "clients"
 
@@ -49,3 +50,22 @@ async def test_generated_clients_work_against_the_system(system: System, gateway
     assert "python client: ok" in python
     typescript = await run("node", str(CLIENTS / "build" / "examples" / "check.js"), system.url)
     assert "typescript client: ok" in typescript
+
+
+@pytest.mark.timeout(300)
+async def test_asyncapi_documents_validate(gateway, tmp_path) -> None:
+    """The stream's /asyncapi.json and the event catalogue's document pass the AsyncAPI parser."""
+    if not (CLIENTS / "node_modules").exists():
+        await run("npm", "ci", "--prefix", str(CLIENTS), "--no-audit", "--no-fund")
+    stream = tmp_path / "stream.json"
+    resp = await gateway.get("/asyncapi.json")
+    assert resp.status_code == 200
+    stream.write_bytes(resp.content)
+    events = tmp_path / "events.json"
+    events.write_bytes(orjson.dumps(asyncapi_document()))
+    for document in (stream, events):
+        out = await run("node", str(CLIENTS / "check-asyncapi.mjs"), str(document))
+        assert "valid AsyncAPI 3" in out
+    messages = resp.json()["components"]["messages"]
+    streamed = {s.type for s in CATALOGUE.values() if s.audience != "internal"}
+    assert {m["name"] for m in messages.values() if m["name"].count(".") == 2} == streamed

@@ -18,6 +18,7 @@ from parley_common.errors import PROBLEM_SCHEMA
 from parley_common.events.catalogue import openapi_webhooks
 from parley_common.openapi import SECURITY_SCHEMES, operation_name, rename_refs
 from parley_gateway.config import SERVICES, GatewaySettings
+from parley_gateway.stream.asyncapi import stream_document
 
 CACHE_SECONDS = 30.0
 
@@ -146,6 +147,12 @@ async def openapi_document(request: Request) -> JSONResponse:
         if not document["x-services-missing"]:
             app.state.openapi_cache = cached
     return JSONResponse(cached[1])
+
+
+@router.get("/asyncapi.json")
+async def asyncapi_document(request: Request) -> JSONResponse:
+    """The stream protocol (AsyncAPI 3): every frame both ways and every event's data."""
+    return JSONResponse(stream_document(request.app.state.settings.public_url))
 
 
 @router.get("/docs")

@@ -13,23 +13,14 @@ import orjson
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from parley_common.stream_frames import CLOSE_CODES, ErrorFrame, PongFrame, StreamErrorCode
 from parley_gateway.stream.hub import Hub
-from parley_gateway.stream.subscriber import (
-    CLOSE_DISCONNECTED,
-    CLOSE_TOO_SLOW,
-    CLOSE_UNAVAILABLE,
-    Subscriber,
-)
+from parley_gateway.stream.subscriber import CLOSE_DISCONNECTED, CLOSE_UNAVAILABLE, Subscriber
 
 log = logging.getLogger("parley.stream")
 
 MAX_CLIENT_FRAME = 4096
 TYPING_INTERVAL = 0.3  # seconds between two typing frames a socket may publish
-CLOSE_REASONS = {
-    4001: "unauthorized: session revoked or agent removed",
-    CLOSE_TOO_SLOW: "too slow: reconnect with since= to resume",
-    CLOSE_UNAVAILABLE: "stream unavailable: reconnect with since= to resume",
-}
 
 
 async def serve(
@@ -44,7 +35,7 @@ async def serve(
         if code is not None and code != CLOSE_DISCONNECTED:
             # A stalled client may never let the close frame out: do not wait for it forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(websocket.close(code, CLOSE_REASONS.get(code)), 2)
+                await asyncio.wait_for(websocket.close(code, CLOSE_CODES.get(code)), 2)
     except (WebSocketDisconnect, OSError, RuntimeError):
         pass
     finally:
@@ -92,7 +83,7 @@ async def _client_frame(hub: Hub, sub: Subscriber, text: str) -> None:
         return
     kind = frame.get("type")
     if kind == "ping":
-        sub.push_json({"type": "pong"})
+        sub.push_json(PongFrame(type="pong"))
     elif kind == "typing":
         await _typing(hub, sub, frame)
     else:
@@ -122,5 +113,5 @@ async def _typing(hub: Hub, sub: Subscriber, frame: dict[str, Any]) -> None:
         sub.push_json(_error("conversation_not_found", "No such conversation."))
 
 
-def _error(code: str, detail: str) -> dict[str, str]:
-    return {"type": "error", "code": code, "detail": detail}
+def _error(code: StreamErrorCode, detail: str) -> ErrorFrame:
+    return ErrorFrame(type="error", code=code, detail=detail)

@@ -17,6 +17,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from parley_common.stream_frames import HelloFrame, TypingFrame
 from parley_gateway.stream.config import Keys, StreamSettings
 from parley_gateway.stream.sequencer import new_epoch
 from parley_gateway.stream.subscriber import CLOSE_UNAVAILABLE, Subscriber
@@ -82,12 +83,12 @@ class Hub:
         current, head, _ = await self._snapshot(sub.account_id, 0)
         if since is None:
             sub.epoch, sub.last_seq = current, head
-            sub.push_json({"type": "hello", "epoch": current, "seq": head})
+            sub.push_json(HelloFrame(type="hello", epoch=current, seq=head))
         elif epoch != current or since > head:
             sub.reset(current, head)
         else:
             sub.epoch, sub.last_seq = current, since
-            sub.push_json({"type": "hello", "epoch": current, "seq": since})
+            sub.push_json(HelloFrame(type="hello", epoch=current, seq=since))
         await self.catch_up(sub)
 
     async def _join(self, sub: Subscriber) -> None:
@@ -201,21 +202,21 @@ class Hub:
         self, sub: Subscriber, conversation: str | None, is_typing: bool
     ) -> bool:
         """Fan a socket's typing hint out, unsequenced; False for an unknown conversation."""
-        frame: dict[str, Any] = {
-            "type": "typing",
-            "conversation_id": conversation,
-            "is_typing": is_typing,
-        }
         owner = None
         if conversation is not None:
             value = await self.redis.get(self.keys.conversation(sub.account_id, conversation))
             owner = value.decode() if isinstance(value, bytes) else value
             if owner is None or (sub.is_visitor and owner != sub.visitor_id):
                 return False
-        if sub.visitor_id is not None:
-            frame.update(visitor_id=sub.visitor_id, author_type="visitor", author_id=sub.visitor_id)
-        else:
-            frame.update(visitor_id=owner, author_type="agent", author_id=sub.agent_id)
+        frame = TypingFrame(
+            type="typing",
+            conversation_id=conversation,
+            visitor_id=sub.visitor_id or owner,
+            author_type="visitor" if sub.is_visitor else "agent",
+            author_id=sub.visitor_id or sub.agent_id,
+            author_name=None,
+            is_typing=is_typing,
+        )
         await self.redis.publish(self.keys.typing(sub.account_id), orjson.dumps(frame))
         return True
 

@@ -39,7 +39,8 @@ Close codes: 4001 session revoked or agent removed; 4008 client too slow (resume
 which; close one before opening another); 1011 stream unavailable (resume); 1012 server
 restarting (resume).
 Failed upgrades are answered with a problem+json HTTP response (401, 403, 422; 429 with
-`Retry-After` when an address tries to open sockets too often)."""
+`Retry-After` when an address tries to open sockets too often).
+Every frame's schema, both ways, and every event's `data`: `GET /asyncapi.json`."""
 
 
 class StreamTicket(BaseModel):

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from parley_common.events import broker
+from parley_common.stream_frames import EventBody
 from parley_gateway.stream.audience import AGENT_REMOVED, SESSION_REVOKED, is_streamed
 from parley_gateway.stream.config import Keys, StreamSettings, get_stream_settings
 
@@ -113,13 +114,13 @@ class Sequencer:
             queued += 1
         if is_streamed(event_type):
             body = orjson.dumps(
-                {
-                    "event": event_type,
-                    "account_id": account,
-                    "occurred_at": envelope.get("occurred_at"),
-                    "id": str(envelope["id"]),
-                    "data": data,
-                }
+                EventBody(
+                    event=event_type,
+                    account_id=account,
+                    occurred_at=envelope.get("occurred_at"),
+                    id=str(envelope["id"]),
+                    data=data,
+                )
             )
             await self.script(
                 keys=[k.seen(account, str(envelope["id"])), k.meta(account), k.log(account)],

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from parley_common.stream_frames import (
+    CLOSE_REVOKED,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAVAILABLE,
+    ResetFrame,
+)
 from parley_gateway.stream.audience import (
     AGENT_REMOVED,
     typing_reaches_agent,
@@ -15,10 +22,8 @@ from parley_gateway.stream.audience import (
     visitor_may_see,
 )
 
-# Close codes (documented in the OpenAPI description of the stream endpoints).
-CLOSE_REVOKED = 4001  # session revoked or agent removed: sign in again
-CLOSE_TOO_SLOW = 4008  # the client did not read fast enough: reconnect with since=
-CLOSE_UNAVAILABLE = 1011  # Redis unreachable: reconnect with since= to resume
+# Close codes are the protocol's (parley_common.stream_frames, documented in /asyncapi.json).
+__all__ = ["CLOSE_REVOKED", "CLOSE_TOO_SLOW", "CLOSE_UNAVAILABLE", "Subscriber"]
 CLOSE_DISCONNECTED = -1  # the client went away: nothing to send
 
 Pending = tuple[int, str, dict[str, Any] | None]
@@ -86,7 +91,7 @@ class Subscriber:
         self.out.append(text)
         self._wake()
 
-    def push_json(self, frame: dict[str, Any]) -> None:
+    def push_json(self, frame: Mapping[str, object]) -> None:
         self.push(orjson.dumps(frame).decode())
 
     def close(self, code: int, *, drain: bool = False) -> None:
@@ -162,7 +167,7 @@ class Subscriber:
         """The client's position cannot be served: it refetches over REST and goes on from here."""
         self.epoch = epoch
         self.last_seq = seq
-        self.push_json({"type": "reset", "epoch": epoch, "seq": seq})
+        self.push_json(ResetFrame(type="reset", epoch=epoch, seq=seq))
 
     # --- unsequenced frames ------------------------------------------------------------------
     def offer_typing(self, raw: str, frame: dict[str, Any]) -> None:

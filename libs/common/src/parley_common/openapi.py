@@ -190,7 +190,10 @@ def _finish_operation(route: Any, method: str, operation: dict[str, Any]) -> dic
     responses: dict[str, Any] = operation.setdefault("responses", {})
     declared = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
     for error in sorted(statuses | declared):
-        responses[str(error)] = _error_response(error, responses.get(str(error)))
+        described = responses.get(str(error))
+        if described and set(described.get("content", {})) - {"application/json", PROBLEM_JSON}:
+            continue  # a web page's own error page (text/html), not a problem
+        responses[str(error)] = _error_response(error, described)
     if scheme is not None:
         operation["security"] = [{scheme: []}]
     if DOCUMENT_ETAGS and method == "get":

@@ -7,6 +7,7 @@ to the conversation's visitor.
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 import orjson
 from redis.asyncio import Redis
@@ -16,6 +17,7 @@ from parley_chat import projections
 from parley_chat import repository as repo
 from parley_chat.errors import ConversationNotFound
 from parley_common.security import AgentPrincipal
+from parley_common.stream_frames import TypingFrame
 
 
 def typing_channel(namespace: str, account_id: uuid.UUID) -> str:
@@ -29,18 +31,19 @@ async def publish_typing(
     account_id: uuid.UUID,
     conversation_id: uuid.UUID,
     visitor_id: uuid.UUID,
-    author_type: str,
+    author_type: Literal["agent", "visitor"],
     author_id: uuid.UUID,
     author_name: str | None,
 ) -> None:
-    frame = {
-        "type": "typing",
-        "conversation_id": str(conversation_id),
-        "visitor_id": str(visitor_id),
-        "author_type": author_type,
-        "author_id": str(author_id),
-        "author_name": author_name,
-    }
+    frame = TypingFrame(
+        type="typing",
+        conversation_id=str(conversation_id),
+        visitor_id=str(visitor_id),
+        author_type=author_type,
+        author_id=str(author_id),
+        author_name=author_name,
+        is_typing=True,
+    )
     await redis.publish(typing_channel(namespace, account_id), orjson.dumps(frame))
 
 
