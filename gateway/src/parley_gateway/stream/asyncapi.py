@@ -119,20 +119,14 @@ def stream_document(public_url: str) -> dict[str, Any]:
             "x-close-codes": {str(code): why for code, why in CLOSE_CODES.items()},
         }
         security = [{"$ref": f"#/components/securitySchemes/{channel['security']}"}]
-        operations[f"{key}Send"] = {
-            "action": "send",
-            "title": f"The gateway sends on the {channel['title'].lower()}",
-            "channel": {"$ref": f"#/channels/{key}"},
-            "messages": [{"$ref": f"#/channels/{key}/messages/{m}"} for m in sent],
-            "security": security,
-        }
-        operations[f"{key}Receive"] = {
-            "action": "receive",
-            "title": f"The client sends on the {channel['title'].lower()}",
-            "channel": {"$ref": f"#/channels/{key}"},
-            "messages": [{"$ref": f"#/channels/{key}/messages/{m}"} for m in CLIENT_FRAMES],
-            "security": security,
-        }
+        for action, who, names in (("send", "gateway", sent), ("receive", "client", CLIENT_FRAMES)):
+            operations[key + action.capitalize()] = {
+                "action": action,
+                "title": f"The {who} sends on the {channel['title'].lower()}",
+                "channel": {"$ref": f"#/channels/{key}"},
+                "messages": [{"$ref": f"#/channels/{key}/messages/{m}"} for m in names],
+                "security": security,
+            }
     url = urlsplit(public_url)
     return {
         "asyncapi": "3.1.0",
