@@ -235,6 +235,61 @@ FORMAT_EXAMPLES: dict[str, Any] = {
     "uri": "https://example.com/pricing",
     "binary": "…",
 }
+# Plain strings, by property name: what a reader would write by hand.
+NAME_EXAMPLES: dict[str, str] = {
+    "access_token": "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiI…",
+    "refresh_token": "r1_Zq3J0c1ZxbWJrYzRn",
+    "visitor_token": "eyJhbGciOiJFZERTQSJ9.eyJ2aXMiOiI…",
+    "ticket": "q3J0c1ZxbWJrYzRnT2xpdmlh",
+    "account_name": "Olivia's shop",
+    "name": "Olivia Owner",
+    "display_name": "Olivia",
+    "author_name": "Olivia",
+    "page_name": "Olivia's shop",
+    "email": "olivia@example.com",
+    "password": "correct horse battery",
+    "current_password": "correct horse battery",
+    "new_password": "staple battery horse",
+    "text": "Hello! How can I help?",
+    "message": "Hello! How can I help?",
+    "welcome": "Hi there! Ask us anything.",
+    "offline_text": "We are away; leave us a message.",
+    "handover_message": "Let me connect you with a colleague.",
+    "input_placeholder": "Write a message…",
+    "button_label": "Chat with us",
+    "comment": "Quick help, thanks!",
+    "rating_comment": "Quick help, thanks!",
+    "note": "Asked about the annual plan.",
+    "snippet": "Hello! How can I help?",
+    "title": "Pricing - Olivia's shop",
+    "description": "The chat box does not open on iPad.",
+    "label": "VIP",
+    "url": "https://example.com/pricing",
+    "referrer": "https://www.google.com/",
+    "avatar_url": "https://example.com/avatars/olivia.png",
+    "invite_url": "https://app.example.com/invitations/inv_3J0c1Zx",
+    "gdpr_url": "https://example.com/privacy",
+    "privacy_url": "https://example.com/privacy",
+    "terms_url": "https://example.com/terms",
+    "help_center_url": "https://example.com/help",
+    "url_contains": "/pricing",
+    "phone": "+420 601 234 567",
+    "country": "CZ",
+    "timezone": "Europe/Prague",
+    "browser": "Safari 18",
+    "os": "iOS 18",
+    "device": "mobile",
+    "app_version": "3.2.0",
+    "bundle_id": "dev.parley.app",
+    "content_type": "image/png",
+    "request_id": "9f1c2b7e4d3a4b6f8e0d1c2b3a4f5e6d",
+    "next_cursor": "WyIyMDI2LTA1LTA0VDA5OjMwOjAwWiJd",
+    "next": "WyIyMDI2LTA1LTA0VDA5OjMwOjAwWiJd",
+    "client_message_id": "c-1714815000-1",
+    "plan": "pro",
+    "channel": "chat",
+    "started_by": "visitor",
+}
 TYPE_EXAMPLES: dict[str, Any] = {
     "string": "text",
     "integer": 1,
@@ -244,7 +299,9 @@ TYPE_EXAMPLES: dict[str, Any] = {
 }
 
 
-def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) -> Any:
+def example_of(
+    schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0, name: str = ""
+) -> Any:
     """The schema's own example if it has one, else one built from its properties' examples,
     defaults, enums and formats (what a reader of the document would write by hand)."""
     schema = _resolve(schema, schemas)
@@ -263,17 +320,21 @@ def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) 
     for key in ("anyOf", "oneOf", "allOf"):
         options = [o for o in schema.get(key, []) if o.get("type") != "null"]
         if options:
-            return example_of(options[0], schemas, depth + 1)
+            return example_of(options[0], schemas, depth + 1, name)
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
         return {
-            name: example_of(prop, schemas, depth + 1)
-            for name, prop in schema.get("properties", {}).items()
+            prop_name: example_of(prop, schemas, depth + 1, prop_name)
+            for prop_name, prop in schema.get("properties", {}).items()
         }
     if kind == "array":
         return [example_of(schema.get("items", {}), schemas, depth + 1)]
     if kind == "string" and schema.get("format") in FORMAT_EXAMPLES:
         return FORMAT_EXAMPLES[schema["format"]]
+    by_name = NAME_EXAMPLES.get(name)
+    if kind == "string" and by_name is not None and "pattern" not in schema:
+        if schema.get("minLength", 0) <= len(by_name) <= schema.get("maxLength", len(by_name)):
+            return by_name
     if kind == "integer" and "minimum" in schema:
         return schema["minimum"]
     if isinstance(kind, str):
