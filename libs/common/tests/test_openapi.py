@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parley_common.app import create_service_app
 from parley_common.errors import NotFound, responses
-from parley_common.openapi import example_of, operation_name
+from parley_common.openapi import operation_name
+from parley_common.openapi_examples import example_of
 from parley_common.pagination import Page
 from parley_common.security import CurrentAdmin, CurrentAgent, CurrentVisitor
 from parley_common.testing import make_agent, running_app

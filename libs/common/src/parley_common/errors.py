@@ -104,7 +104,7 @@ def problem(
     )
 
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: ("bad_request", "Bad request"),
     401: ("unauthorized", "Authentication required"),
     403: ("forbidden", "Forbidden"),
@@ -112,7 +112,11 @@ _HTTP_CODES = {
     405: ("method_not_allowed", "Method not allowed"),
     413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_error", "Invalid request"),
     429: ("rate_limited", "Too many requests"),
+    502: ("upstream_unavailable", "Service unavailable"),
+    503: ("unavailable", "Service unavailable"),
+    504: ("upstream_timeout", "Service timed out"),
 }
 
 
@@ -129,7 +133,7 @@ async def _pool_timeout(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    code, title = HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     return problem(exc.status_code, code, title, detail, dict(exc.headers or {}))
 
