@@ -150,3 +150,14 @@ def test_every_body_has_an_example_that_fits_its_schema() -> None:
                     jsonschema.Draft202012Validator(schema).validate(content["example"])
     schemas = document["components"]["schemas"]
     assert example_of({"$ref": "#/components/schemas/ThingIn"}, schemas) == {"name": "text"}
+
+
+def test_etag_documentation_switch(monkeypatch) -> None:
+    """contract-runtime flips DOCUMENT_ETAGS once every GET answers with an ETag."""
+    from parley_common import openapi
+
+    monkeypatch.setattr(openapi, "DOCUMENT_ETAGS", True)
+    operation = app().openapi()["paths"]["/api/v1/things/{thing_id}"]["get"]
+    assert "ETag" in operation["responses"]["200"]["headers"]
+    assert "304" in operation["responses"]
+    assert "If-None-Match" in {p["name"] for p in operation["parameters"]}
