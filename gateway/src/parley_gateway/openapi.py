@@ -111,6 +111,7 @@ def websocket_paths(app: FastAPI) -> dict[str, Any]:
             errors = {
                 "401": {"description": "Not authenticated", **PROBLEM_SCHEMA},
                 "422": {"description": "Bad `since`/`epoch`", **PROBLEM_SCHEMA},
+                "429": {"description": "Too many upgrade attempts", **PROBLEM_SCHEMA},
             }
             if widget:
                 errors["403"] = {"description": "Origin not allowed", **PROBLEM_SCHEMA}

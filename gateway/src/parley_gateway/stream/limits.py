@@ -22,9 +22,8 @@ from collections.abc import Iterator
 from starlette.websockets import WebSocket
 
 from parley_common.errors import TooManyRequests
+from parley_common.stream_frames import CLOSE_TOO_MANY
 from parley_gateway.stream.config import get_stream_settings
-
-CLOSE_TOO_MANY = 4029
 
 
 def client_address(websocket: WebSocket) -> str:

@@ -214,6 +214,12 @@ def finish_document(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
             operation = paths.get(route.path_format, {}).get(method.lower())
             if operation is not None:
                 renames |= _finish_operation(route, method.lower(), operation)
+    # FastAPI's separate input/output schemas share a title: name each after its key.
+    renames |= {
+        name: name.replace("-", "")
+        for name in schemas
+        if name.endswith("-Input") or name.endswith("-Output")
+    }
     document = rename_schemas(document, renames)
     add_examples(document)
     return document

@@ -105,11 +105,14 @@ CLIENT_FRAMES: dict[str, type] = {"ping": PingFrame, "clientTyping": ClientTypin
 
 CLOSE_REVOKED = 4001
 CLOSE_TOO_SLOW = 4008
+CLOSE_TOO_MANY = 4029
 CLOSE_UNAVAILABLE = 1011
 CLOSE_RESTARTING = 1012
 CLOSE_CODES: dict[int, str] = {
     CLOSE_REVOKED: "unauthorized: session revoked or agent removed (sign in again)",
     CLOSE_TOO_SLOW: "too slow: reconnect with since= to resume",
+    CLOSE_TOO_MANY: "too many open sockets for this address, visitor or agent (the reason says "
+    "which): close one before opening another",
     CLOSE_UNAVAILABLE: "stream unavailable: reconnect with since= to resume",
     CLOSE_RESTARTING: "server restarting: reconnect with since= to resume",
 }
