@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from parley_common.events.catalogue import openapi_webhooks
 from parley_gateway.app import create_app
 from parley_gateway.config import SERVICES
 from parley_gateway.openapi import merge_documents, websocket_paths
@@ -22,6 +23,7 @@ def build() -> dict[str, Any]:
     gateway = create_app().app
     document = merge_documents(gateway.openapi(), services)
     document["paths"].update(websocket_paths(gateway))
+    document["webhooks"] = openapi_webhooks()
     return document
 
 
