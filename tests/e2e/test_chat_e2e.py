@@ -32,25 +32,6 @@ async def widget_session(gateway: Any, owner: dict[str, Any]) -> Any:
     return await eventually(attempt, timeout=20, interval=0.2)
 
 
-async def second_agent(gateway: Any, owner: dict[str, Any]) -> dict[str, Any]:
-    invite = await gateway.post(
-        "/api/v1/agents",
-        headers=owner["headers"],
-        json={"email": f"bob-{uuid.uuid4().hex[:8]}@example.com"},
-    )
-    assert invite.status_code == 201, invite.text
-    accepted = await gateway.post(
-        "/api/v1/invitations/accept",
-        json={
-            "token": invite.json()["token"],
-            "name": "Bob Agent",
-            "password": "correct horse bob",
-        },
-    )
-    assert accepted.status_code == 201, accepted.text
-    return dict(accepted.json())
-
-
 async def test_chat_end_to_end(system: System, gateway, smtp_sink) -> None:
     owner = await system.signup(gateway)
     headers = owner["headers"]
@@ -104,7 +85,7 @@ async def test_chat_end_to_end(system: System, gateway, smtp_sink) -> None:
     ).json()
     assert [c["id"] for c in listed["items"]] == [cid]
 
-    bob = await second_agent(gateway, owner)
+    bob = await system.invite(gateway, owner)
 
     async def bob_known() -> bool:
         resp = await gateway.post(

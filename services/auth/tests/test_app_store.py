@@ -522,6 +522,14 @@ async def test_garbage_is_refused(client: httpx.AsyncClient, engine: AsyncEngine
     assert resp.status_code == 422 and resp.json()["code"] == "validation_error"
 
 
+async def test_garbage_is_refused_whatever_the_configuration(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    _configure(app_store_root_certs=[])
+    for garbage in ("not.a.jws", "x", "eyJhbGciOiJub25lIn0.e30.", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"):
+        await _refused(client, engine, garbage, "verification_failure")
+
+
 async def test_unconfigured_server_answers_503_so_apple_retries(
     client: httpx.AsyncClient, signer: Any
 ) -> None:

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, random_ip, unique_email
 
 
 async def test_refresh_rotates_and_old_token_stops_working(
@@ -165,3 +165,28 @@ async def test_requests_without_a_valid_token_are_401(client: httpx.AsyncClient)
     resp = await client.get("/api/v1/me", headers={"Authorization": "Bearer garbage"})
     assert resp.status_code == 401
     assert resp.headers["content-type"] == "application/problem+json"
+
+
+async def test_responses_carrying_tokens_are_not_stored(client: httpx.AsyncClient) -> None:
+    email = unique_email()
+    ip = {"X-Forwarded-For": random_ip()}
+    signup = await client.post(
+        "/api/v1/auth/signup",
+        json={"email": email, "password": PASSWORD, "name": "Olivia"},
+        headers=ip,
+    )
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}, headers=ip
+    )
+    refreshed = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
+    )
+    owner = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+    invite = await client.post("/api/v1/agents", json={"email": unique_email()}, headers=owner)
+    accepted = await client.post(
+        "/api/v1/invitations/accept",
+        json={"token": invite.json()["token"], "name": "Nora", "password": PASSWORD},
+    )
+    for resp in (signup, login, refreshed, invite, accepted):
+        assert resp.status_code in (200, 201), resp.text
+        assert resp.headers["cache-control"] == "no-store"

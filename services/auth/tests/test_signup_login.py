@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -138,26 +139,47 @@ async def test_unknown_email_and_wrong_password_look_the_same(
     assert a["detail"] == b["detail"]
 
 
-async def test_login_throttled_per_email_after_five_failures(
+async def wrong_login(client: httpx.AsyncClient, email: str, ip: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": "wrong password"},
+        headers={"X-Forwarded-For": ip},
+    )
+
+
+async def test_wrong_passwords_from_one_address_do_not_lock_out_another(
     client: httpx.AsyncClient, signup: Any
 ) -> None:
     owner = await signup()
-    for _ in range(5):
-        resp = await client.post(
-            "/api/v1/auth/login",
-            json={"email": owner.email, "password": "wrong password"},
-            headers={"X-Forwarded-For": random_ip()},
-        )
-        assert resp.status_code == 401
-    # Even the right password is refused now, from any address.
-    resp = await client.post(
+    attacker, user = random_ip(), random_ip()
+    statuses = [(await wrong_login(client, owner.email, attacker)).status_code for _ in range(7)]
+    assert statuses == [401] * 5 + [429] * 2
+    refused = await client.post(
         "/api/v1/auth/login",
         json={"email": owner.email, "password": PASSWORD},
-        headers={"X-Forwarded-For": random_ip()},
+        headers={"X-Forwarded-For": attacker},
     )
-    assert resp.status_code == 429
-    assert resp.json()["code"] == "rate_limited"
-    assert 1 <= int(resp.headers["Retry-After"]) <= 300
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 300
+    # The real user, from their own address, logs in.
+    ok = await client.post(
+        "/api/v1/auth/login",
+        json={"email": owner.email, "password": PASSWORD},
+        headers={"X-Forwarded-For": user},
+    )
+    assert ok.status_code == 200, ok.text
+
+
+async def test_concurrent_wrong_passwords_never_exceed_the_limit(
+    client: httpx.AsyncClient, signup: Any
+) -> None:
+    owner = await signup()
+    ip = random_ip()
+    answers = await asyncio.gather(*(wrong_login(client, owner.email, ip) for _ in range(15)))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [401] * 5 + [429] * 10
 
 
 async def test_login_success_resets_the_failure_count(

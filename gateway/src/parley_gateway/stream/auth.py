@@ -24,10 +24,6 @@ class TicketInvalid(Unauthorized):
     code, title = "ticket_invalid", "The stream ticket is unknown, used or expired"
 
 
-class SessionRevoked(Unauthorized):
-    code, title = "session_revoked", "This session has ended; sign in again"
-
-
 class OriginNotAllowed(Forbidden):
     code, title = "origin_not_allowed", "This website may not open the account's chat box"
 
@@ -95,11 +91,8 @@ async def authenticate_agent(websocket: WebSocket) -> AgentPrincipal:
             "Send `Authorization: Bearer <token>` or `?ticket=`.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    revoked, removed = await redis.mget(
-        keys.revoked_session(str(agent.session_id)), keys.removed_agent(str(agent.agent_id))
-    )
-    if revoked is not None or removed is not None:
-        raise SessionRevoked()
+    # The same revocation state every service checks (raises SessionRevoked).
+    await websocket.app.state.revocations.check(agent.session_id, agent.agent_id)
     return agent
 
 

@@ -58,12 +58,6 @@ class Keys:
     def control(self) -> str:
         return f"{self.ns}:stream:control"
 
-    def revoked_session(self, session_id: str) -> str:
-        return f"{self.ns}:stream:revoked:{session_id}"
-
-    def removed_agent(self, agent_id: str) -> str:
-        return f"{self.ns}:stream:removed:{agent_id}"
-
     def ticket(self, ticket: str) -> str:
         return f"{self.ns}:stream:ticket:{ticket}"
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from parley_common.errors import DomainError, Unauthorized, problem, responses
 from parley_common.redis import create_redis
-from parley_common.security import CurrentAgent
+from parley_common.security import CurrentAgent, NoStore
 from parley_gateway.stream import auth
 from parley_gateway.stream.config import get_stream_settings
 from parley_gateway.stream.connection import serve
@@ -73,6 +73,7 @@ async def start_stream(app: FastAPI, stack: AsyncExitStack) -> None:
     response_model=StreamTicket,
     responses=responses(Unauthorized),
     summary="A single-use ticket for opening the stream from a browser",
+    dependencies=[NoStore],
 )
 async def create_ticket(agent: CurrentAgent, request: Request) -> StreamTicket:
     settings = get_stream_settings()

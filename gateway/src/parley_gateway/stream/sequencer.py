@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from parley_common.events import broker
+from parley_common.revocation import Revocations
 from parley_common.stream_frames import EventBody
 from parley_gateway.stream.audience import AGENT_REMOVED, SESSION_REVOKED, is_streamed
 from parley_gateway.stream.config import Keys, StreamSettings, get_stream_settings
@@ -78,6 +79,8 @@ class Sequencer:
         self.redis = redis
         self.keys = Keys(namespace)
         self.settings = settings
+        # Auth records these itself after its commit; replaying them here makes them durable.
+        self.revocations = Revocations(redis, settings)
         self.script = redis.register_script(SEQUENCE)
 
     async def stage(self, pipe: Any, envelope: dict[str, Any]) -> int:
@@ -88,9 +91,8 @@ class Sequencer:
         s, k = self.settings, self.keys
         queued = 0
         # Side state first: once a frame is seen, what it implies is already in Redis.
-        token_ttl = s.access_token_ttl_seconds + 60
         if event_type == SESSION_REVOKED and data.get("session_id"):
-            pipe.set(k.revoked_session(str(data["session_id"])), b"1", ex=token_ttl)
+            self.revocations.stage_session_ended(pipe, str(data["session_id"]))
             pipe.publish(
                 k.channel(account),
                 orjson.dumps(
@@ -99,7 +101,7 @@ class Sequencer:
             )
             queued += 2
         if event_type == AGENT_REMOVED and data.get("agent_id"):
-            pipe.set(k.removed_agent(str(data["agent_id"])), b"1", ex=token_ttl)
+            self.revocations.stage_agent(pipe, str(data["agent_id"]), None)
             queued += 1
         if data.get("conversation_id") and data.get("visitor_id"):
             pipe.set(

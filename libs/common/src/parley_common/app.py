@@ -29,6 +29,7 @@ from parley_common.errors import (
 from parley_common.logging import configure_logging, request_id_var
 from parley_common.metrics import REQUEST_LATENCY
 from parley_common.redis import RateLimiter, create_redis
+from parley_common.revocation import Revocations
 from parley_common.settings import Settings, get_settings
 from parley_common.text import NulGuardMiddleware
 
@@ -171,6 +172,7 @@ def create_service_app(
             app.state.admission = Admission(
                 cfg.max_requests_in_flight, wait=cfg.admission_wait_ms / 1000
             )
+            app.state.revocations = Revocations(app.state.redis, cfg)
             for hook in on_startup:
                 await hook(app, stack)
             yield

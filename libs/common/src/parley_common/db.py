@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -66,6 +66,18 @@ async def driver_connection(session: AsyncSession) -> Any:
     return (await connection.get_raw_connection()).driver_connection
 
 
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Run ``action`` once the session's transaction committed (never when it rolls back)."""
+    session.info.setdefault("after_commit", []).append(action)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit, then run what ``after_commit`` registered."""
+    await session.commit()
+    for action in session.info.pop("after_commit", []):
+        await action()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session: commits when the handler returns, rolls back when it raises.
 
@@ -77,6 +89,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except BaseException as exc:
+            session.info.pop("after_commit", None)
             if dependency_unavailable(exc):
                 # The connection may be dead (PostgreSQL restarted) while SQLAlchemy does not
                 # know it: a statement on the driver connection fails outside its error handling,
@@ -87,7 +100,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 await session.rollback()
             raise
         else:
-            await session.commit()
+            await commit(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -97,6 +97,29 @@ class System:
         data["headers"] = {"Authorization": f"Bearer {data['visitor_token']}"}
         return data
 
+    async def invite(
+        self, client: httpx.AsyncClient, owner: dict[str, Any], role: str = "agent"
+    ) -> dict[str, Any]:
+        """A second agent of the owner's account, invited and accepted through the gateway."""
+        invite = await client.post(
+            "/api/v1/agents",
+            headers=owner["headers"],
+            json={"email": f"bob-{uuid.uuid4().hex[:8]}@example.com", "role": role},
+        )
+        assert invite.status_code == 201, invite.text
+        accepted = await client.post(
+            "/api/v1/invitations/accept",
+            json={
+                "token": invite.json()["token"],
+                "name": "Bob Agent",
+                "password": "correct horse bob",
+            },
+        )
+        assert accepted.status_code == 201, accepted.text
+        data: dict[str, Any] = accepted.json()
+        data["headers"] = {"Authorization": f"Bearer {data['access_token']}"}
+        return data
+
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from parley_common.settings import Settings
@@ -17,6 +19,31 @@ for i, key in ipairs(KEYS) do
     out[#out + 1] = redis.call('TTL', key)
 end
 return out
+"""
+
+# Several counters at once, atomically: refused (nothing counted) when any is at its limit,
+# else each counts one. ARGV: window, then one limit per key. Returns 0 or seconds to wait.
+_TAKE = """
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[i + 1]) then
+    local ttl = redis.call('TTL', key)
+    if ttl < 1 then ttl = 1 end
+    return ttl
+  end
+end
+for _, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+end
+return 0
+"""
+
+# Give back what _TAKE counted (never below zero, never a key without its expiry).
+_GIVE_BACK = """
+for _, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count > 1 then redis.call('DECR', key) elseif count == 1 then redis.call('DEL', key) end
+end
+return 0
 """
 
 
@@ -38,6 +65,8 @@ class RateLimiter:
         self.redis = redis
         self.namespace = namespace
         self._script = redis.register_script(_HIT)
+        self._take = redis.register_script(_TAKE)
+        self._give_back = redis.register_script(_GIVE_BACK)
 
     def key(self, name: str) -> str:
         return f"{self.namespace}:rl:{name}"
@@ -60,9 +89,17 @@ class RateLimiter:
         ]
         return max(waits, default=None)
 
-    async def count(self, name: str) -> int:
-        value = await self.redis.get(self.key(name))
-        return int(value or 0)
+    async def take(self, limits: Sequence[tuple[str, int]], *, window: int) -> int | None:
+        """Count one attempt against every ``(name, limit)`` at once, before doing it: seconds
+        to wait when any counter is already at its limit (nothing is counted then), else None.
+        Taking the slot first means concurrent attempts cannot all pass one check."""
+        keys = [self.key(name) for name, _ in limits]
+        wait = int(await self._take(keys=keys, args=[window, *(limit for _, limit in limits)]))
+        return wait or None
+
+    async def give_back(self, names: Sequence[str]) -> None:
+        """Uncount an attempt ``take`` counted (it turned out not to count, e.g. a success)."""
+        await self._give_back(keys=[self.key(name) for name in names])
 
     async def reset(self, name: str) -> None:
         await self.redis.delete(self.key(name))

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,10 +17,11 @@ from typing import Annotated, Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from parley_common import api_keys
 from parley_common.errors import Forbidden, Unauthorized, raises
+from parley_common.revocation import Revocations
 from parley_common.settings import Settings, get_settings
 
 ALGORITHM = "EdDSA"
@@ -255,13 +256,26 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+def revocations(request: Request) -> Revocations:
+    state: Revocations = request.app.state.revocations
+    return state
+
+
+async def authorize_agent(request: Request, token: str) -> AgentPrincipal:
+    """The agent behind ``token`` as it stands now: signature and expiry (cached per token),
+    then its session's revocation state (one Redis read, cached ≤ 1 s per session)."""
+    principal = verify_agent_token(token)
+    role = await revocations(request).check(principal.session_id, principal.agent_id)
+    return principal if role in (None, principal.role) else replace(principal, role=role)
+
+
 # `async def` on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
 # hop on every request (measured on the chat message path); verifying a token is quick CPU.
 async def current_agent(request: Request) -> AgentPrincipal:
     token = bearer_token(request)
     if api_keys.is_api_key(token):
         return await _api_key_principal(request, token)
-    return verify_agent_token(token)
+    return await authorize_agent(request, token)
 
 
 async def _api_key_principal(request: Request, key: str) -> AgentPrincipal:
@@ -292,6 +306,7 @@ async def current_visitor(request: Request) -> VisitorPrincipal:
 async def current_admin(
     agent: Annotated[AgentPrincipal, Depends(current_agent)],
 ) -> AgentPrincipal:
+    """An owner or admin as of now (a demoted admin's older token carries the old role)."""
     if agent.is_api_key:
         raise api_keys.ApiKeyNotAllowed("Admin endpoints need an owner or admin, not a key.")
     if not agent.is_admin:
@@ -299,7 +314,15 @@ async def current_admin(
     return agent
 
 
+def no_store(response: Response) -> None:
+    """For responses that carry credentials: no cache (browser, proxy) may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
 CurrentAgent = Annotated[AgentPrincipal, Depends(current_agent)]
 CurrentAdmin = Annotated[AgentPrincipal, Depends(current_admin)]
 CurrentVisitor = Annotated[VisitorPrincipal, Depends(current_visitor)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RevocationsDep = Annotated[Revocations, Depends(revocations)]
+NoStore = Depends(no_store)

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     jwt_issuer: str = "parley"
     access_token_ttl_seconds: int = 900
     visitor_token_ttl_seconds: int = 60 * 60 * 24 * 30
+    # How long a service trusts its last look at a session's revocation state (seconds).
+    session_check_cache_seconds: float = 0.5
 
     public_url: str = "http://127.0.0.1:8000"
     auth_url: str = f"http://127.0.0.1:{SERVICE_PORTS['auth']}"

@@ -11,9 +11,11 @@ class AuthSettings(Settings):
     refresh_token_ttl_seconds: int = 60 * 60 * 24 * 30
     invitation_ttl_seconds: int = 60 * 60 * 24 * 7
 
-    # Login throttling: failures per e-mail and per client IP within the window.
-    login_max_failures_per_email: int = 5
+    # Login throttling, failures within the window: per (e-mail, client address), per address,
+    # and a much higher ceiling per e-mail (so one address cannot lock a user out).
+    login_max_failures_per_email_and_ip: int = 5
     login_max_failures_per_ip: int = 20
+    login_max_failures_per_email: int = 100
     login_failure_window_seconds: int = 300
     signups_per_ip_per_hour: int = 20
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from parley_common import revocation
 from parley_common.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 
@@ -17,8 +18,7 @@ class RefreshTokenReused(Unauthorized):
     code, title = "refresh_token_reused", "This refresh token was already used; the session ended"
 
 
-class SessionRevoked(Unauthorized):
-    code, title = "session_revoked", "This session has ended; log in again"
+SessionRevoked = revocation.SessionRevoked
 
 
 class WrongPassword(Forbidden):

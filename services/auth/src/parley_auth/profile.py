@@ -14,6 +14,7 @@ from parley_auth.errors import EmailTaken, WrongPassword
 from parley_auth.events import agent_event, outbox
 from parley_auth.models import Agent
 from parley_auth.schemas import AgentOut, ProfilePatch, StatusOut
+from parley_common.revocation import Revocations
 
 
 async def update_profile(session: AsyncSession, agent: Agent, patch: ProfilePatch) -> AgentOut:
@@ -57,6 +58,7 @@ async def change_password(
     current_password: str,
     new_password: str,
     current_session_id: uuid.UUID,
+    revocations: Revocations,
 ) -> int:
     """Set a new password and end every other session; returns how many ended."""
     if not await verify_password(agent.password_hash, current_password):
@@ -64,7 +66,12 @@ async def change_password(
     agent.password_hash = await hash_password(new_password)
     await session.flush()
     return await sessions.revoke_all(
-        session, agent.account_id, agent.id, "password_changed", keep=current_session_id
+        session,
+        agent.account_id,
+        agent.id,
+        "password_changed",
+        revocations,
+        keep=current_session_id,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +21,10 @@ from parley_auth.events import session_revoked
 from parley_auth.models import Account, Agent, LoginSession, RefreshToken
 from parley_auth.schemas import AccountOut, AgentOut, TokensOut
 from parley_auth.subscriptions import effective_plan
+from parley_common.db import after_commit
 from parley_common.errors import TooManyRequests
 from parley_common.redis import RateLimiter
+from parley_common.revocation import Revocations
 from parley_common.security import AgentPrincipal, issue_agent_token
 
 
@@ -95,28 +98,35 @@ async def login(
     client_ip: str,
     settings: AuthSettings,
 ) -> TokensOut:
-    limits = (
-        (f"login:email:{email}", settings.login_max_failures_per_email),
-        (f"login:ip:{client_ip}", settings.login_max_failures_per_ip),
+    # An attacker guessing from one address cannot lock the user out of another: the tight
+    # limit is per (e-mail, address); per e-mail alone only a much higher ceiling.
+    pair = f"login:pair:{email}:{client_ip}"
+    others = [f"login:ip:{client_ip}", f"login:email:{email}"]
+    wait = await limiter.take(
+        [
+            (pair, settings.login_max_failures_per_email_and_ip),
+            (others[0], settings.login_max_failures_per_ip),
+            (others[1], settings.login_max_failures_per_email),
+        ],
+        window=settings.login_failure_window_seconds,
     )
-    for key, limit in limits:
-        if await limiter.count(key) >= limit:
-            retry_after = await limiter.redis.ttl(limiter.key(key))
-            raise TooManyRequests(
-                max(1, int(retry_after)), "Too many failed logins; wait before trying again."
-            )
+    if wait is not None:
+        raise TooManyRequests(wait, "Too many failed logins; wait before trying again.")
     agent = await repo.agent_by_email(session, email)
     if not await verify_password(agent.password_hash if agent else None, password):
-        for key, _ in limits:
-            await limiter.hit(key, limit=1_000_000, window=settings.login_failure_window_seconds)
-        raise InvalidCredentials()
+        raise InvalidCredentials()  # the attempt taken above stays counted
     assert agent is not None
-    await limiter.reset(limits[0][0])
+    await limiter.give_back(others)
+    await limiter.reset(pair)
     return await start_session(session, agent, settings)
 
 
 async def refresh(
-    session: AsyncSession, *, refresh_token: str, settings: AuthSettings
+    session: AsyncSession,
+    *,
+    refresh_token: str,
+    settings: AuthSettings,
+    revocations: Revocations,
 ) -> TokensOut:
     """Rotate: the presented token stops working; presenting it again ends the whole session."""
     row = await repo.refresh_token_by_hash(session, token_hash(refresh_token))
@@ -127,7 +137,7 @@ async def refresh(
         raise InvalidRefreshToken()
     if row.rotated_at is not None:
         # Reuse of a rotated token: someone else holds a copy. End the family for both.
-        await revoke(session, login, "refresh_token_reused")
+        await revoke(session, login, "refresh_token_reused", revocations)
         raise RefreshTokenReused()
     if row.expires_at <= _now():
         raise InvalidRefreshToken("The refresh token has expired; log in again.")
@@ -141,22 +151,26 @@ async def refresh(
     )
 
 
-async def logout(session: AsyncSession, *, refresh_token: str) -> None:
+async def logout(session: AsyncSession, *, refresh_token: str, revocations: Revocations) -> None:
     """End the session the token belongs to (idempotent: an unknown token is fine)."""
     row = await repo.refresh_token_by_hash(session, token_hash(refresh_token))
     if row is None:
         return
     login = await repo.get_login_session(session, row.account_id, row.session_id)
     if login is not None:
-        await revoke(session, login, "logout")
+        await revoke(session, login, "logout", revocations)
 
 
-async def revoke(session: AsyncSession, login: LoginSession, reason: str) -> None:
-    """Revoke one session and tell the stream to close its sockets."""
+async def revoke(
+    session: AsyncSession, login: LoginSession, reason: str, revocations: Revocations
+) -> None:
+    """Revoke one session: its access tokens are refused everywhere once this commits, and
+    the stream closes its sockets."""
     now = _now()
     if await repo.revoke_session_row(session, login.account_id, login.id, reason, now):
         login.revoked_at, login.revoked_reason = now, reason
         await session_revoked(session, login)
+        after_commit(session, partial(revocations.record, ended=[login.id]))
 
 
 async def revoke_all(
@@ -164,6 +178,7 @@ async def revoke_all(
     account_id: uuid.UUID,
     agent_id: uuid.UUID,
     reason: str,
+    revocations: Revocations,
     *,
     keep: uuid.UUID | None = None,
 ) -> int:
@@ -171,7 +186,7 @@ async def revoke_all(
     ended = 0
     for login in await repo.active_sessions_of(session, account_id, agent_id):
         if login.id != keep:
-            await revoke(session, login, reason)
+            await revoke(session, login, reason, revocations)
             ended += 1
     return ended
 

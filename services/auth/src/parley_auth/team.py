@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,8 +38,10 @@ from parley_auth.schemas import (
     TokensOut,
 )
 from parley_auth.subscriptions import effective_plan, entitlements
+from parley_common.db import after_commit
 from parley_common.mail import build_message, send_mail
 from parley_common.pagination import decode_time_id, page_of
+from parley_common.revocation import Revocations
 
 log = logging.getLogger("parley.auth.team")
 
@@ -192,7 +195,7 @@ async def _ensure_not_last_owner(session: AsyncSession, target: Agent) -> None:
 
 
 async def change_role(
-    session: AsyncSession, actor: Agent, agent_id: uuid.UUID, role: str
+    session: AsyncSession, actor: Agent, agent_id: uuid.UUID, role: str, revocations: Revocations
 ) -> AgentOut:
     # Lock the account first: two owners demoting each other at once must not both succeed.
     await repo.get_account(session, actor.account_id, for_update=True)
@@ -205,16 +208,21 @@ async def change_role(
     target.role = role
     await session.flush()
     await agent_event(session, "auth.agent.updated", target)
+    # Every service acts on the new role from now on, whatever role their tokens carry.
+    after_commit(session, partial(revocations.record, agents=[(target.id, role)]))
     return AgentOut.model_validate(target)
 
 
-async def remove_agent(session: AsyncSession, actor: Agent, agent_id: uuid.UUID) -> None:
+async def remove_agent(
+    session: AsyncSession, actor: Agent, agent_id: uuid.UUID, revocations: Revocations
+) -> None:
     await repo.get_account(session, actor.account_id, for_update=True)
     target = await _target(session, actor, agent_id)
     if target.role == "owner" and actor.role != "owner":
         raise OwnerOnly("Only an owner can remove an owner.")
     await _ensure_not_last_owner(session, target)
-    await sessions.revoke_all(session, target.account_id, target.id, "agent_removed")
+    await sessions.revoke_all(session, target.account_id, target.id, "agent_removed", revocations)
+    after_commit(session, partial(revocations.record, agents=[(target.id, None)]))
     await outbox.emit(session, "auth.agent.removed", target.account_id, {"agent_id": target.id})
     await session.delete(target)
     await session.flush()

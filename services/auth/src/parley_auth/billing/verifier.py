@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+import jwt
 from appstoreserverlibrary.models.Environment import Environment
 from appstoreserverlibrary.signed_data_verifier import (
     SignedDataVerifier,
@@ -153,9 +154,22 @@ def _notification(v: SignedDataVerifier, signed_payload: str) -> Notification:
     )
 
 
+def _shaped_like_apple_data(signed: str) -> None:
+    """Garbage is the sender's fault whatever this server's configuration: 400, before a
+    verifier is needed (an unconfigured server answers 503 only to real signed data)."""
+    try:
+        header = jwt.get_unverified_header(signed)
+    except jwt.PyJWTError:
+        header = {}
+    chain = header.get("x5c")
+    if header.get("alg") != "ES256" or not isinstance(chain, list) or not chain:
+        raise AppStoreVerificationFailed(reason="verification_failure")
+
+
 async def verify_notification(settings: AuthSettings, signed_payload: str) -> Notification:
     """The decoded notification, its transaction and renewal info, each verified; raises
     AppStoreVerificationFailed (400) or AppStoreUnavailable (503, Apple retries)."""
+    _shaped_like_apple_data(signed_payload)
     v = verifier(settings)
     try:
         # Certificate checks are blocking (and OCSP does network I/O when enabled).
@@ -165,6 +179,7 @@ async def verify_notification(settings: AuthSettings, signed_payload: str) -> No
 
 
 async def verify_transaction(settings: AuthSettings, signed_transaction: str) -> Transaction:
+    _shaped_like_apple_data(signed_transaction)
     v = verifier(settings)
     try:
         return await asyncio.to_thread(_transaction, v, signed_transaction)

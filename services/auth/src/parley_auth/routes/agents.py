@@ -22,6 +22,7 @@ from parley_auth.schemas import AgentList, AgentOut, AgentPatch, InviteIn, Invit
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.pagination import InvalidCursor
+from parley_common.security import NoStore, RevocationsDep
 from parley_common.text import Text
 
 router = APIRouter(prefix="/api/v1", tags=["team"], responses=responses(SessionRevoked))
@@ -43,6 +44,7 @@ async def list_agents(
     status_code=status.HTTP_201_CREATED,
     response_model=InviteOut,
     responses=responses(AdminOnly, EmailTaken, AgentLimitReached),
+    dependencies=[NoStore],  # the invitation link is a credential
 )
 async def invite_agent(
     body: InviteIn, agent: ActiveAgent, session: SessionDep, settings: AuthSettingsDep
@@ -63,10 +65,14 @@ async def get_agent(agent_id: uuid.UUID, agent: ActiveAgent, session: SessionDep
     responses=responses(AgentNotFound, AdminOnly, OwnerOnly, LastOwner),
 )
 async def change_role(
-    agent_id: uuid.UUID, body: AgentPatch, agent: ActiveAgent, session: SessionDep
+    agent_id: uuid.UUID,
+    body: AgentPatch,
+    agent: ActiveAgent,
+    session: SessionDep,
+    revocations: RevocationsDep,
 ) -> AgentOut:
-    """Change an agent's role (owner / admin / agent)."""
-    return await team.change_role(session, agent, agent_id, body.role)
+    """Change an agent's role (owner / admin / agent); every service applies it at once."""
+    return await team.change_role(session, agent, agent_id, body.role, revocations)
 
 
 @router.delete(
@@ -74,7 +80,10 @@ async def change_role(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(AgentNotFound, AdminOnly, OwnerOnly, LastOwner),
 )
-async def remove_agent(agent_id: uuid.UUID, agent: ActiveAgent, session: SessionDep) -> Response:
-    """Remove an agent: their sessions end and chat unassigns their conversations."""
-    await team.remove_agent(session, agent, agent_id)
+async def remove_agent(
+    agent_id: uuid.UUID, agent: ActiveAgent, session: SessionDep, revocations: RevocationsDep
+) -> Response:
+    """Remove an agent: their sessions end everywhere at once and chat unassigns their
+    conversations."""
+    await team.remove_agent(session, agent, agent_id, revocations)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -24,8 +24,9 @@ from parley_auth.schemas import (
     SignupIn,
     TokensOut,
 )
-from parley_common.db import SessionDep
+from parley_common.db import SessionDep, commit
 from parley_common.errors import TooManyRequests, responses
+from parley_common.security import NoStore, RevocationsDep
 from parley_common.text import Text
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -36,6 +37,7 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
     status_code=status.HTTP_201_CREATED,
     response_model=TokensOut,
     responses=responses(EmailTaken, TooManyRequests),
+    dependencies=[NoStore],
 )
 async def signup(
     body: SignupIn,
@@ -54,11 +56,14 @@ async def signup(
     "/auth/login",
     response_model=TokensOut,
     responses=responses(InvalidCredentials, TooManyRequests),
+    dependencies=[NoStore],
 )
 async def login(
     body: LoginIn, session: SessionDep, settings: AuthSettingsDep, limiter: LimiterDep, ip: ClientIp
 ) -> TokensOut:
-    """Log in with e-mail and password. Repeated failures are throttled per e-mail and IP."""
+    """Log in with e-mail and password. Failures are throttled per e-mail and client address
+    (5 in 5 minutes), per address (20) and per e-mail from anywhere (100): 429 with
+    Retry-After."""
     return await sessions.login(
         session,
         limiter=limiter,
@@ -73,22 +78,27 @@ async def login(
     "/auth/refresh",
     response_model=TokensOut,
     responses=responses(InvalidRefreshToken, RefreshTokenReused),
+    dependencies=[NoStore],
 )
-async def refresh(body: RefreshIn, session: SessionDep, settings: AuthSettingsDep) -> TokensOut:
+async def refresh(
+    body: RefreshIn, session: SessionDep, settings: AuthSettingsDep, revocations: RevocationsDep
+) -> TokensOut:
     """Exchange a refresh token for a new pair. The old one stops working; presenting it
     again ends the session."""
     try:
-        return await sessions.refresh(session, refresh_token=body.refresh_token, settings=settings)
+        return await sessions.refresh(
+            session, refresh_token=body.refresh_token, settings=settings, revocations=revocations
+        )
     except RefreshTokenReused:
         # The request fails, but the family's revocation (and its event) must stand.
-        await session.commit()
+        await commit(session)
         raise
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(body: RefreshIn, session: SessionDep) -> Response:
-    """End the session the refresh token belongs to."""
-    await sessions.logout(session, refresh_token=body.refresh_token)
+async def logout(body: RefreshIn, session: SessionDep, revocations: RevocationsDep) -> Response:
+    """End the session the refresh token belongs to; its access tokens stop working too."""
+    await sessions.logout(session, refresh_token=body.refresh_token, revocations=revocations)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -97,6 +107,7 @@ async def logout(body: RefreshIn, session: SessionDep) -> Response:
     status_code=status.HTTP_201_CREATED,
     response_model=TokensOut,
     responses=responses(InvitationNotFound, EmailTaken, AgentLimitReached),
+    dependencies=[NoStore],
 )
 async def accept_invitation(
     body: AcceptInvitationIn, session: SessionDep, settings: AuthSettingsDep

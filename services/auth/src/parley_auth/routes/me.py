@@ -24,7 +24,7 @@ from parley_auth.schemas import (
 )
 from parley_common.db import SessionDep
 from parley_common.errors import PayloadTooLarge, responses
-from parley_common.security import CurrentAgent
+from parley_common.security import CurrentAgent, RevocationsDep
 from parley_common.storage import StorageDep
 
 router = APIRouter(prefix="/api/v1", tags=["profile"], responses=responses(SessionRevoked))
@@ -52,7 +52,11 @@ async def change_email(body: EmailChangeIn, agent: ActiveAgent, session: Session
     "/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=responses(WrongPassword)
 )
 async def change_password(
-    body: PasswordChangeIn, agent: ActiveAgent, principal: CurrentAgent, session: SessionDep
+    body: PasswordChangeIn,
+    agent: ActiveAgent,
+    principal: CurrentAgent,
+    session: SessionDep,
+    revocations: RevocationsDep,
 ) -> Response:
     """Set a new password; every other session of this agent ends."""
     await profile.change_password(
@@ -61,6 +65,7 @@ async def change_password(
         current_password=body.current_password,
         new_password=body.new_password,
         current_session_id=principal.session_id,
+        revocations=revocations,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -19,6 +19,7 @@ from parley_common.security import (
     CurrentAgent,
     CurrentVisitor,
     TokenExpired,
+    authorize_agent,
     bearer_token,
     verify_agent_token,
     verify_visitor_token,
@@ -126,8 +127,7 @@ async def download(
     """
     token = bearer_token(request)
     try:
-        agent = verify_agent_token(token)
-        row = await attachments.for_agent(session, agent.account_id, attachment_id)
+        verify_agent_token(token)
     except TokenExpired:
         raise
     except Unauthorized:
@@ -135,6 +135,9 @@ async def download(
         row = await attachments.for_visitor(
             session, visitor.account_id, visitor.visitor_id, attachment_id
         )
+    else:
+        agent = await authorize_agent(request, token)  # a revoked session is refused
+        row = await attachments.for_agent(session, agent.account_id, attachment_id)
     try:
         body = await storage.open(row.storage_key)
     except StoredObjectMissing:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from parley_common.db import SessionDep
 from parley_common.errors import Unauthorized, responses
-from parley_common.security import CurrentVisitor
+from parley_common.security import CurrentVisitor, NoStore
 from parley_common.text import Text
 from parley_visitors import sessions
 from parley_visitors.deps import ClientDep, CountriesDep, PresenceDep, VisitorsSettingsDep
@@ -38,6 +38,7 @@ async def get_widget_settings(
     "/sessions",
     response_model=SessionResponse,
     responses=responses(WidgetKeyNotFound, OriginNotAllowed),
+    dependencies=[NoStore],
 )
 async def start_widget_session(
     body: SessionRequest,
