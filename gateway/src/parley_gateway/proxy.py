@@ -18,7 +18,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
-from parley_common.app import RequestContextMiddleware
+from parley_common import telemetry
+from parley_common.app import ROUTE_HEADER, ProxyRoute, RequestContextMiddleware
 from parley_common.errors import (
     UNAVAILABLE_RETRY_AFTER,
     DomainError,
@@ -46,6 +47,9 @@ HOP_BY_HOP = frozenset(
         "server",
     }
 )
+UPSTREAM_ROUTE = ROUTE_HEADER.decode()
+# The upstream's own: the gateway sends its request id, and uses the route for metrics.
+INTERNAL_HEADERS = frozenset({"x-request-id", UPSTREAM_ROUTE})
 API_PREFIX = "/api/v1/"
 BUFFER_LIMIT = 1024 * 1024  # responses up to this size are read whole; bigger ones stream
 
@@ -146,7 +150,9 @@ class GatewayApp:
         self.app = app
         self.internal_port = internal_port
         self.state = app.state
-        self._proxy = CORSMiddleware(RequestContextMiddleware(self._forward), **cors)
+        self._proxy = CORSMiddleware(
+            telemetry.wrap_asgi(RequestContextMiddleware(self._forward)), **cors
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = edge_refusal(scope, self.internal_port) if scope["type"] == "http" else None
@@ -157,7 +163,7 @@ class GatewayApp:
             service = route_for(scope["path"][len(API_PREFIX) - 1 :])
             if service is not None and service != "gateway":
                 scope["app"] = self.app
-                scope["route"] = _ProxyRoute(f"{API_PREFIX}* -> {service}")
+                scope["route"] = ProxyRoute(f"{API_PREFIX}* -> {service}")
                 scope["parley.service"] = service
                 await self._proxy(scope, receive, send)
                 return
@@ -170,13 +176,6 @@ class GatewayApp:
         except DomainError as exc:
             response = problem(exc.status, exc.code, exc.title, exc.detail, exc.headers)
         await response(scope, receive, send)
-
-
-class _ProxyRoute:
-    """Stands in for a route in the scope so metrics label proxied requests by service."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
 
 
 async def forward(request: Request, service: str) -> Response:
@@ -206,10 +205,13 @@ async def forward(request: Request, service: str) -> Response:
             raise UpstreamUnavailable(f"The {service} service is unavailable.") from exc
         except TimeoutError as exc:
             raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
+        route = upstream.headers.get(UPSTREAM_ROUTE)
+        if route is not None:
+            request.scope["route"] = ProxyRoute(route)
         headers = {
             k: v
             for k, v in upstream.headers.items()
-            if k.lower() not in HOP_BY_HOP and k.lower() != "x-request-id"
+            if k.lower() not in HOP_BY_HOP and k.lower() not in INTERNAL_HEADERS
         }
         if upstream.content_length is not None and upstream.content_length <= BUFFER_LIMIT:
             try:

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack
 
 import aio_pika
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from parley_auth.events import outbox as auth_outbox
@@ -81,6 +82,17 @@ async def test_committed_event_reaches_consumer_once(chain, engine):
             select(auth_outbox.table.c.published_at).where(auth_outbox.table.c.id == event.id)
         )
     assert sent is not None
+
+
+async def test_relay_and_consumer_report_lag(chain, engine):
+    handled, queue, _ = chain
+    lag = ("parley_event_consumer_lag_seconds_count", {"consumer": queue.name})
+    before = REGISTRY.get_sample_value(*lag) or 0
+    event = await _emit(engine, uuid.uuid4(), commit=True)
+    await eventually(lambda: any(e.id == event.id for e in handled))
+    assert REGISTRY.get_sample_value(*lag) == before + 1
+    # The relay has looked at auth's outbox: how long its oldest unsent row has waited.
+    assert REGISTRY.get_sample_value("parley_outbox_lag_seconds", {"service": "auth"}) is not None
 
 
 async def test_rolled_back_change_publishes_nothing(chain, engine):

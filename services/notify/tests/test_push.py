@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from parley_common.testing import eventually, make_agent
@@ -31,6 +32,7 @@ async def test_visitor_message_push_has_everything_the_app_needs(
     api, agent, feed, apns, notify_worker, sessions
 ):
     token = await register(api, agent, bundle_id="com.example.parley")
+    sent_before = REGISTRY.get_sample_value("parley_push_outcomes_total", {"outcome": "sent"})
     visitor = uuid.uuid4()
     await feed(
         "visitors.visitor.arrived",
@@ -79,6 +81,8 @@ async def test_visitor_message_push_has_everything_the_app_needs(
     rows = await eventually(lambda: _sent(sessions, token, "new_message"))
     deliveries = await deliveries_for(sessions, rows[0].id)
     assert [(d.status, d.apns_id) for d in deliveries] == [(200, headers["apns-id"])]
+    sent_now = REGISTRY.get_sample_value("parley_push_outcomes_total", {"outcome": "sent"})
+    assert sent_now >= (sent_before or 0) + 1
 
 
 async def _sent(sessions, token, kind):

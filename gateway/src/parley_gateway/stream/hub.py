@@ -17,6 +17,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from parley_common import telemetry
 from parley_common.stream_frames import HelloFrame, TypingFrame
 from parley_gateway.stream.config import Keys, StreamSettings
 from parley_gateway.stream.sequencer import new_epoch
@@ -260,13 +261,25 @@ class Hub:
             for sub in list(subs):
                 sub.offer_typing(raw, frame)
         elif frame.get("type") == "event":
-            seq = int(frame["seq"])
-            for sub in list(subs):
-                if sub.offer(seq, raw, frame):
-                    self._resync(sub)
+            if "traceparent" in frame and telemetry.enabled():
+                with telemetry.span(
+                    f"stream deliver {frame.get('event')}",
+                    parent=frame["traceparent"],
+                    kind="PRODUCER",
+                    sockets=len(subs),
+                ):
+                    self._offer(subs, raw, frame)
+            else:
+                self._offer(subs, raw, frame)
         elif frame.get("type") == "control":
             for sub in list(subs):
                 sub.offer_control(frame)
+
+    def _offer(self, subs: Any, raw: str, frame: dict[str, Any]) -> None:
+        seq = int(frame["seq"])
+        for sub in list(subs):
+            if sub.offer(seq, raw, frame):
+                self._resync(sub)
 
     def _confirmed(self, account: str) -> None:
         ready = self.subscribed.get(account)

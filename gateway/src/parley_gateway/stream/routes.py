@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI, Request, WebSocket
 from pydantic import BaseModel, ConfigDict
 
 from parley_common.errors import DomainError, Unauthorized, problem, responses
+from parley_common.metrics import STREAM_CONNECTIONS
 from parley_common.redis import create_redis
 from parley_common.security import CurrentAgent, NoStore
 from parley_gateway.stream import auth
@@ -65,6 +66,7 @@ async def start_stream(app: FastAPI, stack: AsyncExitStack) -> None:
     stack.push_async_callback(hub.stop)
     app.state.stream_hub = hub
     app.state.stream_sockets = SocketCounts()
+    STREAM_CONNECTIONS.set_function(lambda: hub.sockets)
 
 
 @router.post(

@@ -20,6 +20,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from parley_common import telemetry
 from parley_common.events import broker
 from parley_common.revocation import Revocations
 from parley_common.stream_frames import EventBody
@@ -83,7 +84,9 @@ class Sequencer:
         self.revocations = Revocations(redis, settings)
         self.script = redis.register_script(SEQUENCE)
 
-    async def stage(self, pipe: Any, envelope: dict[str, Any]) -> int:
+    async def stage(
+        self, pipe: Any, envelope: dict[str, Any], traceparent: str | None = None
+    ) -> int:
         """Queue the Redis commands for one event on ``pipe``; return how many were queued."""
         event_type = str(envelope["type"])
         account = str(envelope["account_id"])
@@ -115,7 +118,7 @@ class Sequencer:
             pipe.set(k.domains(account), orjson.dumps(domains))
             queued += 1
         if is_streamed(event_type):
-            body = orjson.dumps(
+            frame: dict[str, Any] = dict(
                 EventBody(
                     event=event_type,
                     account_id=account,
@@ -124,6 +127,11 @@ class Sequencer:
                     data=data,
                 )
             )
+            if traceparent is not None:
+                # Only while tracing is on: the gateway delivering the frame continues it.
+                with telemetry.span(f"sequence {event_type}", parent=traceparent):
+                    frame["traceparent"] = telemetry.traceparent()
+            body = orjson.dumps(frame)
             await self.script(
                 keys=[k.seen(account, str(envelope["id"])), k.meta(account), k.log(account)],
                 args=[
@@ -157,8 +165,13 @@ class Sequencer:
                 await self.forget_visitor(str(envelope["account_id"]), str(data.get("visitor_id")))
         counts: list[int] = []
         async with self.redis.pipeline(transaction=False) as pipe:
-            for _, envelope in batch:
-                counts.append(await self.stage(pipe, envelope))
+            for message, envelope in batch:
+                traceparent = None
+                if telemetry.enabled():
+                    traceparent = telemetry.message_traceparent(
+                        message.headers, envelope.get("traceparent")
+                    )
+                counts.append(await self.stage(pipe, envelope, traceparent))
             results = await pipe.execute(raise_on_error=False) if len(pipe) else []
         position = 0
         failed: list[AbstractIncomingMessage] = []

@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from parley_common import openapi
+from parley_common import openapi, telemetry
 from parley_common.admission import Admission, AdmissionMiddleware
 from parley_common.db import create_engine, create_session_factory
 from parley_common.errors import (
@@ -35,6 +35,17 @@ from parley_common.text import NulGuardMiddleware
 
 log = logging.getLogger("parley.app")
 LifespanHook = Callable[[FastAPI, AsyncExitStack], Awaitable[None]]
+
+
+ROUTE_HEADER = b"x-parley-route"
+
+
+class ProxyRoute:
+    """Stands in for a route in the gateway's scope: its metrics label proxied requests by the
+    upstream's route template (from the upstream's ``x-parley-route``), else by service."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
 
 
 class RequestContextMiddleware:
@@ -67,6 +78,10 @@ class RequestContextMiddleware:
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode("latin-1")),
                 ]
+                route = scope.get("route")
+                if route is not None and not isinstance(route, ProxyRoute):
+                    # The route template, for the gateway's per-route metrics (it strips it).
+                    message["headers"].append((ROUTE_HEADER, route.path.encode()))
             await send(message)
 
         try:
@@ -192,6 +207,10 @@ def create_service_app(
     app.add_middleware(AdmissionMiddleware)  # inside the request context: its 503s get an id
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    if telemetry.enabled():
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        app.add_middleware(OpenTelemetryMiddleware, excluded_urls=telemetry.EXCLUDED_URLS)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)

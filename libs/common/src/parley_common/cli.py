@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from parley_common import telemetry
 from parley_common.definition import load_service, service_names
 from parley_common.settings import LOCAL_DIR, Settings, get_settings
 
@@ -110,8 +111,10 @@ def serve(name: str, port: Annotated[int | None, typer.Option()] = None, workers
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    service = load_service(name)
     settings = get_settings()
+    # Before the app is imported: create_service_app wraps it when tracing is on.
+    telemetry.setup(name, settings.otlp_endpoint)
+    service = load_service(name)
     config = uvicorn.Config(
         service.app,
         host=settings.host,
@@ -152,6 +155,7 @@ def worker(name: str) -> None:
 
     from parley_common.worker import run_worker
 
+    telemetry.setup(f"{name}-worker", get_settings().otlp_endpoint)
     uvloop.run(run_worker(load_service(name)))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from parley_common.errors import dependency_unavailable
+from parley_common.metrics import watch_pool
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,7 +42,7 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) 
     # under load every request paid a PostgreSQL backend start (bench/chat_message_path.py
     # counts connections opened per 1,000 messages). Past ``pool_size`` a checkout waits up to
     # ``pool_timeout`` and raises sqlalchemy.exc.TimeoutError (a 503 in a service).
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=0,
@@ -49,6 +50,8 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) 
         pool_pre_ping=False,
         pool_recycle=1800,
     )
+    watch_pool(engine)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

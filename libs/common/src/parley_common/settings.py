@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
 
+    # OpenTelemetry: traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318);
+    # unset (the default), tracing is off and costs nothing.
+    otlp_endpoint: str | None = None
+
     log_level: str = "INFO"
     log_json: bool = True
 

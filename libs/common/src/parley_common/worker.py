@@ -21,10 +21,12 @@ from parley_common.events import broker
 from parley_common.events.consumer import BatchingHandler
 from parley_common.events.outbox import OutboxRelay
 from parley_common.logging import configure_logging
+from parley_common.metrics import QUEUE_CONSUMERS, QUEUE_MESSAGES
 from parley_common.redis import create_redis
 from parley_common.settings import Settings, get_settings
 
 log = logging.getLogger("parley.worker")
+QUEUE_POLL_SECONDS = 15
 
 
 @dataclass
@@ -103,9 +105,34 @@ async def start_worker(
         handler = BatchingHandler(ctx.session_factory, service.outbox.processed, name, consumer)
         stack.push_async_callback(handler.aclose)
         await queue.consume(handler)
+    queues = [broker.queue_name(cfg.namespace, service.name, c.purpose) for c in service.consumers]
+    queues += [broker.queue_name(cfg.namespace, service.name, p) for p, _ in service.queues]
+    if queues:
+        tasks.append(asyncio.create_task(_watch_queues(ctx, queues), name="queue-depth"))
     for job in service.background:
         tasks.append(asyncio.create_task(_forever(job, ctx), name=f"{service.name}-{job.__name__}"))
     return ctx, tasks
+
+
+async def _watch_queues(ctx: WorkerContext, names: list[str]) -> None:
+    """``parley_queue_messages`` / ``_consumers`` of this service's queues, every 15 s."""
+    channel = await ctx.connection.channel()
+    try:
+        while True:
+            for name in names:
+                try:
+                    queue = await channel.declare_queue(name, passive=True)
+                except Exception as exc:  # not declared yet (before migrate), broker away
+                    log.debug("queue %s not readable: %r", name, exc)
+                    if channel.is_closed:
+                        channel = await ctx.connection.channel()
+                    continue
+                result = queue.declaration_result
+                QUEUE_MESSAGES.labels(name).set(result.message_count or 0)
+                QUEUE_CONSUMERS.labels(name).set(result.consumer_count or 0)
+            await asyncio.sleep(QUEUE_POLL_SECONDS)
+    finally:
+        await channel.close()
 
 
 async def _forever(job: Any, ctx: WorkerContext) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.models import Base
+from parley_common import telemetry
 from parley_common.events.catalogue import spec_for
 from parley_common.events.envelope import Event
 from parley_common.events.outbox import Outbox
@@ -66,5 +67,6 @@ def message_event(
         type="chat.message.created",
         account_id=account_id,
         request_id=request_id_var.get(),
+        traceparent=telemetry.traceparent(),
         data=payload.model_dump(mode="json", exclude_none=False),
     )

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parley_common.events import broker
 from parley_common.events.outbox import asyncpg_dsn
+from parley_common.metrics import PUSH_OUTCOMES
 from parley_common.worker import WorkerContext
 from parley_notify import repository
 from parley_notify.apns import Answer, APNsClient, Notification
@@ -178,6 +179,7 @@ class PushSender:
             changes: list[dict[str, Any]] = []
             for push, answer in zip(pushes, answers, strict=True):
                 result = outcome(answer)
+                PUSH_OUTCOMES.labels(result).inc()
                 status = {
                     "sent": "sent",
                     "token_gone": "rejected",

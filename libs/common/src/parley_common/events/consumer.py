@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
@@ -13,11 +15,12 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from parley_common import telemetry
 from parley_common.errors import dependency_unavailable
 from parley_common.events.catalogue import spec_for
 from parley_common.events.envelope import Event
 from parley_common.logging import request_id_var
-from parley_common.metrics import EVENTS_CONSUMED, EVENTS_FAILED
+from parley_common.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_FAILED
 
 log = logging.getLogger("parley.consumer")
 
@@ -158,8 +161,10 @@ class BatchingHandler:
             for message, event, handler in work:
                 await self._handle_alone(message, event, handler)
             return
+        now = time.time()
         for message, event, _ in work:
             EVENTS_CONSUMED.labels(self.name, event.type).inc()
+            CONSUMER_LAG.labels(self.name).observe(now - event.occurred_at.timestamp())
             await message.ack()
 
     async def _in_one_transaction(
@@ -175,22 +180,30 @@ class BatchingHandler:
                     )
                 ).all()
             )
-            for _, event, handler in work:
+            for message, event, handler in work:
                 if event.id not in claimed:
                     continue  # handled before (a redelivery), or twice in this batch
                 claimed.discard(event.id)
                 token = request_id_var.set(event.request_id)
                 try:
-                    await handler(session, event)
+                    with self._span(message, event):
+                        await handler(session, event)
                 finally:
                     request_id_var.reset(token)
+
+    def _span(self, message: AbstractIncomingMessage, event: Event) -> Any:
+        if not telemetry.enabled():
+            return telemetry.span("")
+        parent = telemetry.message_traceparent(message.headers, event.traceparent)
+        return telemetry.span(f"consume {event.type}", parent=parent, kind="CONSUMER")
 
     async def _handle_alone(
         self, message: AbstractIncomingMessage, event: Event, handler: Handler
     ) -> None:
         token = request_id_var.set(event.request_id)
         try:
-            await self._handle_through_outages(event, handler)
+            with self._span(message, event):
+                await self._handle_through_outages(event, handler)
         except Exception:
             EVENTS_FAILED.labels(self.name, event.type).inc()
             log.exception(
@@ -203,6 +216,7 @@ class BatchingHandler:
             await message.nack(requeue=True)
         else:
             EVENTS_CONSUMED.labels(self.name, event.type).inc()
+            CONSUMER_LAG.labels(self.name).observe(time.time() - event.occurred_at.timestamp())
             await message.ack()
         finally:
             request_id_var.reset(token)

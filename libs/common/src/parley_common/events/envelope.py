@@ -16,4 +16,6 @@ class Event(BaseModel):
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     version: int = 1
     request_id: str | None = None
+    # W3C trace context of the change that emitted the event (only while tracing is on).
+    traceparent: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)

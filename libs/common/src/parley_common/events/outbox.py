@@ -37,10 +37,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from parley_common import telemetry
 from parley_common.events.catalogue import routing_key, spec_for
 from parley_common.events.envelope import Event
 from parley_common.logging import request_id_var
-from parley_common.metrics import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED
+from parley_common.metrics import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED, OUTBOX_LAG
 
 log = logging.getLogger("parley.outbox")
 
@@ -121,6 +122,7 @@ class Outbox:
             type=event_type,
             account_id=account_id,
             request_id=request_id_var.get(),
+            traceparent=telemetry.traceparent(),
             data=payload.model_dump(mode="json", exclude_none=False),
         )
         await session.execute(
@@ -194,15 +196,20 @@ class OutboxRelay:
             rows = (
                 await conn.execute(
                     table.select()
-                    .with_only_columns(table.c.position, table.c.type, table.c.body)
+                    .with_only_columns(
+                        table.c.position, table.c.type, table.c.body, table.c.created_at
+                    )
                     .where(table.c.published_at.is_(None))
                     .order_by(table.c.position)
                     .limit(BATCH_SIZE)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
+            lag = OUTBOX_LAG.labels(self.outbox.schema)
             if not rows:
+                lag.set(0)
                 return 0
+            lag.set(max(0.0, (datetime.now(UTC) - rows[0].created_at).total_seconds()))
             results = await asyncio.gather(
                 *(self._publish(row.type, row.body) for row in rows), return_exceptions=True
             )
@@ -229,7 +236,13 @@ class OutboxRelay:
             message_id=str(body["id"]),
             type=event_type,
         )
-        await self.exchange.publish(message, routing_key=routing_key(body), mandatory=True)
+        traceparent = body.get("traceparent")
+        if traceparent is None:
+            await self.exchange.publish(message, routing_key=routing_key(body), mandatory=True)
+        else:
+            with telemetry.span(f"publish {event_type}", parent=traceparent, kind="PRODUCER"):
+                message.headers["traceparent"] = telemetry.traceparent()
+                await self.exchange.publish(message, routing_key=routing_key(body), mandatory=True)
         EVENTS_PUBLISHED.labels(event_type).inc()
 
     async def _cleanup(self) -> None:

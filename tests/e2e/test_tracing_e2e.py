@@ -1,0 +1,153 @@
+"""Tracing through the whole system: one visitor message is one connected trace.
+
+The gateway, chat, the chat worker (outbox relay) and the gateway worker (sequencer) are
+restarted with ``PARLEY_OTLP_ENDPOINT`` pointing at an OTLP/HTTP collector double in this
+test (the real exporter, protobuf over HTTP); the visitor writes through the gateway while an
+agent listens on the stream, and the spans they export must form one trace: the gateway's
+request → chat's request → the relay's publish → the sequencer → the gateway's delivery to
+the agent's socket, every span's parent inside the trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from websockets.asyncio.client import connect
+
+from parley_common.e2e import System, free_port, next_event
+from parley_common.testing import eventually
+
+from .test_chat_e2e import widget_session
+
+TRACED = ("gateway", "chat", "chat-worker", "gateway-sequencer")
+
+
+@dataclass(frozen=True)
+class Span:
+    service: str
+    name: str
+    trace_id: str
+    span_id: str
+    parent_id: str
+
+
+@asynccontextmanager
+async def otlp_collector() -> AsyncIterator[tuple[str, list[Span]]]:
+    """An OTLP/HTTP trace receiver on a free port; yields its URL and the spans it got."""
+    spans: list[Span] = []
+
+    async def traces(request: web.Request) -> web.Response:
+        export = ExportTraceServiceRequest.FromString(await request.read())
+        for resource_spans in export.resource_spans:
+            attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope in resource_spans.scope_spans:
+                spans.extend(
+                    Span(
+                        attrs.get("service.name", "?"),
+                        s.name,
+                        s.trace_id.hex(),
+                        s.span_id.hex(),
+                        s.parent_span_id.hex(),
+                    )
+                    for s in scope.spans
+                )
+        body = ExportTraceServiceResponse().SerializeToString()
+        return web.Response(body=body, content_type="application/x-protobuf")
+
+    app = web.Application()
+    app.router.add_post("/v1/traces", traces)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}", spans
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def traced(system: System, endpoint: str) -> AsyncIterator[None]:
+    original = system.env
+    system.env = {**original, "PARLEY_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    try:
+        await asyncio.gather(*(system.restart(name, timeout=120) for name in TRACED))
+        yield
+    finally:
+        system.env = original
+        await asyncio.gather(*(system.restart(name, timeout=120) for name in TRACED))
+
+
+@pytest.mark.timeout(400)
+async def test_one_visitor_message_is_one_connected_trace(system: System, gateway: Any) -> None:
+    owner = await system.signup(gateway)
+    session = await widget_session(gateway, owner)
+    visitor_token = session.json()["visitor_token"]
+    async with otlp_collector() as (endpoint, spans), traced(system, endpoint):
+        async with connect(
+            system.ws_url("/api/v1/stream"),
+            additional_headers=owner["headers"],
+            proxy=None,
+            open_timeout=5,
+        ) as agent_ws:
+            sent = await gateway.post(
+                "/api/v1/widget/messages",
+                headers={"Authorization": f"Bearer {visitor_token}"},
+                json={"text": "Is this traced?", "client_message_id": "t-1"},
+            )
+            assert sent.status_code == 201, sent.text
+            seen = await next_event(
+                agent_ws, lambda f: f["event"] == "chat.message.created", timeout=30
+            )
+            assert seen["data"]["text"] == "Is this traced?"
+
+        def delivered() -> Span | None:
+            return next((s for s in spans if s.name == "stream deliver chat.message.created"), None)
+
+        trace_id = (await eventually(delivered, timeout=20)).trace_id
+
+        def complete() -> list[Span] | None:
+            trace = [s for s in spans if s.trace_id == trace_id]
+            services = {s.service for s in trace}
+            wanted = {"parley-gateway", "parley-chat", "parley-chat-worker"}
+            return trace if wanted | {"parley-gateway-worker"} <= services else None
+
+        trace = await eventually(complete, timeout=20)
+
+    by_id = {s.span_id: s for s in trace}
+    roots = [s for s in trace if s.parent_id not in by_id]
+    assert len(roots) == 1, roots
+    assert roots[0].service == "parley-gateway"
+    assert roots[0].name.startswith("POST")
+
+    def chain(span: Span) -> list[str]:
+        path = []
+        while span is not None:
+            path.append(f"{span.service}: {span.name}")
+            span = by_id.get(span.parent_id)
+        return path[::-1]
+
+    path = chain(delivered())  # type: ignore[arg-type]
+    names = [p.split(": ", 1)[1] for p in path]
+    services = [p.split(": ", 1)[0] for p in path]
+    # gateway request → chat request → relay publish → sequencer → delivery, in that order.
+    assert services[0] == "parley-gateway" and "parley-chat" in services
+    assert services.index("parley-chat") < services.index("parley-chat-worker")
+    assert "publish chat.message.created" in names
+    assert "sequence chat.message.created" in names
+    assert names.index("publish chat.message.created") < names.index(
+        "sequence chat.message.created"
+    )
+    assert path[-1] == "parley-gateway: stream deliver chat.message.created"
+    # The message's INSERT is in the trace too (asyncpg instrumentation, in chat).
+    assert any(s.service == "parley-chat" and s.name != path[1] for s in trace)
