@@ -2,8 +2,9 @@
 # Static checks of the deployment files (called by `make lint`); works offline:
 #   docker-compose.yml  -> docker-compose config -q
 #   deploy/Dockerfile   -> hadolint
-#   deploy/k8s/*.yaml   -> kubernetes-validate --strict (schemas ship with it)
-#   the kustomize build -> kubernetes-validate again, when kubectl is installed
+#   deploy/k8s/base/*.yaml -> kubernetes-validate --strict (schemas ship with it)
+#   each overlay's build   -> kubernetes-validate again, and pinned to one release
+#                             (scripts/check_k8s_release.py), when kubectl is installed
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,28 +22,32 @@ if ! command -v docker-compose >/dev/null 2>&1; then
     }
 fi
 
-echo "== docker-compose config -q"
-docker-compose --file docker-compose.yml config -q
+echo "== docker-compose config -q (with .env.example)"
+docker-compose --file docker-compose.yml --env-file .env.example config -q
 
 echo "== hadolint deploy/Dockerfile"
 uv run --frozen hadolint deploy/Dockerfile
 
-echo "== kubernetes-validate deploy/k8s (kubernetes ${K8S_VERSION}, strict)"
+echo "== kubernetes-validate deploy/k8s/base (kubernetes ${K8S_VERSION}, strict)"
 manifests=()
-for f in deploy/k8s/*.yaml; do
+for f in deploy/k8s/base/*.yaml; do
     # kustomization.yaml is kustomize's own config, not a Kubernetes resource.
     [ "$(basename "$f")" = "kustomization.yaml" ] || manifests+=("$f")
 done
 uv run --frozen kubernetes-validate --strict --quiet -k "$K8S_VERSION" "${manifests[@]}"
 
 if command -v kubectl >/dev/null 2>&1; then
-    echo "== kubectl kustomize deploy/k8s | kubernetes-validate"
-    built="$(mktemp --suffix=.yaml)"
-    trap 'rm -f "$built"' EXIT
-    kubectl kustomize deploy/k8s >"$built"
-    uv run --frozen kubernetes-validate --strict --quiet -k "$K8S_VERSION" "$built"
+    built="$(mktemp -d)"
+    trap 'rm -rf "$built"' EXIT
+    for overlay in deploy/k8s/overlays/*/; do
+        name="$(basename "$overlay")"
+        echo "== kubectl kustomize deploy/k8s/overlays/${name} | kubernetes-validate, release pinning"
+        kubectl kustomize "$overlay" >"$built/$name.yaml"
+        uv run --frozen kubernetes-validate --strict --quiet -k "$K8S_VERSION" "$built/$name.yaml"
+        uv run --frozen python scripts/check_k8s_release.py "$built/$name.yaml"
+    done
 else
-    echo "== kubectl not installed: skipping the kustomize build check"
+    echo "== kubectl not installed: skipping the kustomize builds"
 fi
 
 echo "lint-deploy: OK"
