@@ -11,13 +11,14 @@ the agent's socket, every span's parent inside the trace.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -41,39 +42,48 @@ class Span:
     parent_id: str
 
 
-@asynccontextmanager
-async def otlp_collector() -> AsyncIterator[tuple[str, list[Span]]]:
-    """An OTLP/HTTP trace receiver on a free port; yields its URL and the spans it got."""
+@contextmanager
+def otlp_collector() -> Iterator[tuple[str, list[Span]]]:
+    """An OTLP/HTTP trace receiver on a free port, in its own thread (the e2e harness waits
+    for processes synchronously, and a stopping process flushes its spans to it meanwhile);
+    yields its URL and the spans it got."""
     spans: list[Span] = []
 
-    async def traces(request: web.Request) -> web.Response:
-        export = ExportTraceServiceRequest.FromString(await request.read())
-        for resource_spans in export.resource_spans:
-            attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-            for scope in resource_spans.scope_spans:
-                spans.extend(
-                    Span(
-                        attrs.get("service.name", "?"),
-                        s.name,
-                        s.trace_id.hex(),
-                        s.span_id.hex(),
-                        s.parent_span_id.hex(),
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            export = ExportTraceServiceRequest.FromString(body)
+            for resource_spans in export.resource_spans:
+                attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+                for scope in resource_spans.scope_spans:
+                    spans.extend(
+                        Span(
+                            attrs.get("service.name", "?"),
+                            s.name,
+                            s.trace_id.hex(),
+                            s.span_id.hex(),
+                            s.parent_span_id.hex(),
+                        )
+                        for s in scope.spans
                     )
-                    for s in scope.spans
-                )
-        body = ExportTraceServiceResponse().SerializeToString()
-        return web.Response(body=body, content_type="application/x-protobuf")
+            reply = ExportTraceServiceResponse().SerializeToString()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
 
-    app = web.Application()
-    app.router.add_post("/v1/traces", traces)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        yield f"http://127.0.0.1:{port}", spans
+        yield f"http://127.0.0.1:{server.server_port}", spans
     finally:
-        await runner.cleanup()
+        server.shutdown()
+        server.server_close()
 
 
 @asynccontextmanager
@@ -93,36 +103,39 @@ async def test_one_visitor_message_is_one_connected_trace(system: System, gatewa
     owner = await system.signup(gateway)
     session = await widget_session(gateway, owner)
     visitor_token = session.json()["visitor_token"]
-    async with otlp_collector() as (endpoint, spans), traced(system, endpoint):
-        async with connect(
-            system.ws_url("/api/v1/stream"),
-            additional_headers=owner["headers"],
-            proxy=None,
-            open_timeout=5,
-        ) as agent_ws:
-            sent = await gateway.post(
-                "/api/v1/widget/messages",
-                headers={"Authorization": f"Bearer {visitor_token}"},
-                json={"text": "Is this traced?", "client_message_id": "t-1"},
-            )
-            assert sent.status_code == 201, sent.text
-            seen = await next_event(
-                agent_ws, lambda f: f["event"] == "chat.message.created", timeout=30
-            )
-            assert seen["data"]["text"] == "Is this traced?"
+    with otlp_collector() as (endpoint, spans):
+        async with traced(system, endpoint):
+            async with connect(
+                system.ws_url("/api/v1/stream"),
+                additional_headers=owner["headers"],
+                proxy=None,
+                open_timeout=5,
+            ) as agent_ws:
+                sent = await gateway.post(
+                    "/api/v1/widget/messages",
+                    headers={"Authorization": f"Bearer {visitor_token}"},
+                    json={"text": "Is this traced?", "client_message_id": "t-1"},
+                )
+                assert sent.status_code == 201, sent.text
+                seen = await next_event(
+                    agent_ws, lambda f: f["event"] == "chat.message.created", timeout=30
+                )
+                assert seen["data"]["text"] == "Is this traced?"
 
-        def delivered() -> Span | None:
-            return next((s for s in spans if s.name == "stream deliver chat.message.created"), None)
+            def delivered() -> Span | None:
+                return next(
+                    (s for s in spans if s.name == "stream deliver chat.message.created"), None
+                )
 
-        trace_id = (await eventually(delivered, timeout=20)).trace_id
+            trace_id = (await eventually(delivered, timeout=20)).trace_id
 
-        def complete() -> list[Span] | None:
-            trace = [s for s in spans if s.trace_id == trace_id]
-            services = {s.service for s in trace}
-            wanted = {"parley-gateway", "parley-chat", "parley-chat-worker"}
-            return trace if wanted | {"parley-gateway-worker"} <= services else None
+            def complete() -> list[Span] | None:
+                trace = [s for s in spans if s.trace_id == trace_id]
+                services = {s.service for s in trace}
+                wanted = {"parley-gateway", "parley-chat", "parley-chat-worker"}
+                return trace if wanted | {"parley-gateway-worker"} <= services else None
 
-        trace = await eventually(complete, timeout=20)
+            trace = await eventually(complete, timeout=20)
 
     by_id = {s.span_id: s for s in trace}
     roots = [s for s in trace if s.parent_id not in by_id]
