@@ -24,7 +24,9 @@ def main(path: str) -> int:
     if len(images) != 1:
         errors.append(f"expected one image, found {sorted(images)}")
     image = sorted(images)[0] if images else ""
-    match = re.fullmatch(r"[^@]+?(?::(?P<tag>[\w.-]+))?(?:@sha256:(?P<digest>[0-9a-f]{64}))?", image)
+    match = re.fullmatch(
+        r"[^@]+?(?::(?P<tag>[\w.-]+))?(?:@sha256:(?P<digest>[0-9a-f]{64}))?", image
+    )
     version = (match and (match.group("tag") or match.group("digest"))) or ""
     if not version or version == "latest":
         errors.append(f"{image!r} is not pinned to a version (tag or digest, not latest)")

@@ -90,7 +90,8 @@ async def test_relay_and_consumer_report_lag(chain, engine):
     before = REGISTRY.get_sample_value(*lag) or 0
     event = await _emit(engine, uuid.uuid4(), commit=True)
     await eventually(lambda: any(e.id == event.id for e in handled))
-    assert REGISTRY.get_sample_value(*lag) == before + 1
+    # Observed once the batch has committed, just after the handler ran.
+    await eventually(lambda: REGISTRY.get_sample_value(*lag) == before + 1)
     # The relay has looked at auth's outbox: how long its oldest unsent row has waited.
     assert REGISTRY.get_sample_value("parley_outbox_lag_seconds", {"service": "auth"}) is not None
 
