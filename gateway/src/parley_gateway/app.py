@@ -48,7 +48,7 @@ def create_app(settings: GatewaySettings | None = None) -> proxy.GatewayApp:
         "allow_origins": settings.cors_origins,
         "allow_methods": ["*"],
         "allow_headers": ["*"],
-        "expose_headers": ["x-request-id", "retry-after"],
+        "expose_headers": ["x-request-id", "retry-after", "etag"],
         "max_age": 600,
     }
     app.add_middleware(CORSMiddleware, **cors)

@@ -26,6 +26,7 @@ from parley_common.errors import (
     internal_error,
     unavailable,
 )
+from parley_common.etag import ETagMiddleware
 from parley_common.logging import configure_logging, request_id_var
 from parley_common.metrics import REQUEST_LATENCY
 from parley_common.redis import RateLimiter, create_redis
@@ -187,9 +188,10 @@ def create_service_app(
     app.state.session_factory = None
     install_error_handlers(app)
     openapi.install(app)
+    app.add_middleware(ETagMiddleware)
     app.add_middleware(AdmissionMiddleware)  # inside the request context: its 503s get an id
     app.add_middleware(NulGuardMiddleware)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware)  # outermost: the request id is on a 304 too
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
