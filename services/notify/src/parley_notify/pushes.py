@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_common import i18n
 from parley_notify import repository
 from parley_notify.config import get_notify_settings
 from parley_notify.models import Push
@@ -36,20 +37,28 @@ def truncate(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class Alert:
-    """What every recipient of one event sees; badge and sound are set per agent."""
+    """What every recipient of one event sees, rendered in each device's locale; badge and
+    sound are set per agent."""
 
     kind: str  # new_message | contact_form | assigned | new_visitor
-    title: str
-    body: str
+    title: str | i18n.Text  # a str is shown as it is (a visitor's name, their message)
+    body: str | i18n.Text
     thread_id: str
     conversation_id: uuid.UUID | None = None
     collapse_id: str | None = None
     extra: tuple[tuple[str, Any], ...] = ()
 
 
-def payload(alert: Alert, *, account_id: uuid.UUID, badge: int, sound: bool) -> dict[str, Any]:
+def payload(
+    alert: Alert, *, account_id: uuid.UUID, badge: int, sound: bool, locale: str | None = None
+) -> dict[str, Any]:
+    """The APNs payload for one device, its texts in the device's ``locale``."""
+    language = i18n.language_of(locale)
     aps: dict[str, Any] = {
-        "alert": {"title": alert.title, "body": alert.body},
+        "alert": {
+            "title": i18n.render(alert.title, language),
+            "body": i18n.render(alert.body, language),
+        },
         "badge": badge,
         "thread-id": alert.thread_id,
         "mutable-content": 1,
@@ -145,7 +154,11 @@ async def schedule(
             "kind": alert.kind,
             "collapse_id": alert.collapse_id,
             "payload": payload(
-                alert, account_id=account_id, badge=badges[agent.agent_id], sound=agent.sound
+                alert,
+                account_id=account_id,
+                badge=badges[agent.agent_id],
+                sound=agent.sound,
+                locale=device.locale,
             ),
         }
         for agent in with_devices
