@@ -22,6 +22,17 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 SOURCE_LANGUAGE = "en"
 LANGUAGES = ("en", "cs", "de", "fr", "es")
 
+# The chat box's default texts (the account settings' defaults, kept in English): the chat box
+# is served them in the account's language, while a text the account wrote is served as written.
+WIDGET_TEXTS = {
+    "title": "Chat with us",
+    "welcome": "Hi! How can we help you?",
+    "offline": "We are offline right now. Leave us a message.",
+    "input_placeholder": "Type your message…",
+    "button_label": "Chat",
+}
+CONTACT_FORM_OFFLINE_TEXT = "Leave us a message and we will reply by e-mail."
+
 # The request's Accept-Language header (set by the service app's request middleware).
 accept_language_var: ContextVar[str | None] = ContextVar("accept_language", default=None)
 
