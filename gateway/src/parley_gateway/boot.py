@@ -25,6 +25,7 @@ from parley_gateway.proxy import (
     UpstreamTimeout,
     UpstreamUnavailable,
     check_rate_limits,
+    upstream_errors,
     upstream_headers,
 )
 from parley_gateway.stream.hub import Hub
@@ -104,15 +105,9 @@ class Boot(BaseModel):
 async def _fetch(
     http: aiohttp.ClientSession, settings: GatewaySettings, service: str, path: str, headers: Obj
 ) -> tuple[int, bytes, str]:
-    try:
+    with upstream_errors(service):
         async with http.get(settings.service_url(service) + path, headers=headers) as resp:
             return resp.status, await resp.read(), resp.headers.get("content-type", "")
-    except aiohttp.ClientConnectionError as exc:
-        if isinstance(exc, aiohttp.ServerTimeoutError):
-            raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
-        raise UpstreamUnavailable(f"The {service} service is unavailable.") from exc
-    except TimeoutError as exc:
-        raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
 
 
 @router.get(
