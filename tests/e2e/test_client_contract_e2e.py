@@ -3,6 +3,8 @@ cold start in two requests (login, boot) plus the stream resuming from the boot'
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 from websockets.asyncio.client import connect
 
@@ -131,3 +133,15 @@ async def test_boot_is_in_the_merged_openapi(gateway) -> None:
     assert set(boot["required"]) >= {"agent", "account", "settings", "counts", "stream"}
     assert boot["examples"][0]["stream"]["seq"] == 1042
     assert {"401", "422"} <= set(operation["responses"])
+
+
+async def test_problem_titles_follow_accept_language_through_the_gateway(system, gateway):
+    owner = await system.signup(gateway)
+    spanish = {**owner["headers"], "Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
+    missing = await gateway.get(f"/api/v1/conversations/{uuid.uuid4()}", headers=spanish)
+    assert missing.status_code == 404 and missing.json()["code"] == "conversation_not_found"
+    assert missing.json()["title"] == "Conversación no encontrada"
+    nowhere = await gateway.get("/api/v1/no-such-thing", headers={"Accept-Language": "de"})
+    assert nowhere.status_code == 404 and nowhere.json()["title"] == "Nicht gefunden"
+    english = await gateway.get(f"/api/v1/conversations/{uuid.uuid4()}", headers=owner["headers"])
+    assert english.json()["title"] == "Conversation not found"
