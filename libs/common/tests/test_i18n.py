@@ -70,7 +70,7 @@ def test_texts_and_plurals_in_every_language() -> None:
     assert i18n.ngettext("en", one, many, 5) == "5 new visitors on your website"
     assert i18n.gettext("es", "{name} is on {page}", name="Ana", page="/") == "Ana está en /"
     assert i18n.gettext("de", "a text no catalogue has") == "a text no catalogue has"
-    nested = i18n.Text.of("{name} is on {page}", name=i18n.Text.of("A visitor"), page="/x")
+    nested = i18n.Phrase.of("{name} is on {page}", name=i18n.Phrase.of("A visitor"), page="/x")
     assert nested.render("fr") == "Un visiteur est sur /x"
 
 

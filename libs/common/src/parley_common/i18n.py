@@ -92,9 +92,9 @@ def request_gettext(message: str) -> str:
 
 
 @dataclass(frozen=True)
-class Text:
+class Phrase:
     """A catalogue text rendered later, in each reader's language (a push per device).
-    Field values may be Texts themselves; ``plural`` and ``count`` pick a plural form."""
+    Field values may be Phrases themselves; ``plural`` and ``count`` pick a plural form."""
 
     message: str
     fields: tuple[tuple[str, object], ...] = ()
@@ -102,7 +102,7 @@ class Text:
     count: int = 0
 
     @classmethod
-    def of(cls, message: str, **fields: object) -> Text:
+    def of(cls, message: str, **fields: object) -> Phrase:
         return cls(message, tuple(fields.items()))
 
     def render(self, language: str) -> str:
@@ -113,5 +113,5 @@ class Text:
 
 
 def render(value: object, language: str) -> object:
-    """A Text in ``language``; anything else (a visitor's name, a number) as it is."""
-    return value.render(language) if isinstance(value, Text) else value
+    """A Phrase in ``language``; anything else (a visitor's name, a number) as it is."""
+    return value.render(language) if isinstance(value, Phrase) else value

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_common.events.catalogue import ConversationData, MessageCreated, VisitorData
 from parley_common.events.envelope import Event
-from parley_common.i18n import Text
+from parley_common.i18n import Phrase
 from parley_notify import mail, projections, pushes, repository, rules
 from parley_notify.config import get_notify_settings
 from parley_notify.models import VisitorBurst
@@ -66,7 +66,7 @@ async def on_message_created(session: AsyncSession, event: Event) -> None:
         session, event.account_id, data.visitor_id, conversation.visitor_name
     )
     max_chars = get_notify_settings().push_text_max_chars
-    body = pushes.truncate(data.text, max_chars) if data.text else Text.of("(attachment)")
+    body = pushes.truncate(data.text, max_chars) if data.text else Phrase.of("(attachment)")
     alert = pushes.Alert(
         kind=CONTACT_FORM if contact_form else "new_message",
         title=title,
@@ -109,12 +109,12 @@ async def on_conversation_assigned(session: AsyncSession, event: Event) -> None:
     title = await projections.visitor_title(
         session, event.account_id, conversation.visitor_id, conversation.visitor_name
     )
-    body = Text.of("Conversation assigned to you")
+    body = Phrase.of("Conversation assigned to you")
     if conversation.last_visitor_text:
         last = pushes.truncate(
             conversation.last_visitor_text, get_notify_settings().push_text_max_chars - 30
         )
-        body = Text.of("Conversation assigned to you: {text}", text=last)
+        body = Phrase.of("Conversation assigned to you: {text}", text=last)
     alert = pushes.Alert(
         kind="assigned",
         title=title,
@@ -160,12 +160,12 @@ async def on_visitor_arrived(session: AsyncSession, event: Event) -> None:
         await _send_burst_summary(session, burst)
     burst.opened_at, burst.count = now, 1
     await session.flush()
-    name: str | Text = data.name or data.label or Text.of("A visitor")
+    name: str | Phrase = data.name or data.label or Phrase.of("A visitor")
     page = data.title or data.url
-    body = Text.of("{name} is on {page}", name=name, page=page) if page else name
+    body = Phrase.of("{name} is on {page}", name=name, page=page) if page else name
     alert = pushes.Alert(
         kind="new_visitor",
-        title=Text.of("New visitor"),
+        title=Phrase.of("New visitor"),
         body=body,
         thread_id="visitors",
         collapse_id=_visitor_collapse_id(event.account_id),
@@ -184,8 +184,8 @@ async def on_visitor_arrived(session: AsyncSession, event: Event) -> None:
 async def _send_burst_summary(session: AsyncSession, burst: VisitorBurst) -> None:
     alert = pushes.Alert(
         kind="new_visitor",
-        title=Text.of("New visitors"),
-        body=Text(
+        title=Phrase.of("New visitors"),
+        body=Phrase(
             "{count} new visitor on your website",
             plural="{count} new visitors on your website",
             count=burst.count,

@@ -41,8 +41,8 @@ class Alert:
     sound are set per agent."""
 
     kind: str  # new_message | contact_form | assigned | new_visitor
-    title: str | i18n.Text  # a str is shown as it is (a visitor's name, their message)
-    body: str | i18n.Text
+    title: str | i18n.Phrase  # a str is shown as it is (a visitor's name, their message)
+    body: str | i18n.Phrase
     thread_id: str
     conversation_id: uuid.UUID | None = None
     collapse_id: str | None = None
