@@ -102,12 +102,14 @@ class Boot(BaseModel):
     )
 
 
-async def _fetch(
-    http: aiohttp.ClientSession, settings: GatewaySettings, service: str, path: str, headers: Obj
-) -> tuple[int, bytes, str]:
-    with upstream_errors(service):
-        async with http.get(settings.service_url(service) + path, headers=headers) as resp:
-            return resp.status, await resp.read(), resp.headers.get("content-type", "")
+async def _fetch(state: Any, service: str, path: str, headers: Obj) -> tuple[int, bytes, str]:
+    """One internal GET, under the same per-service admission as the proxy."""
+    http: aiohttp.ClientSession = state.http
+    url = state.settings.service_url(service) + path
+    async with state.upstreams[service].slot():
+        with upstream_errors(service):
+            async with http.get(url, headers=headers) as resp:
+                return resp.status, await resp.read(), resp.headers.get("content-type", "")
 
 
 @router.get(
@@ -130,10 +132,9 @@ async def boot(
     hub: Hub = request.app.state.stream_hub
     epoch, seq = await hub.position(str(agent.account_id))  # first: the rest is at least as new
     headers = {k: v for k, v in upstream_headers(request).items() if k not in NOT_FORWARDED}
-    http: aiohttp.ClientSession = request.app.state.http
     answers = await asyncio.gather(
         *(
-            _fetch(http, settings, service, path.format(limit=limit), headers)
+            _fetch(request.app.state, service, path.format(limit=limit), headers)
             for _, service, path in PARTS
         )
     )
