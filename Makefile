@@ -2,7 +2,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 
-.PHONY: install services run test lint format bench browser chaos sdk
+.PHONY: install services run test lint format bench browser chaos sdk i18n
 
 ## install: uv (if missing) and the locked dependencies
 install:
@@ -45,6 +45,11 @@ format: install
 ## sdk: the Python and TypeScript clients in clients/generated (DOCUMENT= a file or URL; default: built from the code)
 sdk: install
 	bash clients/generate.sh $(DOCUMENT)
+
+## i18n: compile the catalogues (libs/common/src/parley_common/locales/*/parley.po) to the
+## committed .mo files; a test fails while one is stale
+i18n: install
+	$(UV) run --frozen pybabel compile -d libs/common/src/parley_common/locales -D parley
 
 bench: install services
 	$(UV) run --frozen python -m bench

@@ -10,7 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from parley_common.admission import Admission
 from parley_common.app import LifespanHook, create_service_app
-from parley_gateway import openapi, proxy
+from parley_gateway import boot, openapi, proxy
 from parley_gateway.config import SERVICES, GatewaySettings, get_gateway_settings
 from parley_gateway.stream import routes as stream
 from parley_gateway.widget import routes as widget
@@ -35,7 +35,7 @@ async def open_upstreams(app: FastAPI, stack: AsyncExitStack) -> None:
     app.state.ready_checks = [("services", upstreams_ready)]
 
 
-ROUTERS: list[APIRouter] = [openapi.router, stream.router, widget.router]
+ROUTERS: list[APIRouter] = [openapi.router, boot.router, stream.router, widget.router]
 ON_STARTUP: list[LifespanHook] = [open_upstreams, stream.start_stream]
 
 
@@ -48,7 +48,7 @@ def create_app(settings: GatewaySettings | None = None) -> proxy.GatewayApp:
         "allow_origins": settings.cors_origins,
         "allow_methods": ["*"],
         "allow_headers": ["*"],
-        "expose_headers": ["x-request-id", "retry-after"],
+        "expose_headers": ["x-request-id", "retry-after", "etag"],
         "max_age": 600,
     }
     app.add_middleware(CORSMiddleware, **cors)

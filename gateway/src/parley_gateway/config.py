@@ -10,6 +10,7 @@ from parley_common.settings import Settings
 # so the specific patterns come before the prefixes they override.
 ROUTES: tuple[tuple[str, str], ...] = (
     ("/stream", "gateway"),
+    ("/boot", "gateway"),
     ("/widget/stream", "gateway"),
     ("/visitors/*/conversations", "chat"),
     ("/widget/sessions", "visitors"),

@@ -42,7 +42,7 @@ def merge_documents(own: dict[str, Any], services: dict[str, dict[str, Any]]) ->
         "tags": [],
     }
     schemas: dict[str, Any] = merged["components"]["schemas"]
-    areas: dict[str, str] = {"stream": "gateway", "web": "gateway"}
+    areas: dict[str, str] = {"stream": "gateway", "web": "gateway", "boot": "gateway"}
     for service, doc in services.items():
         renames: dict[str, str] = {}
         own_schemas = doc.get("components", {}).get("schemas", {})

@@ -7,7 +7,8 @@ aiohttp's client keeps its throughput under concurrency where httpx's falls away
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
@@ -178,6 +179,19 @@ class GatewayApp:
         await response(scope, receive, send)
 
 
+@contextmanager
+def upstream_errors(service: str) -> Iterator[None]:
+    """A service that cannot be reached or does not answer in time: 502 / 504 problems."""
+    try:
+        yield
+    except aiohttp.ClientConnectionError as exc:
+        if isinstance(exc, aiohttp.ServerTimeoutError):
+            raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
+        raise UpstreamUnavailable(f"The {service} service is unavailable.") from exc
+    except TimeoutError as exc:
+        raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
+
+
 async def forward(request: Request, service: str) -> Response:
     state = request.app.state
     settings: GatewaySettings = state.settings
@@ -191,7 +205,7 @@ async def forward(request: Request, service: str) -> Response:
     # A bounded number in flight per service; past it a short wait, then 503 at once. The slot
     # is held until the answer's head (and a small body) is in: a streamed body is only I/O.
     async with state.upstreams[service].slot():
-        try:
+        with upstream_errors(service):
             upstream = await client.request(
                 request.method,
                 URL(url, encoded=True),
@@ -199,12 +213,6 @@ async def forward(request: Request, service: str) -> Response:
                 data=body,
                 allow_redirects=False,
             )
-        except aiohttp.ClientConnectionError as exc:
-            if isinstance(exc, aiohttp.ServerTimeoutError):
-                raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
-            raise UpstreamUnavailable(f"The {service} service is unavailable.") from exc
-        except TimeoutError as exc:
-            raise UpstreamTimeout(f"The {service} service did not answer in time.") from exc
         route = upstream.headers.get(UPSTREAM_ROUTE)
         if route is not None:
             request.scope["route"] = ProxyRoute(route)

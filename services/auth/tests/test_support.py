@@ -101,9 +101,9 @@ async def test_jwks_verifies_issued_tokens(client: httpx.AsyncClient, signup: An
 async def test_cli_commands_create_and_ensure(client: httpx.AsyncClient, events: Any) -> None:
     email = unique_email("cli")
     created = await create_account(email, PASSWORD, "Cli Owner", "Cli site")
-    assert created["email"] == email and created["widget_key"]
+    assert created["email"] == email and created["widget_key"] and created["created"]
     again = await ensure_account(email.upper(), PASSWORD, "Cli Owner", "Cli site")
-    assert again == created
+    assert again == {**created, "created": False}
     other = await ensure_account(unique_email("cli"), PASSWORD, "B", "B site")
     assert other["account_id"] != created["account_id"]
     types = [e["type"] for e in await events(created["account_id"])]

@@ -29,6 +29,8 @@ from h2.connection import H2Connection
 from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded
 from h2.settings import SettingCodes
 
+MAX_PAYLOAD_BYTES = 4096  # APNs' limit for an alert push
+
 
 @dataclass
 class TestPKI:
@@ -122,6 +124,7 @@ class ReceivedPush:
     payload: dict[str, Any]
     status: int
     alpn: str | None
+    size: int = 0  # bytes of the request body
 
 
 @dataclass
@@ -255,11 +258,15 @@ class _H2Server(asyncio.Protocol):
         token = path.rsplit("/", 1)[-1].lower()
         apns_id = headers.get("apns-id") or str(uuid.uuid4())
         status, reason, timestamp = self.double._next_answer(token)
+        if len(body) > MAX_PAYLOAD_BYTES:  # as APNs: a larger alert payload is refused
+            status, reason, timestamp = 413, "PayloadTooLarge", None
         try:
             payload = json.loads(bytes(body) or b"{}")
         except ValueError:
             payload = {"_invalid": bytes(body).decode(errors="replace")}
-        self.double._record(ReceivedPush(token, headers, payload, status, self.alpn))
+        self.double._record(
+            ReceivedPush(token, headers, payload, status, self.alpn, size=len(body))
+        )
         response = [(":status", str(status)), ("apns-id", apns_id)]
         if status == 200:
             self.conn.send_headers(stream_id, response, end_stream=True)

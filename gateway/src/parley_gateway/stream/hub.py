@@ -133,6 +133,11 @@ class Hub:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    async def position(self, account: str) -> tuple[str, int]:
+        """The account's epoch and latest seq now (an epoch is made if it has none yet)."""
+        epoch, head, _ = await self._snapshot(account, 0)
+        return epoch, head
+
     # --- replay ------------------------------------------------------------------------------
     async def _snapshot(self, account: str, start: int) -> tuple[str, int, list[Any]]:
         epoch, head, entries = await self.replay(

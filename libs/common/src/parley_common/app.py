@@ -26,6 +26,8 @@ from parley_common.errors import (
     internal_error,
     unavailable,
 )
+from parley_common.etag import ETagMiddleware
+from parley_common.i18n import accept_language_var
 from parley_common.logging import configure_logging, request_id_var
 from parley_common.metrics import REQUEST_LATENCY
 from parley_common.redis import RateLimiter, create_redis
@@ -49,7 +51,8 @@ class ProxyRoute:
 
 
 class RequestContextMiddleware:
-    """Adopts the gateway's request id (or makes one), echoes it, and times the request."""
+    """Adopts the gateway's request id (or makes one), echoes it, and times the request; keeps
+    the Accept-Language header for the problem titles."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,13 +61,15 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
+        request_id = accept_language = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 request_id = value.decode("latin-1")[:128]
-                break
+            elif name == b"accept-language":
+                accept_language = value.decode("latin-1")[:200]
         request_id = request_id or uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        language_token = accept_language_var.set(accept_language)  # for problem titles
         status = 500
         started = time.perf_counter()
         response_started = False
@@ -103,6 +108,7 @@ class RequestContextMiddleware:
                 time.perf_counter() - started
             )
             request_id_var.reset(token)
+            accept_language_var.reset(language_token)
 
 
 async def _check(name: str, probe: Awaitable[Any]) -> tuple[str, str]:
@@ -204,9 +210,10 @@ def create_service_app(
     app.state.session_factory = None
     install_error_handlers(app)
     openapi.install(app)
+    app.add_middleware(ETagMiddleware)
     app.add_middleware(AdmissionMiddleware)  # inside the request context: its 503s get an id
     app.add_middleware(NulGuardMiddleware)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware)  # the request id is on a 304 too
     if telemetry.enabled():
         from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 

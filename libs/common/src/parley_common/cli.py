@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import importlib
 import json
+import os
 from typing import Annotated, Any
 
 import typer
@@ -105,8 +107,26 @@ def migrate(broker_topology: bool = True) -> None:
         typer.echo("migrate: RabbitMQ exchanges and queues declared")
 
 
+def _known_service(name: str) -> str:
+    """A wrong name is a usage error (exit 2, the usage and the names), not a traceback."""
+    names = service_names()
+    if name not in names:
+        raise typer.BadParameter(f"{name!r} is not one of: {', '.join(names)}")
+    return name
+
+
+ServiceName = Annotated[
+    str,
+    typer.Argument(
+        callback=_known_service, metavar="NAME", help=f"one of: {', '.join(service_names())}"
+    ),
+]
+
+
 @app.command()
-def serve(name: str, port: Annotated[int | None, typer.Option()] = None, workers: int = 1) -> None:
+def serve(
+    name: ServiceName, port: Annotated[int | None, typer.Option()] = None, workers: int = 1
+) -> None:
     """Run a service's (or the gateway's) HTTP app, and its internal listener if it has one."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
@@ -149,7 +169,7 @@ def serve(name: str, port: Annotated[int | None, typer.Option()] = None, workers
 
 
 @app.command()
-def worker(name: str) -> None:
+def worker(name: ServiceName) -> None:
     """Run a service's outbox relay, consumers and background jobs."""
     import uvloop
 
@@ -177,11 +197,25 @@ def _account_commands() -> Any:
     return importlib.import_module("parley_auth.commands")
 
 
+PASSWORD_ENV = "PARLEY_ADMIN_PASSWORD"
+DEMO_PASSWORD_ENV = "PARLEY_DEMO_PASSWORD"
+
+
+def _read_password() -> str:
+    """From PARLEY_ADMIN_PASSWORD, else a prompt; never from argv (shell history, `ps`)."""
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        password = getpass.getpass("Password: ")
+    if not password:
+        raise typer.BadParameter(f"empty password (prompt or {PASSWORD_ENV})")
+    return password
+
+
 @app.command("create-account")
-def create_account(
-    email: str, password: str, name: str = "Owner", account_name: str = "My website"
-) -> None:
-    """Create an account and its owner agent."""
+def create_account(email: str, name: str = "Owner", account_name: str = "My website") -> None:
+    """Create an account and its owner agent; the password comes from PARLEY_ADMIN_PASSWORD
+    or a prompt."""
+    password = _read_password()
     result = asyncio.run(_account_commands().create_account(email, password, name, account_name))
     typer.echo(json.dumps(result, indent=2))
 
@@ -190,13 +224,22 @@ DEMO_FILE = LOCAL_DIR / "demo.json"
 
 
 @app.command("seed-demo")
-def seed_demo(
-    visitors: int = 0, email: str = "demo@parley.localhost", password: str = "parley-demo-password"
-) -> None:
-    """Create the demo account once (and optionally many visitors for benchmarks)."""
+def seed_demo(visitors: int = 0, email: str = "demo@parley.localhost") -> None:
+    """Create the demo account once (and optionally many visitors for benchmarks); its
+    password is PARLEY_DEMO_PASSWORD (default parley-demo-password)."""
     settings = get_settings()
+    password = os.environ.get(DEMO_PASSWORD_ENV) or "parley-demo-password"
     demo = asyncio.run(
         _account_commands().ensure_account(email, password, "Demo Agent", "Demo website")
+    )
+    created = demo.pop("created")
+    public = settings.public_url.rstrip("/")
+    if created:
+        typer.echo(f"seed-demo: created the demo account {email} / {password}")
+    else:
+        typer.echo(f"seed-demo: the demo account {email} already exists")
+    typer.echo(
+        f"seed-demo: widget key {demo['widget_key']}, live demo {public}/demo/{demo['widget_key']}"
     )
     if visitors:
         from rich.progress import Progress
@@ -209,17 +252,9 @@ def seed_demo(
                     demo["account_id"], visitors, lambda n: progress.advance(task, n)
                 )
             )
+        typer.echo(f"seed-demo: added {visitors} visitors")
     DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
     DEMO_FILE.write_text(json.dumps(demo, indent=2))
-    public = settings.public_url.rstrip("/")
-    typer.echo(f"""
-  Parley is starting
-  gateway:    {public}/api/v1
-  API docs:   {public}/docs
-  demo login: {email} / {password}
-  widget key: {demo["widget_key"]}
-  live demo:  {public}/demo/{demo["widget_key"]}
-""")
 
 
 def main() -> None:

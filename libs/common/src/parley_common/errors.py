@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from parley_common.i18n import request_gettext
 from parley_common.logging import request_id_var
 
 PROBLEM_TYPE_BASE = "https://parley.dev/problems/"
@@ -87,7 +88,7 @@ def problem(
 ) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
-        "title": title,
+        "title": request_gettext(title),  # in the request's Accept-Language where known
         "status": status,
         "detail": detail or title,
         "code": code,

@@ -11,8 +11,9 @@ from parley_auth.models import Account, Agent
 from parley_common.db import create_engine, create_session_factory
 
 
-def _result(account: Account, agent: Agent) -> dict[str, Any]:
+def _result(account: Account, agent: Agent, *, created: bool) -> dict[str, Any]:
     return {
+        "created": created,
         "account_id": str(account.id),
         "agent_id": str(agent.id),
         "email": agent.email,
@@ -32,11 +33,11 @@ async def _run(
                 if existing is not None:
                     account = await repo.get_account(session, existing.account_id)
                     assert account is not None
-                    return _result(account, existing)
+                    return _result(account, existing, created=False)
             account, agent = await accounts.create_account(
                 session, email=email, password=password, name=name, account_name=account_name
             )
-            return _result(account, agent)
+            return _result(account, agent, created=True)
     finally:
         await engine.dispose()
 

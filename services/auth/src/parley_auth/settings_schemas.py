@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from parley_common.i18n import CONTACT_FORM_OFFLINE_TEXT, WIDGET_TEXTS
 from parley_common.text import MultilineText, Text
 
 Language = Literal[
@@ -186,11 +187,13 @@ LongText = Annotated[MultilineText, Field(max_length=1000)]
 
 
 class Texts(Strict):
-    title: ShortText = "Chat with us"
-    welcome: LongText = "Hi! How can we help you?"
-    offline: LongText = "We are offline right now. Leave us a message."
-    input_placeholder: ShortText = "Type your message…"
-    button_label: ShortText = "Chat"
+    """Defaults are English; the chat box gets them in the account's language (i18n)."""
+
+    title: ShortText = WIDGET_TEXTS["title"]
+    welcome: LongText = WIDGET_TEXTS["welcome"]
+    offline: LongText = WIDGET_TEXTS["offline"]
+    input_placeholder: ShortText = WIDGET_TEXTS["input_placeholder"]
+    button_label: ShortText = WIDGET_TEXTS["button_label"]
 
 
 class TextsPatch(Patch):
@@ -264,7 +267,7 @@ Fields = Annotated[list[ContactField], Field(min_length=1, max_length=4)]
 class ContactFormSettings(Strict):
     enabled: bool = True
     fields: Fields = Field(default_factory=_default_fields)
-    offline_text: LongText = "Leave us a message and we will reply by e-mail."
+    offline_text: LongText = CONTACT_FORM_OFFLINE_TEXT
 
     _fields = field_validator("fields")(_check_fields)
 

@@ -177,6 +177,15 @@ class ConversationPage(BaseModel):
     next_cursor: str | None
 
 
+class ConversationCounts(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"open": 4, "unread": 2, "resolved_today": 7}]}
+    )
+    open: int = Field(description="open conversations")
+    unread: int = Field(description="open conversations unread by the calling agent")
+    resolved_today: int = Field(description="resolved since midnight in the account's timezone")
+
+
 class SentMessageOut(BaseModel):
     conversation_id: uuid.UUID
     message: MessageOut

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import projections
+from parley_chat import projections, views
 from parley_chat.errors import InvalidRange
+from parley_common.security import AgentPrincipal
 
 MAX_DAYS = 366
 
@@ -153,3 +154,12 @@ async def conversation_stats(
             for r in day_rows
         ],
     }
+
+
+async def conversation_counts(session: AsyncSession, agent: AgentPrincipal) -> dict[str, int]:
+    """The first screen's badges: open, unread by this agent, resolved since local midnight."""
+    prefs = await projections.account_prefs(session, agent.account_id)
+    tz = ZoneInfo(_timezone(prefs.timezone))
+    midnight = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    row = await views.conversation_counts(session, agent.account_id, agent.agent_id, since=midnight)
+    return {"open": row.open, "unread": row.unread, "resolved_today": row.resolved_today}

@@ -56,6 +56,46 @@ def _view(agent_id: uuid.UUID) -> Any:
     )
 
 
+def _has_unread() -> Any:
+    """The agent's read marker (outer-joined) says the conversation is unread for them."""
+    c = conversations.c
+    return or_(
+        func.coalesce(markers.c.marked_unread, False),
+        select(messages.c.id)
+        .where(
+            messages.c.conversation_id == c.id,
+            messages.c.seq > func.coalesce(markers.c.last_read_seq, 0),
+            messages.c.author_type == "visitor",
+        )
+        .correlate(conversations, markers)
+        .exists(),
+    )
+
+
+async def conversation_counts(
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, *, since: datetime
+) -> Any:
+    """Open conversations, those unread by the agent, and those resolved since ``since``."""
+    c = conversations.c
+    is_open = c.status == "open"
+    stmt = (
+        select(
+            func.count().filter(is_open).label("open"),
+            func.count().filter(and_(is_open, _has_unread())).label("unread"),
+            func.count()
+            .filter(and_(c.status == "resolved", c.resolved_at >= since))
+            .label("resolved_today"),
+        )
+        .select_from(
+            conversations.outerjoin(
+                markers, and_(markers.c.conversation_id == c.id, markers.c.agent_id == agent_id)
+            )
+        )
+        .where(c.account_id == account_id, or_(is_open, c.resolved_at >= since))
+    )
+    return (await session.execute(stmt)).one()
+
+
 async def conversation_view(
     session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> Any:
@@ -92,18 +132,7 @@ async def list_conversation_views(
     if visitor_id:
         stmt = stmt.where(c.visitor_id == visitor_id)
     if unread is not None:
-        has_unread = or_(
-            func.coalesce(markers.c.marked_unread, False),
-            select(messages.c.id)
-            .where(
-                messages.c.conversation_id == c.id,
-                messages.c.seq > func.coalesce(markers.c.last_read_seq, 0),
-                messages.c.author_type == "visitor",
-            )
-            .correlate(conversations, markers)
-            .exists(),
-        )
-        stmt = stmt.where(has_unread if unread else ~has_unread)
+        stmt = stmt.where(_has_unread() if unread else ~_has_unread())
     if after is not None:
         at, last_id = after
         stmt = stmt.where(

@@ -9,6 +9,8 @@ CONSUMERS: list[Consumer] = [
     Consumer(
         routing.PURPOSE,
         {
+            "auth.account.created": projections.on_account_created,
+            "auth.settings.updated": projections.on_settings_updated,
             "auth.agent.created": projections.on_agent_upserted,
             "auth.agent.updated": projections.on_agent_upserted,
             "auth.agent.removed": projections.on_agent_removed,

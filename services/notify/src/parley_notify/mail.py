@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_common import i18n
 from parley_common.mail import build_message, send_mail
 from parley_common.worker import WorkerContext
 from parley_notify import projections, repository, rules
@@ -60,9 +61,10 @@ async def _queue(
         )
 
 
-def _conversation_link(conversation_id: uuid.UUID) -> str:
+def _reply_line(language: str, conversation_id: uuid.UUID) -> str:
     base = get_notify_settings().public_url.rstrip("/")
-    return f"{base}/api/v1/conversations/{conversation_id}"
+    link = f"{base}/api/v1/conversations/{conversation_id}"
+    return i18n.gettext(language, "Reply in the app or at {link}", link=link) + "\n"
 
 
 async def queue_contact_form(
@@ -75,16 +77,20 @@ async def queue_contact_form(
     conversation_id: uuid.UUID,
     recipients: Sequence[AgentRow],
 ) -> None:
+    language = i18n.language_of(await projections.account_language(session, account_id))
     body = (
-        f"{visitor} left a message through the contact form:\n\n{text}\n\n"
-        f"Reply in the app or at {_conversation_link(conversation_id)}\n"
+        i18n.gettext(
+            language, "{visitor} left a message through the contact form:", visitor=visitor
+        )
+        + f"\n\n{text}\n\n"
+        + _reply_line(language, conversation_id)
     )
     await _queue(
         session,
         account_id=account_id,
         dedupe_key=f"contact:{event_id}",
         kind="contact_form",
-        subject=f"New contact form message from {visitor}",
+        subject=i18n.gettext(language, "New contact form message from {visitor}", visitor=visitor),
         body=body,
         recipients=recipients,
     )
@@ -140,10 +146,13 @@ async def queue_missed_chats(session: AsyncSession) -> int:
         visitor = await projections.visitor_title(
             session, conversation.account_id, conversation.visitor_id, conversation.visitor_name
         )
+        language = i18n.language_of(
+            await projections.account_language(session, conversation.account_id)
+        )
         body = (
-            f"{visitor} wrote and no one has answered yet:\n\n"
-            f"{conversation.last_visitor_text or ''}\n\n"
-            f"Reply in the app or at {_conversation_link(conversation.conversation_id)}\n"
+            i18n.gettext(language, "{visitor} wrote and no one has answered yet:", visitor=visitor)
+            + f"\n\n{conversation.last_visitor_text or ''}\n\n"
+            + _reply_line(language, conversation.conversation_id)
         )
         since = int(conversation.awaiting_reply_since.timestamp())
         await _queue(
@@ -151,7 +160,7 @@ async def queue_missed_chats(session: AsyncSession) -> int:
             account_id=conversation.account_id,
             dedupe_key=f"missed:{conversation.conversation_id}:{since}",
             kind="missed_chat",
-            subject=f"Missed chat from {visitor}",
+            subject=i18n.gettext(language, "Missed chat from {visitor}", visitor=visitor),
             body=body,
             recipients=rules.email_recipients(agents, assignee_id=conversation.assignee_id),
         )

@@ -106,6 +106,14 @@ class ConversationRead(Base):
     marked_unread: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Account(Base):
+    """Projection of the account's language (general settings), for e-mails to its agents."""
+
+    __tablename__ = "accounts"
+    account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+
+
 class Visitor(Base):
     """Projection of visitors' names, for push titles."""
 

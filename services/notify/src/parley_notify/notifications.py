@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_common.events.catalogue import ConversationData, MessageCreated, VisitorData
 from parley_common.events.envelope import Event
+from parley_common.i18n import Phrase
 from parley_notify import mail, projections, pushes, repository, rules
 from parley_notify.config import get_notify_settings
 from parley_notify.models import VisitorBurst
@@ -64,11 +65,12 @@ async def on_message_created(session: AsyncSession, event: Event) -> None:
     title = data.visitor_name or await projections.visitor_title(
         session, event.account_id, data.visitor_id, conversation.visitor_name
     )
-    text = pushes.truncate(data.text or "(attachment)", get_notify_settings().push_text_max_chars)
+    max_chars = get_notify_settings().push_text_max_chars
+    body = pushes.truncate(data.text, max_chars) if data.text else Phrase.of("(attachment)")
     alert = pushes.Alert(
         kind=CONTACT_FORM if contact_form else "new_message",
         title=title,
-        body=text,
+        body=body,
         thread_id=str(conversation.conversation_id),
         conversation_id=conversation.conversation_id,
         extra=(("message_id", str(data.message_id)),),
@@ -107,13 +109,16 @@ async def on_conversation_assigned(session: AsyncSession, event: Event) -> None:
     title = await projections.visitor_title(
         session, event.account_id, conversation.visitor_id, conversation.visitor_name
     )
-    body = "Conversation assigned to you"
+    body = Phrase.of("Conversation assigned to you")
     if conversation.last_visitor_text:
-        body += ": " + conversation.last_visitor_text
+        last = pushes.truncate(
+            conversation.last_visitor_text, get_notify_settings().push_text_max_chars - 30
+        )
+        body = Phrase.of("Conversation assigned to you: {text}", text=last)
     alert = pushes.Alert(
         kind="assigned",
         title=title,
-        body=pushes.truncate(body, get_notify_settings().push_text_max_chars),
+        body=body,
         thread_id=str(conversation.conversation_id),
         conversation_id=conversation.conversation_id,
     )
@@ -155,11 +160,12 @@ async def on_visitor_arrived(session: AsyncSession, event: Event) -> None:
         await _send_burst_summary(session, burst)
     burst.opened_at, burst.count = now, 1
     await session.flush()
-    name = data.name or data.label or "A visitor"
-    body = f"{name} is on {data.title or data.url}" if (data.title or data.url) else name
+    name: str | Phrase = data.name or data.label or Phrase.of("A visitor")
+    page = data.title or data.url
+    body = Phrase.of("{name} is on {page}", name=name, page=page) if page else name
     alert = pushes.Alert(
         kind="new_visitor",
-        title="New visitor",
+        title=Phrase.of("New visitor"),
         body=body,
         thread_id="visitors",
         collapse_id=_visitor_collapse_id(event.account_id),
@@ -178,8 +184,12 @@ async def on_visitor_arrived(session: AsyncSession, event: Event) -> None:
 async def _send_burst_summary(session: AsyncSession, burst: VisitorBurst) -> None:
     alert = pushes.Alert(
         kind="new_visitor",
-        title="New visitors",
-        body=f"{burst.count} new visitors on your website",
+        title=Phrase.of("New visitors"),
+        body=Phrase(
+            "{count} new visitor on your website",
+            plural="{count} new visitors on your website",
+            count=burst.count,
+        ),
         thread_id="visitors",
         collapse_id=_visitor_collapse_id(burst.account_id),
         extra=(("count", burst.count),),

@@ -17,16 +17,48 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_common.db import driver_connection
 from parley_common.events.catalogue import (
+    AccountCreated,
     AgentData,
     AgentRemoved,
     AgentStatusChanged,
     ConversationData,
     SessionRevoked,
+    SettingsUpdated,
     VisitorData,
 )
 from parley_common.events.envelope import Event
 from parley_notify import repository
-from parley_notify.models import Conversation, ConversationRead, Device, Visitor
+from parley_notify.models import Account, Conversation, ConversationRead, Device, Visitor
+
+
+# --- accounts -------------------------------------------------------------------------------
+async def _set_language(session: AsyncSession, account_id: uuid.UUID, general: Any) -> None:
+    language = general.get("language") if isinstance(general, dict) else None
+    if isinstance(language, str) and language:
+        await session.execute(
+            pg_insert(Account)
+            .values(account_id=account_id, language=language[:8])
+            .on_conflict_do_update(
+                index_elements=[Account.account_id], set_={"language": language[:8]}
+            )
+        )
+
+
+async def on_account_created(session: AsyncSession, event: Event) -> None:
+    data = AccountCreated.model_validate(event.data)
+    await _set_language(session, event.account_id, data.settings.get("general"))
+
+
+async def on_settings_updated(session: AsyncSession, event: Event) -> None:
+    data = SettingsUpdated.model_validate(event.data)
+    if data.section == "general":
+        await _set_language(session, event.account_id, data.settings)
+
+
+async def account_language(session: AsyncSession, account_id: uuid.UUID) -> str:
+    """The account's language (its general settings), English until known."""
+    stmt = select(Account.language).where(Account.account_id == account_id)
+    return (await session.scalar(stmt)) or "en"
 
 
 # --- agents ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from parley_common import i18n
 from parley_common.security import VisitorPrincipal, issue_visitor_token
 from parley_visitors import repository as repo
 from parley_visitors.client_info import CountryLookup, parse_device, utm_parameters
@@ -64,7 +65,24 @@ def check_origin(account: Account, origin: str | None, public_url: str) -> None:
 
 async def widget_settings(session: AsyncSession, account: Account) -> WidgetSettings:
     sections = {name: dict(account.settings.get(name) or {}) for name in SECTIONS}
+    localize_default_texts(sections)
     return WidgetSettings(**sections, agents_online=account.agents_online)
+
+
+def localize_default_texts(sections: dict[str, dict[str, Any]]) -> None:
+    """The chat box's texts the account left at their (English) defaults, in its language."""
+    language = i18n.language_of(sections["general"].get("language"))
+    if language == i18n.SOURCE_LANGUAGE:
+        return
+    texts = dict(sections["design"].get("texts") or {})
+    for key, default in i18n.WIDGET_TEXTS.items():
+        if texts.get(key) == default:
+            texts[key] = i18n.gettext(language, default)
+    if texts:
+        sections["design"]["texts"] = texts
+    form = sections["contact_form"]
+    if form.get("offline_text") == i18n.CONTACT_FORM_OFFLINE_TEXT:
+        form["offline_text"] = i18n.gettext(language, i18n.CONTACT_FORM_OFFLINE_TEXT)
 
 
 async def settings_for_key(session: AsyncSession, widget_key: str) -> WidgetSettings:

@@ -201,7 +201,7 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         AccountCreated,
         "internal",
         "A new account signed up.",
-        ("visitors", "chat", "bots"),
+        ("visitors", "chat", "bots", "notify"),
     ),
     EventSpec(
         "auth.agent.created",
@@ -243,7 +243,7 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         SettingsUpdated,
         "agents",
         "Chat box settings changed (general, design or contact form).",
-        ("visitors", "chat"),
+        ("visitors", "chat", "notify"),
     ),
     EventSpec(
         "auth.subscription.changed",

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from parley_chat import replies, service, typing_indicator
+from parley_chat import replies, service, stats, typing_indicator
 from parley_chat.deps import ChatSettingsDep, LimiterDep, RedisDep
 from parley_chat.errors import (
     AgentNotFound,
@@ -35,6 +35,7 @@ from parley_chat.schemas import (
     AgentMessageIn,
     AssignIn,
     ContactVisitorIn,
+    ConversationCounts,
     ConversationOut,
     ConversationPage,
     MessageOut,
@@ -82,6 +83,12 @@ async def list_conversations(
         cursor=cursor,
         limit=limit,
     )
+
+
+@router.get("/conversations/counts", response_model=ConversationCounts)
+async def conversation_counts(session: SessionDep, agent: CurrentAgent) -> dict[str, int]:
+    """The badges of the first screen: open, unread by the calling agent, resolved today."""
+    return await stats.conversation_counts(session, agent)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut, responses=NOT_FOUND)
