@@ -32,30 +32,16 @@ PNG = (
 )
 
 
-async def visitor_of(gateway: Any, owner: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    async def session() -> Any:
-        resp = await gateway.post(
-            "/api/v1/widget/sessions",
-            json={
-                "widget_key": owner["account"]["widget_key"],
-                "page": {"url": "https://shop.example/", "title": "Shop"},
-            },
-        )
-        return resp if resp.status_code in (200, 201) else None
-
-    body = (await eventually(session, timeout=20, interval=0.2)).json()
-    return body["visitor_id"], {"Authorization": f"Bearer {body['visitor_token']}"}
-
-
 def ok(resp: Any) -> Any:
     assert resp.status_code in (200, 201), resp.text
     return resp.json()
 
 
-async def objects_of(gateway: Any, owner: dict[str, Any]) -> dict[str, str]:
+async def objects_of(system: System, gateway: Any, owner: dict[str, Any]) -> dict[str, str]:
     """One object of every kind, by the path parameter that names it."""
     headers = owner["headers"]
-    visitor_id, visitor = await visitor_of(gateway, owner)
+    session = await system.widget_session(gateway, owner)
+    visitor_id, visitor = session["visitor_id"], session["headers"]
     upload = ok(
         await gateway.post(
             "/api/v1/widget/attachments",
@@ -151,10 +137,10 @@ async def test_another_accounts_ids_are_404_for_every_path_and_method(
     doc = (await gateway.get("/openapi.json")).json()
     a = await system.signup(gateway)
     b = await system.signup(gateway)
-    ids = await objects_of(gateway, a)
+    ids = await objects_of(system, gateway, a)
     before = await snapshot(gateway, a, ids)
-    _, b_visitor = await visitor_of(gateway, b)
-    _, a_other_visitor = await visitor_of(gateway, a)
+    b_visitor = (await system.widget_session(gateway, b))["headers"]
+    a_other_visitor = (await system.widget_session(gateway, a))["headers"]
     # API keys (features engineer) add ("api key of B", headers) here once they exist.
     identities = [("owner of B", b["headers"])]
     visitor_identities = [("visitor of B", b_visitor), ("other visitor of A", a_other_visitor)]
