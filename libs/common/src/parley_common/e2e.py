@@ -78,6 +78,21 @@ class System:
         data["password"] = body["password"]
         return data
 
+    async def ready(self, timeout: float = 60) -> None:
+        """Wait until the gateway's readiness (every service answering) holds again, e.g.
+        after an earlier test stopped and restarted a service."""
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.internal_url, timeout=5) as client:
+            while True:
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the system is not ready after {timeout}s")
+                await asyncio.sleep(0.3)
+
     async def widget_session(
         self, client: httpx.AsyncClient, owner: dict[str, Any], url: str = "https://shop.example/"
     ) -> dict[str, Any]:
