@@ -98,7 +98,7 @@ async def setup_account(system: System, visitors: int) -> dict[str, Any]:
     e2e_chat = load_test_module("tests/e2e/test_chat_e2e.py")
     async with system.client() as gateway:
         owner = await system.signup(gateway)
-        agent = await e2e_chat.second_agent(gateway, owner)
+        agent = await system.invite(gateway, owner)
         resp = await gateway.post(
             "/api/v1/devices",
             headers=owner["headers"],

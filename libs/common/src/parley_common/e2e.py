@@ -298,6 +298,8 @@ def make_system(extra_env: dict[str, str], logs: Path = LOGS) -> System:
             "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
             "PARLEY_GATEWAY_INTERNAL_PORT": str(free_port()),
             "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000",
+            # Every e2e test signs up its own accounts from 127.0.0.1.
+            "PARLEY_SIGNUPS_PER_IP_PER_HOUR": "100000",
             "PARLEY_STREAM_UPGRADES_PER_MINUTE_PER_ADDRESS": "100000",
             # A dozen processes share PostgreSQL's connection limit with the in-process tests.
             "PARLEY_DATABASE_POOL_SIZE": "2",

@@ -63,7 +63,7 @@ def _nul_problem() -> Response:
         "validation_error",
         "Invalid request",
         "request: NUL characters are not allowed",
-        errors=[{"loc": ["request"], "msg": "NUL characters are not allowed", "type": "nul"}],
+        errors=[{"loc": ["request"], "msg": "NUL characters are not allowed", "code": "nul"}],
     )
 
 
