@@ -12,6 +12,7 @@ from pydantic import TypeAdapter
 
 from parley_common.events.catalogue import CATALOGUE, EventSpec
 from parley_common.stream_frames import CLIENT_FRAMES, CLOSE_CODES, SERVER_FRAMES, EventFrame
+from parley_gateway.stream.audience import AGENT_AUDIENCES, VISITOR_AUDIENCES, is_streamed
 
 SCHEMAS = "#/components/schemas/{model}"
 
@@ -23,7 +24,7 @@ CHANNELS: dict[str, dict[str, Any]] = {
         "`Authorization: Bearer <access token>` on the upgrade, or `?ticket=` from "
         "`POST /api/v1/stream/tickets` (browsers).",
         "security": "agent",
-        "audiences": ("agents", "visitor"),
+        "audiences": AGENT_AUDIENCES,
         "query": {
             "ticket": {"type": "string", "description": "A single-use stream ticket"},
         },
@@ -34,7 +35,7 @@ CHANNELS: dict[str, dict[str, Any]] = {
         "description": "The visitor's own conversation only. Authenticate with `?token=` "
         "(the visitor token) or `Authorization: Bearer`.",
         "security": "visitor",
-        "audiences": ("visitor",),
+        "audiences": VISITOR_AUDIENCES,
         "query": {"token": {"type": "string", "description": "The visitor token"}},
     },
 }
@@ -84,7 +85,7 @@ def _event_message(spec: EventSpec) -> dict[str, Any]:
 
 @lru_cache(maxsize=4)
 def stream_document(public_url: str) -> dict[str, Any]:
-    streamed = [s for s in CATALOGUE.values() if s.audience in ("agents", "visitor")]
+    streamed = [s for s in CATALOGUE.values() if is_streamed(s.type)]
     messages: dict[str, Any] = {
         name: {
             "name": name,

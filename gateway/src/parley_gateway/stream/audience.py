@@ -17,9 +17,14 @@ def is_streamed(event_type: str) -> bool:
     return spec is not None and spec.audience != "internal"
 
 
+# The audiences each kind of socket receives (the visitor's own events only, for "visitor").
+AGENT_AUDIENCES = ("agents", "visitor", "account")
+VISITOR_AUDIENCES = ("visitor", "account")
+
+
 def agent_may_see(event_type: str) -> bool:
     spec = CATALOGUE.get(event_type)
-    return spec is not None and spec.audience in ("agents", "visitor", "account")
+    return spec is not None and spec.audience in AGENT_AUDIENCES
 
 
 def visitor_may_see(frame: dict[str, Any], visitor_id: str) -> bool:
