@@ -91,11 +91,11 @@ async def traced(system: System, endpoint: str) -> AsyncIterator[None]:
     original = system.env
     system.env = {**original, "PARLEY_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
     try:
-        await asyncio.gather(*(system.restart(name, timeout=120) for name in TRACED))
+        await asyncio.gather(*(system.restart(name) for name in TRACED))
         yield
     finally:
         system.env = original
-        await asyncio.gather(*(system.restart(name, timeout=120) for name in TRACED))
+        await asyncio.gather(*(system.restart(name) for name in TRACED))
 
 
 @pytest.mark.timeout(400)
