@@ -190,6 +190,13 @@ def dependency_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
             return True
+        # A connection whose backend was terminated mid-use can fail its next statement with
+        # asyncpg's protocol state error instead of "connection is closed" (seen in make chaos
+        # and in test_a_cut_database_connection_is_replaced_not_handed_out_again).
+        if isinstance(seen, asyncpg.exceptions.InternalClientError) and (
+            "another operation" in str(seen)
+        ):
+            return True
         seen = seen.__cause__ or getattr(seen, "orig", None)
     return False
 
