@@ -46,9 +46,15 @@ async def bind_accounts(
     channel: AbstractChannel, namespace: str, account_ids: Iterable[uuid.UUID]
 ) -> None:
     """Let the worker receive these accounts' follow-ups (idempotent)."""
-    patterns = [follow_ups_of(a) for a in set(account_ids)]
+    await _bind(channel, namespace, PURPOSE, [follow_ups_of(a) for a in set(account_ids)])
+
+
+async def _bind(
+    channel: AbstractChannel, namespace: str, purpose: str, patterns: list[str]
+) -> None:
+    """Add routing-key bindings to one of notify's queues (declaring is idempotent)."""
     if patterns:
-        name = broker.queue_name(namespace, "notify", PURPOSE)
+        name = broker.queue_name(namespace, "notify", purpose)
         await broker.declare_queue(channel, namespace, name, patterns)
 
 
@@ -77,10 +83,7 @@ async def bind_webhook_accounts(
     channel: AbstractChannel, namespace: str, account_ids: Iterable[uuid.UUID]
 ) -> None:
     """Let the webhooks queue receive these accounts' messages (idempotent)."""
-    patterns = [messages_of(a) for a in set(account_ids)]
-    if patterns:
-        name = broker.queue_name(namespace, "notify", WEBHOOKS)
-        await broker.declare_queue(channel, namespace, name, patterns)
+    await _bind(channel, namespace, WEBHOOKS, [messages_of(a) for a in set(account_ids)])
 
 
 async def bind_webhook_subscribers(ctx: WorkerContext) -> None:
