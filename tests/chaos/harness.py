@@ -95,7 +95,6 @@ async def _through(load: Visitors, sender: asyncio.Task[None]) -> bool:
 async def setup_account(system: System, visitors: int) -> dict[str, Any]:
     """An owner (with a phone, offline: every visitor message is a push), a second agent, and
     ``visitors`` widget sessions."""
-    e2e_chat = load_test_module("tests/e2e/test_chat_e2e.py")
     async with system.client() as gateway:
         owner = await system.signup(gateway)
         agent = await system.invite(gateway, owner)
@@ -114,11 +113,11 @@ async def setup_account(system: System, visitors: int) -> dict[str, Any]:
             "/api/v1/me/status", headers=owner["headers"], json={"status": "offline"}
         )
         assert resp.status_code == 200, resp.text
-        sessions = [await e2e_chat.widget_session(gateway, owner) for _ in range(visitors)]
+        sessions = [await system.widget_session(gateway, owner) for _ in range(visitors)]
     return {
         "account_id": owner["account"]["id"],
         "agents": {"owner": owner["access_token"], "agent": agent["access_token"]},
-        "visitor_tokens": [s.json()["visitor_token"] for s in sessions],
+        "visitor_tokens": [s["visitor_token"] for s in sessions],
     }
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
 
 import aiosmtplib
 from websockets.asyncio.client import connect
@@ -16,27 +15,11 @@ from parley_common.e2e import System, next_event
 from parley_common.testing import eventually
 
 
-async def widget_session(gateway: Any, owner: dict[str, Any]) -> Any:
-    """A visitor session, once the visitors service has seen the new account's widget key."""
-
-    async def attempt() -> Any:
-        resp = await gateway.post(
-            "/api/v1/widget/sessions",
-            json={
-                "widget_key": owner["account"]["widget_key"],
-                "page": {"url": "https://shop.example/", "title": "Shop"},
-            },
-        )
-        return resp if resp.status_code in (200, 201) else None
-
-    return await eventually(attempt, timeout=20, interval=0.2)
-
-
 async def test_chat_end_to_end(system: System, gateway, smtp_sink) -> None:
     owner = await system.signup(gateway)
     headers = owner["headers"]
-    session = await widget_session(gateway, owner)
-    visitor_token = session.json()["visitor_token"]
+    session = await system.widget_session(gateway, owner)
+    visitor_token = session["visitor_token"]
     visitor = {"Authorization": f"Bearer {visitor_token}"}
 
     async with (
@@ -131,9 +114,9 @@ async def test_email_reply_round_trip_and_attachment(system: System, gateway, sm
     process into the conversation. A visitor's upload goes through the gateway both ways."""
     owner = await system.signup(gateway)
     headers = owner["headers"]
-    session = await widget_session(gateway, owner)
-    visitor = {"Authorization": f"Bearer {session.json()['visitor_token']}"}
-    visitor_id = session.json()["visitor_id"]
+    session = await system.widget_session(gateway, owner)
+    visitor = session["headers"]
+    visitor_id = session["visitor_id"]
 
     upload = await gateway.post(
         "/api/v1/widget/attachments",

@@ -13,15 +13,13 @@ from websockets.asyncio.client import connect
 
 from parley_common.e2e import System
 from parley_common.testing import eventually
-from tests.e2e.test_chat_e2e import widget_session
 
 MESSAGES = 40
 
 
 async def test_overload_is_refused_at_once_and_retries_land_once(system: System, gateway) -> None:
     owner = await system.signup(gateway)
-    session = await widget_session(gateway, owner)
-    visitor = {"Authorization": f"Bearer {session.json()['visitor_token']}"}
+    visitor = (await system.widget_session(gateway, owner))["headers"]
     first = await gateway.post("/api/v1/widget/messages", headers=visitor, json={"text": "hi"})
     assert first.status_code == 201, first.text
     cid = first.json()["conversation_id"]

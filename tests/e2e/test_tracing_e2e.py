@@ -28,8 +28,6 @@ from websockets.asyncio.client import connect
 from parley_common.e2e import System, free_port, next_event
 from parley_common.testing import eventually
 
-from .test_chat_e2e import widget_session
-
 TRACED = ("gateway", "chat", "chat-worker", "gateway-sequencer")
 
 
@@ -101,8 +99,8 @@ async def traced(system: System, endpoint: str) -> AsyncIterator[None]:
 @pytest.mark.timeout(400)
 async def test_one_visitor_message_is_one_connected_trace(system: System, gateway: Any) -> None:
     owner = await system.signup(gateway)
-    session = await widget_session(gateway, owner)
-    visitor_token = session.json()["visitor_token"]
+    session = await system.widget_session(gateway, owner)
+    visitor_token = session["visitor_token"]
     with otlp_collector() as (endpoint, spans):
         async with traced(system, endpoint):
             async with connect(
