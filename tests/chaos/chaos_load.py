@@ -92,7 +92,7 @@ class Visitors:
                     json={"text": f"chaos {n}", "client_message_id": f"chaos-{n}"},
                     timeout=aiohttp.ClientTimeout(total=10),
                 ) as resp:
-                    await resp.read()
+                    body = await resp.read()
                     status, headers = resp.status, resp.headers
             except (aiohttp.ClientError, TimeoutError) as exc:
                 phase = self._answered()  # the fault running when the answer came
@@ -111,7 +111,8 @@ class Visitors:
                 self.accepted.add(n)
                 return
             if took > SLOW:
-                phase.slow.append(f"message {n}: {status} after {took:.1f}s")
+                code = _problem_code(body) if status >= 400 else ""
+                phase.slow.append(f"message {n}: {status} {code} after {took:.1f}s")
             if status == 503:
                 phase.refused_503 += 1
                 problem = headers.get("content-type", "").startswith("application/problem+json")
@@ -123,6 +124,14 @@ class Visitors:
             else:
                 phase.failed[str(status)] += 1
                 await asyncio.sleep(0.2)
+
+
+def _problem_code(body: bytes) -> str:
+    """The ``code`` of a problem+json answer (which refusal it was), or "" if there is none."""
+    try:
+        return str(orjson.loads(body).get("code", ""))
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
 
 
 class AgentStream:
