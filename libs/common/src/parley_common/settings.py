@@ -30,9 +30,11 @@ class Settings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/parley"
     # Connections per process, all kept open (no overflow: opening one per request under load
     # cost PostgreSQL more CPU than the queries). A request waits this long for one, then is
-    # refused with 503 (workers wait longer: they have no one to answer).
+    # refused with 503 (workers wait longer: they have no one to answer). Half a second: with
+    # the gateway's and the service's admission waits (250 ms each) a refusal still comes within
+    # about a second, and a request that waited longer would miss the 1 s budget of accepted work.
     database_pool_size: int = 10
-    database_pool_timeout_seconds: float = 1.0
+    database_pool_timeout_seconds: float = 0.5
     # Admission control of each HTTP service (parley_common.admission): requests in flight, and
     # how long one more may wait for a slot before it is refused with 503 + Retry-After.
     max_requests_in_flight: int = 32
