@@ -116,15 +116,20 @@ async def test_signed_delivery_and_ping(api, agent, sessions, worker, receiver) 
         ping = await api.post(f"/api/v1/webhooks/{hook['id']}/test", headers=agent.headers)
         assert ping.status_code == 202, ping.text
         await eventually(lambda: len(receiver.at("/ok")) == 3)
+
+        async def recorded() -> list[dict[str, Any]]:
+            # An attempt is recorded once its answer is in: after the receiver saw it.
+            resp = await api.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=agent.headers)
+            items: list[dict[str, Any]] = resp.json()["items"]
+            return items if len(items) == 3 else []
+
+        attempts = await eventually(recorded)
     deliveries = {r.headers["X-Parley-Delivery"] for r in receiver.at("/ok")}
     assert len(deliveries) == 3
     assert first.signed_with(hook["secret"]) and not first.signed_with("whsec_other")
     assert first.headers["X-Parley-Event"] == "chat.message.created"
     assert first.json["id"] == str(event.id) and first.json["data"]["text"] == "Hello"
     assert receiver.at("/ok")[2].headers["X-Parley-Event"] == "ping"
-    attempts = (
-        await api.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=agent.headers)
-    ).json()["items"]
     assert [(a["status_code"], a["delivery_status"]) for a in attempts] == [(200, "succeeded")] * 3
     assert attempts[0]["event_type"] == "ping"
 
