@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley_common import openapi, telemetry
 from parley_common.admission import Admission, AdmissionMiddleware
-from parley_common.db import create_engine, create_session_factory
+from parley_common.db import create_engine, create_session_factory, warm_pool
 from parley_common.errors import (
     dependency_unavailable,
     install_error_handlers,
@@ -185,6 +185,7 @@ def create_service_app(
                     pool_timeout=cfg.database_pool_timeout_seconds,
                 )
                 stack.push_async_callback(engine.dispose)
+                await warm_pool(engine, cfg.database_pool_size)
                 app.state.engine = engine
                 app.state.session_factory = create_session_factory(engine)
             app.state.redis = create_redis(cfg)

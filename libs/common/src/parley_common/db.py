@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -52,6 +53,22 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) 
     )
     watch_pool(engine)
     return engine
+
+
+async def warm_pool(engine: AsyncEngine, size: int) -> None:
+    """Open the pool's ``size`` connections now, at start, rather than in the first requests
+    (each first checkout pays PostgreSQL's backend start, and the very first SQLAlchemy's dialect
+    set-up): a burst right after a (re)start is then served by a full pool. A database that is
+    not there yet is not an error here: the pool fills as requests come, as before."""
+    connections = []
+    try:
+        for _ in range(size):
+            connections.append(await engine.connect())
+    except (OSError, DBAPIError):
+        pass
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
