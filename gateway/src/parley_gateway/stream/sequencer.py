@@ -24,7 +24,12 @@ from parley_common import telemetry
 from parley_common.events import broker
 from parley_common.revocation import Revocations
 from parley_common.stream_frames import EventBody
-from parley_gateway.stream.audience import AGENT_REMOVED, SESSION_REVOKED, is_streamed
+from parley_gateway.stream.audience import (
+    AGENT_REMOVED,
+    API_KEY_REVOKED,
+    SESSION_REVOKED,
+    is_streamed,
+)
 from parley_gateway.stream.config import Keys, StreamSettings, get_stream_settings
 
 if TYPE_CHECKING:
@@ -96,13 +101,12 @@ class Sequencer:
         # Side state first: once a frame is seen, what it implies is already in Redis.
         if event_type == SESSION_REVOKED and data.get("session_id"):
             self.revocations.stage_session_ended(pipe, str(data["session_id"]))
-            pipe.publish(
-                k.channel(account),
-                orjson.dumps(
-                    {"type": "control", "close": "session", "session_id": str(data["session_id"])}
-                ),
-            )
+            self._close_session(pipe, account, str(data["session_id"]))
             queued += 2
+        if event_type == API_KEY_REVOKED and data.get("api_key_id"):
+            # A key's streams carry the key's id as their session.
+            self._close_session(pipe, account, str(data["api_key_id"]))
+            queued += 1
         if event_type == AGENT_REMOVED and data.get("agent_id"):
             self.revocations.stage_agent(pipe, str(data["agent_id"]), None)
             queued += 1
@@ -148,6 +152,11 @@ class Sequencer:
             )
             queued += 1
         return queued
+
+    def _close_session(self, pipe: Any, account: str, session_id: str) -> None:
+        """Every gateway closes the sockets of this session (or API key) at once."""
+        control = {"type": "control", "close": "session", "session_id": session_id}
+        pipe.publish(self.keys.channel(account), orjson.dumps(control))
 
     async def forget_visitor(self, account: str, visitor_id: str) -> None:
         """GDPR erasure: drop the account's replayable frames that mention the visitor."""

@@ -134,7 +134,10 @@ async def list_messages(
 
 
 # --- changing ---------------------------------------------------------------------------------
-async def _agent_display(session: AsyncSession, agent: AgentPrincipal) -> str:
+async def agent_display(session: AsyncSession, agent: AgentPrincipal) -> str:
+    """The author name people see: the agent's name, or an API key's as "Zapier (API)"."""
+    if agent.key_name is not None:
+        return f"{agent.key_name} (API)"
     return await projections.agent_name(session, agent.account_id, agent.agent_id) or "Agent"
 
 
@@ -163,7 +166,7 @@ async def contact_visitor(
         assignee_id=agent.agent_id,
     )
     if text:
-        name = await _agent_display(session, agent)
+        name = await agent_display(session, agent)
         await append_message(
             session,
             account_id=agent.account_id,
@@ -191,7 +194,7 @@ async def _join(session: AsyncSession, agent: AgentPrincipal, row: Any) -> None:
     if row.assignee_id is None:
         values["assignee_id"] = agent.agent_id
     updated = await repo.update_conversation(session, agent.account_id, row.id, **values)
-    name = await _agent_display(session, agent)
+    name = await agent_display(session, agent)
     await system_message(session, updated, f"{name} joined the conversation")
     if row.assignee_id is None:
         await emit_conversation(
