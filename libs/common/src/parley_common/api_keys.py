@@ -42,6 +42,7 @@ TOMBSTONE_SECONDS = 30 * 24 * 3600
 # (path prefix, scope family): GET/HEAD need `<family>:read`, anything else `<family>:write`.
 ROUTE_SCOPES: tuple[tuple[str, str], ...] = (
     ("/api/v1/conversations", "conversations"),
+    ("/api/v1/attachments", "conversations"),
     ("/api/v1/shortcuts", "conversations"),
     ("/api/v1/stats", "conversations"),
     ("/api/v1/visitors", "visitors"),
