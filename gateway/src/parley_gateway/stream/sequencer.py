@@ -39,9 +39,11 @@ log = logging.getLogger("parley.stream.sequencer")
 
 QUEUE_PURPOSE = "stream"
 
-# KEYS: seen, meta, log. ARGV: frame body (the JSON object without its opening brace),
-# new epoch, log max length, seen ttl, log ttl, meta ttl, channel, now (ms).
+# KEYS: seen, meta, log, the mark of the event's visitor's erasure. ARGV: frame body (the JSON
+# object without its opening brace), new epoch, log max length, seen ttl, log ttl, meta ttl,
+# channel, now (ms). An event about an erased visitor (in flight during the erasure) is dropped.
 SEQUENCE = """
+if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 if not epoch then
@@ -59,6 +61,9 @@ return seq
 """
 
 CONVERSATION_TTL = 30 * 24 * 3600
+# How long an erased visitor's late events are dropped (an event held up longer than this, in
+# a service that was down, is streamed; every service's own data stays erased).
+ERASED_TTL = 7 * 24 * 3600
 ERASURE_REQUESTED = "visitors.erasure.requested"
 REQUIRED = frozenset({"id", "type", "account_id"})
 
@@ -137,7 +142,12 @@ class Sequencer:
                     frame["traceparent"] = telemetry.traceparent()
             body = orjson.dumps(frame)
             await self.script(
-                keys=[k.seen(account, str(envelope["id"])), k.meta(account), k.log(account)],
+                keys=[
+                    k.seen(account, str(envelope["id"])),
+                    k.meta(account),
+                    k.log(account),
+                    k.erased(account, str(data.get("visitor_id"))),
+                ],
                 args=[
                     body[1:],
                     new_epoch(),
@@ -159,7 +169,9 @@ class Sequencer:
         pipe.publish(self.keys.channel(account), orjson.dumps(control))
 
     async def forget_visitor(self, account: str, visitor_id: str) -> None:
-        """GDPR erasure: drop the account's replayable frames that mention the visitor."""
+        """GDPR erasure: drop the account's replayable frames that mention the visitor, and
+        sequence no later event about it."""
+        await self.redis.set(self.keys.erased(account, visitor_id), b"1", ex=ERASED_TTL)
         log_key = self.keys.log(account)
         entries: list[Any] = await self.redis.xrange(log_key) or []
         doomed = [entry_id for entry_id, fields in entries if visitor_id.encode() in fields[b"f"]]

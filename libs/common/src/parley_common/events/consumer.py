@@ -1,17 +1,21 @@
-"""Idempotent consumers: the event id is recorded in the same transaction as the effect."""
+"""Idempotent consumers: the event id is recorded in the same transaction as the effect.
+
+An event about a visitor the service has erased (GDPR) is recorded and otherwise skipped."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
-from sqlalchemy import Table, text
+from sqlalchemy import Table, Uuid, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,12 +57,41 @@ class Consumer:
         return patterns
 
 
+def visitor_of(event: Event) -> uuid.UUID | None:
+    """The visitor an event is about (``data.visitor_id``), unless it is an erasure's own."""
+    raw = event.data.get("visitor_id")
+    if raw is None or ".erasure." in event.type:
+        return None
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None
+
+
+async def erased_among(
+    session: AsyncSession, erased: Table | None, events: list[Event]
+) -> set[uuid.UUID]:
+    """Which of the events' visitors this service erased (one query; none if no event names
+    a visitor). Their events are recorded as handled and do nothing: an event already in
+    flight when the erasure ran must not bring the visitor's personal data back."""
+    ids = {v for e in events if (v := visitor_of(e)) is not None}
+    if erased is None or not ids:
+        return set()
+    column = erased.c.visitor_id
+    found = await session.scalars(
+        select(column).where(column == any_(bindparam("ids", type_=ARRAY(Uuid)))),
+        {"ids": list(ids)},
+    )
+    return set(found.all())
+
+
 async def handle_once(
     session_factory: async_sessionmaker[AsyncSession],
     processed: Table,
     consumer_name: str,
     handler: Handler,
     event: Event,
+    erased: Table | None = None,
 ) -> bool:
     """Run ``handler`` unless this consumer already handled ``event``; True if it ran."""
     async with session_factory() as session, session.begin():
@@ -68,7 +101,7 @@ async def handle_once(
             .on_conflict_do_nothing()
             .returning(processed.c.event_id)
         )
-        if claimed.first() is None:
+        if claimed.first() is None or await erased_among(session, erased, [event]):
             return False
         await handler(session, event)
     return True
@@ -93,9 +126,11 @@ class BatchingHandler:
         *,
         max_batch: int = 64,
         concurrency: int = 4,
+        erased: Table | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.processed = processed
+        self.erased = erased
         self.name = consumer_name
         self.consumer = consumer
         self.max_batch = max_batch
@@ -180,10 +215,13 @@ class BatchingHandler:
                     )
                 ).all()
             )
+            erased = await erased_among(session, self.erased, [e for _, e, _ in work])
             for message, event, handler in work:
                 if event.id not in claimed:
                     continue  # handled before (a redelivery), or twice in this batch
                 claimed.discard(event.id)
+                if erased and visitor_of(event) in erased:
+                    continue  # about a visitor erased meanwhile: nothing to do
                 token = request_id_var.set(event.request_id)
                 try:
                     with self._span(message, event):
@@ -227,7 +265,9 @@ class BatchingHandler:
         a good event during a restart."""
         for attempt in range(OUTAGE_RETRIES + 1):
             try:
-                await handle_once(self.session_factory, self.processed, self.name, handler, event)
+                await handle_once(
+                    self.session_factory, self.processed, self.name, handler, event, self.erased
+                )
                 return
             except Exception as exc:
                 if attempt == OUTAGE_RETRIES or not dependency_unavailable(exc):
