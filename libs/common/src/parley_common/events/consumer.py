@@ -42,7 +42,8 @@ class Consumer:
 
     ``bindings``: for an event type whose routing key carries words of the event (the
     catalogue's ``routing``), the patterns this queue binds instead of all of that type, so
-    events the handler would do nothing with never reach it.
+    events the handler would do nothing with never reach it; ``()``: none (the service binds
+    the queue itself, as it learns what it needs).
     """
 
     purpose: str
@@ -53,7 +54,10 @@ class Consumer:
     def routing_patterns(self) -> list[str]:
         patterns: list[str] = []
         for event_type in self.handlers:
-            patterns += self.bindings.get(event_type) or [spec_for(event_type).binding()]
+            if event_type in self.bindings:
+                patterns += self.bindings[event_type]
+            else:
+                patterns.append(spec_for(event_type).binding())
         return patterns
 
 
