@@ -220,6 +220,15 @@ def create_account(email: str, name: str = "Owner", account_name: str = "My webs
     typer.echo(json.dumps(result, indent=2))
 
 
+@app.command("backfill-messenger-visitors")
+def backfill_messenger_visitors() -> None:
+    """Make every Messenger user chat knows a visitor (those stored before the visitors service
+    learnt of them). Safe to run again; the chat worker publishes what it emits."""
+    backfill = importlib.import_module("parley_chat.facebook.backfill")
+    sent = asyncio.run(backfill.run())
+    typer.echo(f"backfill-messenger-visitors: {sent} Messenger contacts sent to visitors")
+
+
 DEMO_FILE = LOCAL_DIR / "demo.json"
 
 
