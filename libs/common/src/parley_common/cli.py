@@ -35,6 +35,14 @@ def keys() -> None:
     typer.echo(f"keys: generated {settings.jwt_private_key_file}")
 
 
+@app.command("secrets-key")
+def secrets_key() -> None:
+    """Print a new key for PARLEY_SECRETS_KEY (seals webhook secrets at rest)."""
+    from parley_common.sealed import new_key
+
+    typer.echo(new_key())
+
+
 async def declare_topology() -> None:
     from parley_common.events import broker
     from parley_common.worker import declare_consumer_queues
