@@ -22,42 +22,30 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
-from bench.common import write_results
+from bench.common import migrated_database, write_results
 from bench.system import cpu_seconds
 
 
 async def main(events: int = 2000) -> None:
-    from parley_common.definition import load_service
-    from parley_common.migrations import ensure_database, upgrade
-
     run = uuid.uuid4().hex[:8]
-    base = os.environ.get(
-        "PARLEY_BENCH_DATABASE_BASE", "postgresql+asyncpg://postgres@127.0.0.1:5432"
-    )
-    database_url = f"{base}/parley_bench_webhooks_{run}"
     os.environ.update(
         {
-            "PARLEY_DATABASE_URL": database_url,
             "PARLEY_NAMESPACE": f"bench{run}",
             "PARLEY_LOG_LEVEL": "WARNING",
             "PARLEY_WEBHOOKS_ALLOW_PRIVATE": "true",
         }
     )
+    os.environ["PARLEY_DATABASE_URL"] = await migrated_database("notify", "webhooks")
     from parley_common.settings import get_settings
     from parley_notify.config import get_notify_settings
 
     get_settings.cache_clear()
     get_notify_settings.cache_clear()
-    await ensure_database(database_url, recreate=True)
-    thread = threading.Thread(target=lambda: upgrade(load_service("notify"), database_url))
-    thread.start()
-    thread.join()
     try:
         results = await _measure(events)
     finally:

@@ -111,6 +111,10 @@ async def handle_once(
     return True
 
 
+def _name(table: Table) -> str:
+    return f'"{table.schema}".{table.name}' if table.schema else table.name
+
+
 class BatchingHandler:
     """The callback for a consumer's queue: handles deliveries in batches, each batch in one
     transaction (its event ids recorded with one INSERT), then acks them.
@@ -140,12 +144,20 @@ class BatchingHandler:
         self.max_batch = max_batch
         self.concurrency = concurrency
         self._pending: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        # One statement text for every batch size: prepared once by the driver.
-        table = f'"{processed.schema}".{processed.name}' if processed.schema else processed.name
+        # One statement text for every batch size: prepared once by the driver. It claims the
+        # batch's event ids and, in the same round trip, finds its erased visitors: rows
+        # (false, claimed event id) and (true, erased visitor id).
+        erased_rows = (
+            f"UNION ALL SELECT true, visitor_id FROM {_name(erased)} "  # noqa: S608 (a name)
+            "WHERE visitor_id = ANY(CAST(:visitors AS uuid[]))"
+            if erased is not None
+            else ""
+        )
         self._claim = text(
-            f"INSERT INTO {table} (consumer, event_id) "
+            f"WITH claimed AS (INSERT INTO {_name(processed)} (consumer, event_id) "  # noqa: S608
             "SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
-            "ON CONFLICT DO NOTHING RETURNING event_id"
+            "ON CONFLICT DO NOTHING RETURNING event_id) "
+            f"SELECT false, event_id FROM claimed {erased_rows}"
         )
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -212,14 +224,12 @@ class BatchingHandler:
         async with self.session_factory() as session, session.begin():
             # Through SQLAlchemy, so the transaction has begun before any handler runs (a
             # handler may then use the driver connection inside it: parley_common.db).
-            claimed = set(
-                (
-                    await session.scalars(
-                        self._claim, {"consumer": self.name, "ids": [e.id for _, e, _ in work]}
-                    )
-                ).all()
-            )
-            erased = await erased_among(session, self.erased, [e for _, e, _ in work])
+            params: dict[str, Any] = {"consumer": self.name, "ids": [e.id for _, e, _ in work]}
+            if self.erased is not None:
+                params["visitors"] = list({v for _, e, _ in work if (v := visitor_of(e))})
+            rows = (await session.execute(self._claim, params)).all()
+            claimed = {row[1] for row in rows if not row[0]}
+            erased = {row[1] for row in rows if row[0]}
             for message, event, handler in work:
                 if event.id not in claimed:
                     continue  # handled before (a redelivery), or twice in this batch
