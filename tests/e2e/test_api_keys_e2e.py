@@ -141,6 +141,10 @@ async def test_a_key_with_stream_read_gets_the_agents_stream_until_revoked(
         seen = await gateway.get("/api/v1/widget/conversation", headers=visitor["headers"])
         [shipped] = [m for m in seen.json()["messages"] if m["text"] == "Your order shipped."]
         assert (shipped["author_type"], shipped["author_name"]) == ("agent", "Zapier (API)")
+        # A key does not join: the conversation stays unassigned, for the team.
+        assert [m["author_type"] for m in seen.json()["messages"]] == ["visitor", "agent"]
+        conversation = await gateway.get(f"/api/v1/conversations/{cid}", headers=owner["headers"])
+        assert conversation.json()["assignee_id"] is None
         frame = await next_event(
             by_bearer,
             lambda f: f["event"] == "chat.message.created" and f["data"]["author_type"] == "agent",

@@ -187,8 +187,10 @@ async def join(
 
 
 async def _join(session: AsyncSession, agent: AgentPrincipal, row: Any) -> None:
-    """Add the agent to the conversation; the first agent to join becomes the assignee."""
-    if agent.agent_id in (row.agent_ids or []):
+    """Add the agent to the conversation; the first agent to join becomes the assignee. An
+    API key never joins: an integration writing must not take the conversation (and its
+    pushes, which go to the assignee) from the team."""
+    if agent.is_api_key or agent.agent_id in (row.agent_ids or []):
         return
     values: dict[str, Any] = {"agent_ids": [*(row.agent_ids or []), agent.agent_id]}
     if row.assignee_id is None:
