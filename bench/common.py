@@ -111,3 +111,20 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     path.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     return path
+
+
+async def migrated_database(service: str, name: str) -> str:
+    """A fresh database ``parley_bench_<name>_<run>`` with ``service``'s migrations applied
+    (Alembic runs its own event loop: in a thread)."""
+    import uuid
+
+    from parley_common.definition import load_service
+    from parley_common.migrations import ensure_database, upgrade
+
+    base = os.environ.get(
+        "PARLEY_BENCH_DATABASE_BASE", "postgresql+asyncpg://postgres@127.0.0.1:5432"
+    )
+    url = f"{base}/parley_bench_{name}_{uuid.uuid4().hex[:8]}"
+    await ensure_database(url, recreate=True)
+    await asyncio.to_thread(upgrade, load_service(service), url)
+    return url

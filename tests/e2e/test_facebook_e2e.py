@@ -1,16 +1,21 @@
 """Facebook Messenger through the gateway: an admin connects a page, a signed Messenger message
 becomes a facebook conversation on the agent's stream and list, and the agent's reply reaches
-Graph (a local Graph server the chat process is restarted to use)."""
+Graph (a local Graph server the chat process is restarted to use). Messenger users stored
+before the visitors service knew them become visitors with `parley backfill-messenger-visitors`."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest_asyncio
 from websockets.asyncio.client import connect
 
-from parley_common.e2e import System, load_test_module, next_event
+from parley_common.e2e import ROOT, System, load_test_module, next_event
 from parley_common.testing import eventually
 
 VERIFY_TOKEN = "e2e-verify-token"
@@ -128,3 +133,58 @@ async def test_messenger_round_trip(system: System, gateway, graph) -> None:
 
     gone = await gateway.delete("/api/v1/integrations/facebook", headers=headers)
     assert gone.status_code == 204 and PAGE_ID not in graph.subscribed
+
+
+async def test_messenger_contacts_from_before_become_visitors(
+    system: System, gateway, graph
+) -> None:
+    """`parley backfill-messenger-visitors`: a Messenger user chat stored before the visitors
+    service learnt of contacts becomes a visitor with name, picture and Facebook identity; the
+    command can run again."""
+    owner = await system.signup(gateway)
+    headers = owner["headers"]
+    page_id, psid, token = "104800000000777", "7100000000000777", "EAAGe2e-old-page-token"
+    graph.pages[page_id] = (token, "Old shop")
+    graph.profiles[psid] = ("Olaf", "Old")
+    connected = await gateway.put(
+        "/api/v1/integrations/facebook",
+        headers=headers,
+        json={"page_id": page_id, "page_access_token": token},
+    )
+    assert connected.status_code == 200, connected.text
+    visitor_id = uuid.uuid4()
+    url = system.env["PARLEY_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(url)
+    try:  # a contact as chat stored it before it told the visitors service
+        await conn.execute(
+            "INSERT INTO chat.facebook_contacts (account_id, page_id, psid, visitor_id, name) "
+            "VALUES ($1, $2, $3, $4, 'Olaf Old')",
+            uuid.UUID(owner["account"]["id"]),
+            page_id,
+            psid,
+            visitor_id,
+        )
+    finally:
+        await conn.close()
+    path = f"/api/v1/visitors/{visitor_id}"
+    assert (await gateway.get(path, headers=headers)).status_code == 404
+
+    env = {**system.env, "PARLEY_FACEBOOK_GRAPH_URL": graph.url}
+    for _ in range(2):  # idempotent
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [str(ROOT / ".venv/bin/parley"), "backfill-messenger-visitors"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+        async def known() -> dict[str, Any] | None:
+            resp = await gateway.get(path, headers=headers)
+            return resp.json() if resp.status_code == 200 else None
+
+        visitor = await eventually(known, timeout=20)
+        assert (visitor["name"], visitor["channel"]) == ("Olaf Old", "facebook")
+        assert visitor["avatar_url"] == f"https://graph.example/pics/{psid}.jpg"
+        assert visitor["facebook"] == {"page_id": page_id, "psid": psid}

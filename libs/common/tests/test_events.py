@@ -18,7 +18,7 @@ from parley_common.events import broker as broker_mod
 from parley_common.events import consumer as consumer_mod
 from parley_common.events.consumer import BatchingHandler, Consumer
 from parley_common.events.envelope import Event
-from parley_common.events.outbox import OutboxRelay
+from parley_common.events.outbox import OutboxRelay, tombstone
 from parley_common.testing import eventually
 
 
@@ -249,6 +249,69 @@ async def test_an_event_waits_out_a_database_outage_instead_of_being_dead_letter
 
         await eventually(handled, timeout=20)
         assert len(attempts) == outage + 1
+    finally:
+        await handler.aclose()
+        await queue.delete(if_unused=False, if_empty=False)
+        await channel.close()
+
+
+async def test_events_about_an_erased_visitor_are_recorded_and_skipped(engine, broker, settings):
+    """A visitor in the service's erased_visitors: its events (in flight when the erasure ran)
+    are recorded as handled and do nothing, in a batch beside other visitors' events and alone;
+    an erasure's own events about it still run."""
+    erased, kept = uuid.uuid4(), uuid.uuid4()
+    factory = create_session_factory(engine)
+    async with factory() as session, session.begin():
+        await tombstone(session, chat_outbox, uuid.uuid4(), erased)
+    ran: list[tuple[str, str]] = []
+
+    async def effect(session, event: Event) -> None:
+        ran.append((event.type, event.data["visitor_id"]))
+
+    kinds = ("visitors.visitor.updated", "visitors.erasure.requested")
+    consumer = Consumer("tombstones", dict.fromkeys(kinds, effect))
+    events = [
+        Event(type=kind, account_id=uuid.uuid4(), data={"visitor_id": str(visitor)})
+        for kind, visitor in (
+            (kinds[0], erased),
+            (kinds[0], kept),
+            (kinds[1], erased),
+        )
+    ]
+    channel = await broker.channel(publisher_confirms=True)
+    exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
+    name = f"{settings.namespace}.chat.tombstones-{uuid.uuid4().hex[:6]}"
+    queue = await broker_mod.declare_queue(channel, settings.namespace, name, ["tomb.#"])
+    for e in events:
+        await exchange.publish(
+            aio_pika.Message(e.model_dump_json().encode(), message_id=str(e.id)),
+            routing_key="tomb.test",
+            mandatory=True,
+        )
+    handler = BatchingHandler(
+        factory, chat_outbox.processed, name, consumer, erased=chat_outbox.erased
+    )
+    await queue.consume(handler)
+    try:
+
+        async def all_recorded() -> bool:
+            async with engine.connect() as conn:
+                found = await conn.scalar(
+                    select(func.count()).where(
+                        chat_outbox.processed.c.consumer == name,
+                        chat_outbox.processed.c.event_id.in_([e.id for e in events]),
+                    )
+                )
+            return found == len(events)
+
+        await eventually(all_recorded, timeout=20)
+        assert sorted(ran) == sorted([(kinds[0], str(kept)), (kinds[1], str(erased))])
+        # Alone (the path a failed batch's events take), the same.
+        late = Event(type=kinds[0], account_id=uuid.uuid4(), data={"visitor_id": str(erased)})
+        handled = await consumer_mod.handle_once(
+            factory, chat_outbox.processed, name, effect, late, chat_outbox.erased
+        )
+        assert not handled and len(ran) == 2
     finally:
         await handler.aclose()
         await queue.delete(if_unused=False, if_empty=False)

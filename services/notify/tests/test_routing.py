@@ -1,6 +1,7 @@
 """Which visitor messages reach the notify worker through RabbitMQ: a follow-up to the
 visitor's own message only for an account with a push device (it may push); the first word
-after someone else's always (the conversation starts awaiting a reply)."""
+after someone else's always (the conversation starts awaiting a reply). And which events reach
+the webhooks queue: only the types some enabled webhook subscribes to."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from parley_common.events import broker as broker_mod
 from parley_common.events.catalogue import routing_key
 from parley_common.events.envelope import Event
 from parley_common.testing import eventually
+from parley_notify.config import get_notify_settings
 from parley_notify.events import outbox
 
 from .conftest import register
@@ -72,3 +74,77 @@ async def test_follow_ups_reach_notify_only_for_accounts_with_a_device(
     await eventually(lambda: apns.for_token(token))
     await eventually(lambda: _all_settled(sessions, agent.account_id))
     assert follow_up.id not in await _handled(sessions, [follow_up])
+
+
+async def _handled_by_webhooks(sessions, settings, events: list[Event]) -> set[uuid.UUID]:
+    consumer = broker_mod.queue_name(settings.namespace, "notify", "webhooks")
+    async with sessions() as session:
+        ids = await session.scalars(
+            select(outbox.processed.c.event_id).where(
+                outbox.processed.c.consumer == consumer,
+                outbox.processed.c.event_id.in_([e.id for e in events]),
+            )
+        )
+        return set(ids)
+
+
+async def test_the_webhooks_queue_takes_only_subscribed_event_types(
+    api, agent, other_account, notify_worker, broker, settings, sessions, monkeypatch
+) -> None:
+    """An event type no enabled webhook subscribes to never reaches the webhooks queue (it
+    used to take every event of every account); changing or deleting webhooks rebinds at once,
+    and a type stays bound while another account's webhook still wants it."""
+    monkeypatch.setenv("PARLEY_WEBHOOKS_ALLOW_PRIVATE", "true")
+    get_notify_settings.cache_clear()
+    left, blocked = "visitors.visitor.left", "visitors.visitor.blocked"
+
+    async def publish(kind: str) -> Event:
+        event = Event(
+            type=kind, account_id=agent.account_id, data={"visitor_id": str(uuid.uuid4())}
+        )
+        await _publish(broker, settings, event)
+        return event
+
+    async def subscribe(who, events: list[str]) -> str:
+        resp = await api.post(
+            "/api/v1/webhooks",
+            headers=who.headers,
+            json={"url": "http://127.0.0.1:9/hook", "events": events},
+        )
+        assert resp.status_code == 201, resp.text
+        return str(resp.json()["id"])
+
+    async def only_second_handled(unwanted: str, wanted: str) -> None:
+        first, second = await publish(unwanted), await publish(wanted)
+        await eventually(lambda: _handled_by_webhooks(sessions, settings, [second]))
+        assert await _handled_by_webhooks(sessions, settings, [first, second]) == {second.id}
+
+    try:
+        hook = await subscribe(agent, [left])
+        await only_second_handled(blocked, left)
+
+        changed = await api.patch(
+            f"/api/v1/webhooks/{hook}", headers=agent.headers, json={"events": [blocked]}
+        )
+        assert changed.status_code == 200, changed.text
+        await only_second_handled(left, blocked)
+
+        # Another account wants `blocked` too: deleting this account's webhook keeps it bound.
+        await subscribe(other_account, [blocked])
+        await subscribe(agent, [left])  # the wanted type of the last check
+        deleted = await api.delete(f"/api/v1/webhooks/{hook}", headers=agent.headers)
+        assert deleted.status_code == 204
+        kept = await publish(blocked)
+        await eventually(lambda: _handled_by_webhooks(sessions, settings, [kept]))
+
+        listed = await api.get("/api/v1/webhooks", headers=other_account.headers)
+        [theirs] = listed.json()["items"]
+        off = await api.patch(
+            f"/api/v1/webhooks/{theirs['id']}",
+            headers=other_account.headers,
+            json={"enabled": False},
+        )
+        assert off.status_code == 200, off.text
+        await only_second_handled(blocked, left)
+    finally:
+        get_notify_settings.cache_clear()

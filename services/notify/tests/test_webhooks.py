@@ -11,11 +11,12 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from parley_common import sealed
 from parley_common.events.envelope import Event
 from parley_common.testing import eventually, make_agent
 from parley_notify import webhooks
 from parley_notify.config import get_notify_settings
-from parley_notify.models import MailNotification
+from parley_notify.models import MailNotification, Webhook
 
 from .webhook_receiver import WebhookReceiver
 
@@ -132,6 +133,28 @@ async def test_signed_delivery_and_ping(api, agent, sessions, worker, receiver) 
     assert receiver.at("/ok")[2].headers["X-Parley-Event"] == "ping"
     assert [(a["status_code"], a["delivery_status"]) for a in attempts] == [(200, "succeeded")] * 3
     assert attempts[0]["event_type"] == "ping"
+
+
+async def test_secrets_are_sealed_at_rest_and_still_sign(
+    api, agent, sessions, worker, receiver
+) -> None:
+    """The row holds the secret sealed (parley_common.sealed), never as shown; deliveries are
+    signed with the secret as shown, and a secret stored before sealing still signs."""
+    hook = await _subscribe(api, agent, receiver.url("/sealed"), ["chat.conversation.resolved"])
+    old = await _subscribe(api, agent, receiver.url("/plain"), ["chat.conversation.resolved"])
+    async with sessions() as session, session.begin():
+        row = await session.get(Webhook, uuid.UUID(hook["id"]))
+        assert row is not None and row.secret.startswith(sealed.PREFIX)
+        assert hook["secret"] not in row.secret and sealed.unseal(row.secret) == hook["secret"]
+        legacy = await session.get(Webhook, uuid.UUID(old["id"]))
+        assert legacy is not None
+        legacy.secret = old["secret"]  # as stored before secrets were sealed
+    data = {"conversation_id": str(uuid.uuid4())}
+    await _event(sessions, agent.account_id, "chat.conversation.resolved", data)
+    async with worker("notify"):
+        await eventually(lambda: receiver.at("/sealed") and receiver.at("/plain"))
+    assert receiver.at("/sealed")[0].signed_with(hook["secret"])
+    assert receiver.at("/plain")[0].signed_with(old["secret"])
 
 
 async def test_failures_are_retried_then_the_webhook_is_disabled_and_admins_mailed(

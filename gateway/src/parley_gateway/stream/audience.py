@@ -9,6 +9,7 @@ from parley_common.events.catalogue import CATALOGUE
 # Internal events the stream acts on without showing them to anyone.
 SESSION_REVOKED = "auth.session.revoked"
 AGENT_REMOVED = "auth.agent.removed"
+API_KEY_REVOKED = "auth.api_key.revoked"
 
 
 def is_streamed(event_type: str) -> bool:

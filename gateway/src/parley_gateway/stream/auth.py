@@ -10,10 +10,13 @@ import orjson
 from redis.asyncio import Redis
 from starlette.websockets import WebSocket
 
+from parley_common import api_keys
 from parley_common.errors import Forbidden, InvalidInput, Unauthorized
 from parley_common.security import (
     AgentPrincipal,
     VisitorPrincipal,
+    api_key_principal,
+    api_key_verifier,
     verify_agent_token,
     verify_visitor_token,
 )
@@ -52,13 +55,17 @@ def _bearer(websocket: WebSocket) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def issue_ticket(redis: Redis, agent: AgentPrincipal, namespace: str) -> str:
+async def issue_ticket(
+    redis: Redis, agent: AgentPrincipal, namespace: str, api_key_hash: str | None = None
+) -> str:
+    """``api_key_hash``: the ticket is an API key's (checked again when it is used)."""
     ticket = secrets.token_urlsafe(24)
     body = {
         "agent_id": str(agent.agent_id),
         "account_id": str(agent.account_id),
         "role": agent.role,
         "session_id": str(agent.session_id),
+        "api_key": api_key_hash,
     }
     await redis.set(
         Keys(namespace).ticket(ticket),
@@ -78,12 +85,20 @@ async def authenticate_agent(websocket: WebSocket) -> AgentPrincipal:
         if stored is None:
             raise TicketInvalid()
         claims = orjson.loads(stored)
+        if claims.get("api_key"):
+            verifier = api_key_verifier(websocket.app.state)
+            return api_key_principal(
+                await verifier.check_hash(claims["api_key"]), api_keys.STREAM_SCOPE
+            )
         agent = AgentPrincipal(
             uuid.UUID(claims["agent_id"]),
             uuid.UUID(claims["account_id"]),
             claims["role"],
             uuid.UUID(claims["session_id"]),
         )
+    elif token is not None and api_keys.is_api_key(token):
+        record = await api_key_verifier(websocket.app.state).check(token)
+        return api_key_principal(record, api_keys.STREAM_SCOPE)
     elif token is not None:
         agent = verify_agent_token(token)
     else:

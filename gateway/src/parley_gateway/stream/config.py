@@ -64,5 +64,9 @@ class Keys:
     def domains(self, account_id: str) -> str:
         return f"{self.ns}:stream:domains:{account_id}"
 
+    def erased(self, account_id: str, visitor_id: str) -> str:
+        """Set when a visitor is erased (GDPR): later events about it are not sequenced."""
+        return f"{self.ns}:stream:{{{account_id}}}:erased:{visitor_id}"
+
     def conversation(self, account_id: str, conversation_id: str) -> str:
         return f"{self.ns}:stream:{{{account_id}}}:conv:{conversation_id}"

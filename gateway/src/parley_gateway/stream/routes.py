@@ -7,10 +7,11 @@ from contextlib import AsyncExitStack
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from pydantic import BaseModel, ConfigDict
 
-from parley_common.errors import DomainError, Unauthorized, problem, responses
+from parley_common import api_keys
+from parley_common.errors import DomainError, Forbidden, Unauthorized, problem, responses
 from parley_common.metrics import STREAM_CONNECTIONS
 from parley_common.redis import create_redis
-from parley_common.security import CurrentAgent, NoStore
+from parley_common.security import CurrentAgent, NoStore, bearer_token
 from parley_gateway.stream import auth
 from parley_gateway.stream.config import get_stream_settings
 from parley_gateway.stream.connection import serve
@@ -35,7 +36,9 @@ order with no gaps or duplicates; `{"type":"reset","epoch","seq"}` when the posi
 the replay window or the epoch changed (refetch over REST, the stream goes on from `seq`);
 unsequenced `{"type":"typing",...}`, `{"type":"pong"}` and `{"type":"error","code","detail"}`.
 Client frames: `{"type":"ping"}`, `{"type":"typing","conversation_id","is_typing"?}`.
-Close codes: 4001 session revoked or agent removed; 4008 client too slow (resume with
+An API key with the `stream:read` scope opens it like an agent (bearer or ticket) and receives
+the agents' stream of its account. Close codes: 4001 session revoked, agent removed or API key
+revoked; 4008 client too slow (resume with
 `since`); 4029 too many open sockets for this address, visitor or agent (the reason says
 which; close one before opening another); 1011 stream unavailable (resume); 1012 server
 restarting (resume).
@@ -73,14 +76,16 @@ async def start_stream(app: FastAPI, stack: AsyncExitStack) -> None:
     "/api/v1/stream/tickets",
     status_code=201,
     response_model=StreamTicket,
-    responses=responses(Unauthorized),
+    responses=responses(Unauthorized, Forbidden),
     summary="A single-use ticket for opening the stream from a browser",
     dependencies=[NoStore],
 )
 async def create_ticket(agent: CurrentAgent, request: Request) -> StreamTicket:
+    """For an agent, or an API key with the `stream:read` scope."""
     settings = get_stream_settings()
+    key_hash = api_keys.key_hash(bearer_token(request)) if agent.is_api_key else None
     ticket = await auth.issue_ticket(
-        request.app.state.stream_redis, agent, request.app.state.settings.namespace
+        request.app.state.stream_redis, agent, request.app.state.settings.namespace, key_hash
     )
     return StreamTicket(ticket=ticket, expires_in=settings.stream_ticket_seconds)
 

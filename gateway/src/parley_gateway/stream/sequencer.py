@@ -24,7 +24,12 @@ from parley_common import telemetry
 from parley_common.events import broker
 from parley_common.revocation import Revocations
 from parley_common.stream_frames import EventBody
-from parley_gateway.stream.audience import AGENT_REMOVED, SESSION_REVOKED, is_streamed
+from parley_gateway.stream.audience import (
+    AGENT_REMOVED,
+    API_KEY_REVOKED,
+    SESSION_REVOKED,
+    is_streamed,
+)
 from parley_gateway.stream.config import Keys, StreamSettings, get_stream_settings
 
 if TYPE_CHECKING:
@@ -34,9 +39,11 @@ log = logging.getLogger("parley.stream.sequencer")
 
 QUEUE_PURPOSE = "stream"
 
-# KEYS: seen, meta, log. ARGV: frame body (the JSON object without its opening brace),
-# new epoch, log max length, seen ttl, log ttl, meta ttl, channel, now (ms).
+# KEYS: seen, meta, log, the mark of the event's visitor's erasure. ARGV: frame body (the JSON
+# object without its opening brace), new epoch, log max length, seen ttl, log ttl, meta ttl,
+# channel, now (ms). An event about an erased visitor (in flight during the erasure) is dropped.
 SEQUENCE = """
+if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 if not epoch then
@@ -54,6 +61,9 @@ return seq
 """
 
 CONVERSATION_TTL = 30 * 24 * 3600
+# How long an erased visitor's late events are dropped (an event held up longer than this, in
+# a service that was down, is streamed; every service's own data stays erased).
+ERASED_TTL = 7 * 24 * 3600
 ERASURE_REQUESTED = "visitors.erasure.requested"
 REQUIRED = frozenset({"id", "type", "account_id"})
 
@@ -96,13 +106,12 @@ class Sequencer:
         # Side state first: once a frame is seen, what it implies is already in Redis.
         if event_type == SESSION_REVOKED and data.get("session_id"):
             self.revocations.stage_session_ended(pipe, str(data["session_id"]))
-            pipe.publish(
-                k.channel(account),
-                orjson.dumps(
-                    {"type": "control", "close": "session", "session_id": str(data["session_id"])}
-                ),
-            )
+            self._close_session(pipe, account, str(data["session_id"]))
             queued += 2
+        if event_type == API_KEY_REVOKED and data.get("api_key_id"):
+            # A key's streams carry the key's id as their session.
+            self._close_session(pipe, account, str(data["api_key_id"]))
+            queued += 1
         if event_type == AGENT_REMOVED and data.get("agent_id"):
             self.revocations.stage_agent(pipe, str(data["agent_id"]), None)
             queued += 1
@@ -133,7 +142,12 @@ class Sequencer:
                     frame["traceparent"] = telemetry.traceparent()
             body = orjson.dumps(frame)
             await self.script(
-                keys=[k.seen(account, str(envelope["id"])), k.meta(account), k.log(account)],
+                keys=[
+                    k.seen(account, str(envelope["id"])),
+                    k.meta(account),
+                    k.log(account),
+                    k.erased(account, str(data.get("visitor_id"))),
+                ],
                 args=[
                     body[1:],
                     new_epoch(),
@@ -149,8 +163,15 @@ class Sequencer:
             queued += 1
         return queued
 
+    def _close_session(self, pipe: Any, account: str, session_id: str) -> None:
+        """Every gateway closes the sockets of this session (or API key) at once."""
+        control = {"type": "control", "close": "session", "session_id": session_id}
+        pipe.publish(self.keys.channel(account), orjson.dumps(control))
+
     async def forget_visitor(self, account: str, visitor_id: str) -> None:
-        """GDPR erasure: drop the account's replayable frames that mention the visitor."""
+        """GDPR erasure: drop the account's replayable frames that mention the visitor, and
+        sequence no later event about it."""
+        await self.redis.set(self.keys.erased(account, visitor_id), b"1", ex=ERASED_TTL)
         log_key = self.keys.log(account)
         entries: list[Any] = await self.redis.xrange(log_key) or []
         doomed = [entry_id for entry_id, fields in entries if visitor_id.encode() in fields[b"f"]]

@@ -2,8 +2,9 @@
 
 Auth owns the keys (``auth.api_keys``, only the SHA-256 of each key is stored). For every
 service to check a key without reading auth's tables, auth keeps one Redis record per key,
-``{ns}:apikeys:{sha256}`` → ``{"id", "account_id", "scopes"}``; revoking replaces it with a
-tombstone ``{"revoked": true}`` before the DELETE commits. A service reads the record (one GET,
+``{ns}:apikeys:{sha256}`` → ``{"id", "account_id", "scopes", "name"}``; revoking replaces it
+with a tombstone ``{"revoked": true}`` before the DELETE commits (and auth emits
+``auth.api_key.revoked``, which closes the key's open streams). A service reads the record (one GET,
 remembered per process for ``CACHE_SECONDS``), so a revoked key is refused everywhere within
 a second. Auth's worker writes every active key again every minute (SET NX: never over a
 tombstone), so an emptied Redis heals itself.
@@ -11,6 +12,9 @@ tombstone), so an emptied Redis heals itself.
 A key acts as an agent of its account limited to its scopes. Which scope a route needs is
 decided here from its path and method (``ROUTE_SCOPES``), in one place for every service;
 routes no scope covers, and every admin route, refuse a key with a 403 problem.
+``stream:read`` lets a key open the agents' stream of its account (a ticket from
+``POST /api/v1/stream/tickets``, or the key itself on the upgrade): every event the account's
+agents see, so it is a scope of its own rather than part of ``conversations:read``.
 """
 
 from __future__ import annotations
@@ -38,17 +42,22 @@ TOMBSTONE_SECONDS = 30 * 24 * 3600
 # (path prefix, scope family): GET/HEAD need `<family>:read`, anything else `<family>:write`.
 ROUTE_SCOPES: tuple[tuple[str, str], ...] = (
     ("/api/v1/conversations", "conversations"),
+    ("/api/v1/attachments", "conversations"),
     ("/api/v1/shortcuts", "conversations"),
     ("/api/v1/stats", "conversations"),
     ("/api/v1/visitors", "visitors"),
     ("/api/v1/account/settings", "settings"),
 )
+# Paths whose scope does not follow the method (a ticket is a POST that only reads).
+FIXED_SCOPES: dict[str, str] = {"/api/v1/stream/tickets": "stream:read"}
+STREAM_SCOPE = "stream:read"
 SCOPES: tuple[str, ...] = (
     "conversations:read",
     "conversations:write",
     "visitors:read",
     "visitors:write",
     "settings:read",
+    STREAM_SCOPE,
 )
 
 
@@ -83,6 +92,8 @@ def key_hash(key: str) -> str:
 
 
 def required_scope(path: str, method: str) -> str | None:
+    if path in FIXED_SCOPES:
+        return FIXED_SCOPES[path]
     for prefix, family in ROUTE_SCOPES:
         if path == prefix or path.startswith(prefix + "/"):
             return f"{family}:{'read' if method in ('GET', 'HEAD') else 'write'}"
@@ -97,8 +108,10 @@ def used_key(namespace: str, key_id: uuid.UUID | str) -> str:
     return f"{namespace}:apikeys:used:{key_id}"
 
 
-def record_body(key_id: uuid.UUID, account_id: uuid.UUID, scopes: list[str]) -> bytes:
-    return orjson.dumps({"id": str(key_id), "account_id": str(account_id), "scopes": scopes})
+def record_body(key_id: uuid.UUID, account_id: uuid.UUID, scopes: list[str], name: str) -> bytes:
+    return orjson.dumps(
+        {"id": str(key_id), "account_id": str(account_id), "scopes": scopes, "name": name}
+    )
 
 
 TOMBSTONE = orjson.dumps({"revoked": True})
@@ -115,7 +128,10 @@ class ApiKeyVerifier:
         self._touched: dict[str, float] = {}
 
     async def check(self, key: str) -> dict[str, Any]:
-        hashed = key_hash(key)
+        return await self.check_hash(key_hash(key))
+
+    async def check_hash(self, hashed: str) -> dict[str, Any]:
+        """The same check from the key's SHA-256 (a stream ticket keeps only that)."""
         now = time.monotonic()
         entry = self._seen.get(hashed)
         if entry is None or entry[0] <= now:

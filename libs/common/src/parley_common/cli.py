@@ -35,6 +35,14 @@ def keys() -> None:
     typer.echo(f"keys: generated {settings.jwt_private_key_file}")
 
 
+@app.command("secrets-key")
+def secrets_key() -> None:
+    """Print a new key for PARLEY_SECRETS_KEY (seals webhook secrets at rest)."""
+    from parley_common.sealed import new_key
+
+    typer.echo(new_key())
+
+
 async def declare_topology() -> None:
     from parley_common.events import broker
     from parley_common.worker import declare_consumer_queues
@@ -218,6 +226,15 @@ def create_account(email: str, name: str = "Owner", account_name: str = "My webs
     password = _read_password()
     result = asyncio.run(_account_commands().create_account(email, password, name, account_name))
     typer.echo(json.dumps(result, indent=2))
+
+
+@app.command("backfill-messenger-visitors")
+def backfill_messenger_visitors() -> None:
+    """Make every Messenger user chat knows a visitor (those stored before the visitors service
+    learnt of them). Safe to run again; the chat worker publishes what it emits."""
+    backfill = importlib.import_module("parley_chat.facebook.backfill")
+    sent = asyncio.run(backfill.run())
+    typer.echo(f"backfill-messenger-visitors: {sent} Messenger contacts sent to visitors")
 
 
 DEMO_FILE = LOCAL_DIR / "demo.json"

@@ -44,6 +44,8 @@ class AgentPrincipal:
     session_id: uuid.UUID
     # An API key's scopes (agent_id and session_id are then the key's id); None for an agent.
     scopes: frozenset[str] | None = None
+    # An API key's name, shown as the author of what it writes; None for an agent.
+    key_name: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -278,24 +280,37 @@ async def current_agent(request: Request) -> AgentPrincipal:
     return await authorize_agent(request, token)
 
 
-async def _api_key_principal(request: Request, key: str) -> AgentPrincipal:
-    """An integrator's key, as an agent limited to the scope the route needs."""
-    state = request.app.state
+def api_key_verifier(state: Any) -> api_keys.ApiKeyVerifier:
+    """The process's key verifier (on ``app.state``, made on first use)."""
     verifier: api_keys.ApiKeyVerifier | None = getattr(state, "api_key_verifier", None)
     if verifier is None:
         verifier = state.api_key_verifier = api_keys.ApiKeyVerifier(
             state.redis, state.settings.namespace
         )
-    record = await verifier.check(key)
-    needed = api_keys.required_scope(request.scope["path"], request.method)
+    return verifier
+
+
+def api_key_principal(record: dict[str, Any], needed: str | None) -> AgentPrincipal:
+    """A verified key's record as an agent of its account, if it has the ``needed`` scope."""
     if needed is None:
         raise api_keys.ApiKeyNotAllowed("Sign in as an agent for this endpoint.")
     if needed not in record["scopes"]:
         raise api_keys.ApiKeyScopeMissing(f"This endpoint needs the `{needed}` scope.")
     key_id = uuid.UUID(record["id"])
     return AgentPrincipal(
-        key_id, uuid.UUID(record["account_id"]), "api_key", key_id, frozenset(record["scopes"])
+        key_id,
+        uuid.UUID(record["account_id"]),
+        "api_key",
+        key_id,
+        frozenset(record["scopes"]),
+        record.get("name") or "API key",
     )
+
+
+async def _api_key_principal(request: Request, key: str) -> AgentPrincipal:
+    """An integrator's key, as an agent limited to the scope the route needs."""
+    record = await api_key_verifier(request.app.state).check(key)
+    return api_key_principal(record, api_keys.required_scope(request.scope["path"], request.method))
 
 
 async def current_visitor(request: Request) -> VisitorPrincipal:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     jwt_private_key_file: Path = LOCAL_DIR / "keys" / "jwt_private.pem"
     jwt_public_key_file: Path = LOCAL_DIR / "keys" / "jwt_public.pem"
     jwt_issuer: str = "parley"
+    # Fernet key sealing secrets stored to be read back (parley_common.sealed); required
+    # outside local by the services that use it.
+    secrets_key: str = ""
     access_token_ttl_seconds: int = 900
     visitor_token_ttl_seconds: int = 60 * 60 * 24 * 30
     # How long a service trusts its last look at a session's revocation state (seconds).

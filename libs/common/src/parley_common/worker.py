@@ -102,7 +102,13 @@ async def start_worker(
         queue = await broker.declare_queue(
             consumer_channel, cfg.namespace, name, consumer.routing_patterns()
         )
-        handler = BatchingHandler(ctx.session_factory, service.outbox.processed, name, consumer)
+        handler = BatchingHandler(
+            ctx.session_factory,
+            service.outbox.processed,
+            name,
+            consumer,
+            erased=service.outbox.erased,
+        )
         stack.push_async_callback(handler.aclose)
         await queue.consume(handler)
     queues = [broker.queue_name(cfg.namespace, service.name, c.purpose) for c in service.consumers]

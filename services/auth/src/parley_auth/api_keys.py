@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_auth import repository as repo
 from parley_auth.errors import ApiKeyNotFound
+from parley_auth.events import outbox
 from parley_auth.models import Agent, ApiKey
 from parley_common import api_keys as keys
 from parley_common.worker import WorkerContext
@@ -57,7 +58,7 @@ async def create(
     # Written before the commit: if the commit fails, a record of a key nobody ever saw stays.
     await redis.set(
         keys.record_key(namespace, key.key_hash),
-        keys.record_body(key.id, key.account_id, key.scopes),
+        keys.record_body(key.id, key.account_id, key.scopes, key.name),
     )
     return {**key_out(key), "key": secret}
 
@@ -90,6 +91,8 @@ async def revoke(
     await redis.set(
         keys.record_key(namespace, key.key_hash), keys.TOMBSTONE, ex=keys.TOMBSTONE_SECONDS
     )
+    # The stream closes the key's open sockets when this event reaches it.
+    await outbox.emit(session, "auth.api_key.revoked", account_id, {"api_key_id": key.id})
 
 
 async def resync(ctx: WorkerContext) -> None:
@@ -104,7 +107,7 @@ async def resync(ctx: WorkerContext) -> None:
                 for key in rows:
                     pipe.set(
                         keys.record_key(ctx.settings.namespace, key.key_hash),
-                        keys.record_body(key.id, key.account_id, key.scopes),
+                        keys.record_body(key.id, key.account_id, key.scopes, key.name),
                         nx=True,
                     )
                 await pipe.execute()

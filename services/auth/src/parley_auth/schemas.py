@@ -230,7 +230,12 @@ class AppLinksOut(BaseModel):
 
 # --- API keys --------------------------------------------------------------------------------
 Scope = Literal[
-    "conversations:read", "conversations:write", "visitors:read", "visitors:write", "settings:read"
+    "conversations:read",
+    "conversations:write",
+    "visitors:read",
+    "visitors:write",
+    "settings:read",
+    "stream:read",
 ]
 
 

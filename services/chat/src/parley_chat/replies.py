@@ -16,7 +16,7 @@ from parley_chat.facebook import service as messenger
 from parley_chat.facebook.graph import GraphAPI
 from parley_chat.messaging import Author, append_message, check_content, clean_text
 from parley_chat.schemas import AgentMessageIn
-from parley_chat.service import join_if_needed
+from parley_chat.service import agent_display, join_if_needed
 from parley_common.errors import TooManyRequests
 from parley_common.redis import RateLimiter
 from parley_common.security import AgentPrincipal
@@ -35,7 +35,7 @@ async def send_agent_message(
     )
     if conversation is None:
         raise ConversationNotFound()
-    name = await projections.agent_name(session, agent.account_id, agent.agent_id) or "Agent"
+    name = await agent_display(session, agent)
     visitor = await projections.get_visitor(session, agent.account_id, conversation.visitor_id)
     text = body.text
     if body.shortcut_id is not None:

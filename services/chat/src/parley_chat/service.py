@@ -134,7 +134,10 @@ async def list_messages(
 
 
 # --- changing ---------------------------------------------------------------------------------
-async def _agent_display(session: AsyncSession, agent: AgentPrincipal) -> str:
+async def agent_display(session: AsyncSession, agent: AgentPrincipal) -> str:
+    """The author name people see: the agent's name, or an API key's as "Zapier (API)"."""
+    if agent.key_name is not None:
+        return f"{agent.key_name} (API)"
     return await projections.agent_name(session, agent.account_id, agent.agent_id) or "Agent"
 
 
@@ -163,7 +166,7 @@ async def contact_visitor(
         assignee_id=agent.agent_id,
     )
     if text:
-        name = await _agent_display(session, agent)
+        name = await agent_display(session, agent)
         await append_message(
             session,
             account_id=agent.account_id,
@@ -184,14 +187,16 @@ async def join(
 
 
 async def _join(session: AsyncSession, agent: AgentPrincipal, row: Any) -> None:
-    """Add the agent to the conversation; the first agent to join becomes the assignee."""
-    if agent.agent_id in (row.agent_ids or []):
+    """Add the agent to the conversation; the first agent to join becomes the assignee. An
+    API key never joins: an integration writing must not take the conversation (and its
+    pushes, which go to the assignee) from the team."""
+    if agent.is_api_key or agent.agent_id in (row.agent_ids or []):
         return
     values: dict[str, Any] = {"agent_ids": [*(row.agent_ids or []), agent.agent_id]}
     if row.assignee_id is None:
         values["assignee_id"] = agent.agent_id
     updated = await repo.update_conversation(session, agent.account_id, row.id, **values)
-    name = await _agent_display(session, agent)
+    name = await agent_display(session, agent)
     await system_message(session, updated, f"{name} joined the conversation")
     if row.assignee_id is None:
         await emit_conversation(

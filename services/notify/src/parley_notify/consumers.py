@@ -29,10 +29,11 @@ CONSUMERS: list[Consumer] = [
         bindings={routing.MESSAGE: routing.MESSAGE_BINDINGS},
     ),
     # Outgoing webhooks: every event an integrator may subscribe to becomes delivery rows.
+    # No binding of its own: routing binds what some webhook subscribes to.
     Consumer(
         routing.WEBHOOKS,
         dict.fromkeys(webhooks.EVENT_TYPES, webhooks.on_event),
-        bindings={routing.MESSAGE: routing.WEBHOOK_MESSAGE_BINDINGS},
+        bindings=dict.fromkeys(webhooks.EVENT_TYPES, ()),
     ),
     erasure.CONSUMER,
 ]

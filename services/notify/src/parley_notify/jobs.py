@@ -9,7 +9,7 @@ from parley_notify import notifications
 from parley_notify.config import get_notify_settings
 from parley_notify.delivery import retry_pushes, send_pushes
 from parley_notify.mail import mail_notifications
-from parley_notify.routing import bind_device_accounts, bind_webhook_subscribers
+from parley_notify.routing import bind_device_accounts, reconcile_webhook_bindings
 from parley_notify.webhook_sender import send_webhooks
 
 
@@ -26,7 +26,7 @@ async def close_visitor_bursts(ctx: WorkerContext) -> None:
 
 BACKGROUND = [
     bind_device_accounts,
-    bind_webhook_subscribers,
+    reconcile_webhook_bindings,
     send_pushes,
     retry_pushes,
     close_visitor_bursts,

@@ -206,8 +206,9 @@ class Webhook(Base):
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list[str]] = mapped_column(JSONB)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The HMAC key of X-Parley-Signature (shown once, at creation).
-    secret: Mapped[str] = mapped_column(String(80))
+    # The HMAC key of X-Parley-Signature (shown once, at creation), sealed at rest
+    # (parley_common.sealed).
+    secret: Mapped[str] = mapped_column(Text)
     disabled_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

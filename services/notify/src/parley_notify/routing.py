@@ -13,15 +13,21 @@ follow-ups it no longer needs, never a push it does.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Iterable
 
-from aio_pika.abc import AbstractChannel
-from sqlalchemy import select
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_common.events import broker
+from parley_common.events.catalogue import WEBHOOK_EVENT_TYPES
 from parley_common.worker import WorkerContext
 from parley_notify.models import Device, Webhook
+
+log = logging.getLogger("parley.notify.routing")
 
 MESSAGE = "chat.message.created"
 PURPOSE = "events"
@@ -67,32 +73,77 @@ async def bind_device_accounts(ctx: WorkerContext) -> None:
     await bind_accounts(ctx.channel, ctx.settings.namespace, accounts)
 
 
-# Outgoing webhooks: messages reach the webhooks queue only for accounts with a webhook
-# subscribed to them (bound when such a webhook is created or changed, and for all of them
-# at worker start). The type's own binding is a key no message has (messages carry four
-# routing words), so no account's messages come by default.
+# Outgoing webhooks: the webhooks queue is bound only to what some enabled webhook subscribes
+# to, so events nobody subscribed to (page views, arrivals... of every account) never reach the
+# worker: an event type (every account's events of it) and, for messages, only the accounts
+# that subscribed (one binding per account: messages carry their account in the routing key).
+# A change to webhooks rebinds in its own transaction, under one advisory lock, so two changes
+# (or a change and the worker's reconciliation) never undo each other's binding; the worker
+# reconciles at start and every minute (webhooks disabled after failures, a binding made for a
+# change whose commit then failed).
 WEBHOOKS = "webhooks"
-WEBHOOK_MESSAGE_BINDINGS = (f"{MESSAGE}.unbound",)
+BINDINGS_LOCK = 0x5EB_400C  # pg_advisory_xact_lock key: "webhook bindings"
+RECONCILE_SECONDS = 60
 
 
 def messages_of(account_id: uuid.UUID) -> str:
     return f"{MESSAGE}.*.*.*.{account_id}"
 
 
-async def bind_webhook_accounts(
-    channel: AbstractChannel, namespace: str, account_ids: Iterable[uuid.UUID]
-) -> None:
-    """Let the webhooks queue receive these accounts' messages (idempotent)."""
-    await _bind(channel, namespace, WEBHOOKS, [messages_of(a) for a in set(account_ids)])
+async def subscriptions(session: AsyncSession) -> tuple[set[str], set[uuid.UUID]]:
+    """Event types (messages aside) some enabled webhook subscribes to, and the accounts with
+    an enabled webhook on messages."""
+    enabled = Webhook.enabled.is_(True)
+    types = await session.scalars(
+        select(func.jsonb_array_elements_text(Webhook.events)).where(enabled).distinct()
+    )
+    accounts = await session.scalars(
+        select(Webhook.account_id).where(enabled, Webhook.events.contains([MESSAGE])).distinct()
+    )
+    return set(types) - {MESSAGE}, set(accounts)
 
 
-async def bind_webhook_subscribers(ctx: WorkerContext) -> None:
-    """At worker start: a binding for every account with a webhook on messages."""
+async def rebind_webhooks(
+    session: AsyncSession,
+    channel: AbstractChannel,
+    namespace: str,
+    accounts: Iterable[uuid.UUID] = (),
+) -> set[uuid.UUID]:
+    """Bind the webhooks queue to every subscribed event type and unbind the others, and bind
+    or unbind ``accounts``' messages; in the transaction that changed webhooks (after its
+    flush). Returns the accounts with a webhook on messages."""
+    await session.execute(select(func.pg_advisory_xact_lock(BINDINGS_LOCK)))
+    types, message_accounts = await subscriptions(session)
+    exchange = await broker.declare_exchanges(channel, namespace)
+    name = broker.queue_name(namespace, "notify", WEBHOOKS)
+    queue = await broker.declare_queue(channel, namespace, name, ())
+    for event_type in WEBHOOK_EVENT_TYPES:
+        if event_type != MESSAGE:
+            await _binding(queue, exchange, event_type, event_type in types)
+    for account_id in set(accounts):
+        await _binding(queue, exchange, messages_of(account_id), account_id in message_accounts)
+    return message_accounts
+
+
+async def _binding(queue: AbstractQueue, exchange: AbstractExchange, key: str, on: bool) -> None:
+    if on:
+        await queue.bind(exchange, key)
+    else:
+        await queue.unbind(exchange, key)
+
+
+async def reconcile_webhook_bindings(ctx: WorkerContext) -> None:
+    """Background job of the worker: the bindings of every subscription, now and every minute."""
     assert ctx.session_factory is not None
-    async with ctx.session_factory() as session:
-        accounts = (
-            await session.scalars(
-                select(Webhook.account_id).where(Webhook.events.contains([MESSAGE])).distinct()
-            )
-        ).all()
-    await bind_webhook_accounts(ctx.channel, ctx.settings.namespace, accounts)
+    accounts: set[uuid.UUID] = set()
+    while True:
+        try:
+            async with ctx.session_factory() as session, session.begin():
+                subscribed = (await subscriptions(session))[1]
+                # Last round's accounts too: unbound if their webhooks went meanwhile.
+                accounts = await rebind_webhooks(
+                    session, ctx.channel, ctx.settings.namespace, accounts | subscribed
+                )
+        except Exception:
+            log.exception("reconciling the webhooks queue's bindings failed; next try soon")
+        await asyncio.sleep(RECONCILE_SECONDS)

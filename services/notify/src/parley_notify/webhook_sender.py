@@ -26,6 +26,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_common import sealed
 from parley_common.worker import WorkerContext
 from parley_notify import mail, repository
 from parley_notify.config import NotifySettings, get_notify_settings
@@ -121,7 +122,7 @@ async def send(http: aiohttp.ClientSession, due: Due) -> Outcome:
         "User-Agent": "Parley-Webhooks/1",
         "X-Parley-Event": due.event_type,
         "X-Parley-Delivery": str(due.delivery_id),
-        "X-Parley-Signature": signature(due.secret, int(time.time()), body),
+        "X-Parley-Signature": signature(sealed.unseal(due.secret), int(time.time()), body),
     }
     started = time.monotonic()
     try:
@@ -206,6 +207,7 @@ async def send_webhooks(ctx: WorkerContext) -> None:
     """Background job: claim due deliveries while connections are free and send each in its
     own task (one slow receiver holds one connection, not the others), forever."""
     assert ctx.session_factory is not None
+    sealed.check()  # the secrets sign deliveries: refuse to start without their key
     settings = get_notify_settings()
     connector = aiohttp.TCPConnector(
         limit=settings.webhook_max_connections, resolver=PublicOnlyResolver()

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_common import sealed
 from parley_common.errors import InvalidInput, NotFound
 from parley_common.events.catalogue import WEBHOOK_EVENT_TYPES
 from parley_common.events.envelope import Event
@@ -124,18 +125,19 @@ async def create(
     session: AsyncSession, account_id: uuid.UUID, *, url: str, events: list[str], enabled: bool
 ) -> dict[str, Any]:
     await check_url(url)
+    secret = "whsec_" + secrets.token_urlsafe(32)
     hook = Webhook(
         id=uuid.uuid4(),
         account_id=account_id,
         url=url,
         events=sorted(set(events)),
         enabled=enabled,
-        secret="whsec_" + secrets.token_urlsafe(32),
+        secret=sealed.seal(secret),  # read back to sign; sealed at rest
         created_at=datetime.now(UTC),
     )
     session.add(hook)
     await session.flush()
-    return {**webhook_out(hook), "secret": hook.secret}
+    return {**webhook_out(hook), "secret": secret}
 
 
 async def update(

@@ -21,7 +21,7 @@ from parley_common.errors import NotFound
 from parley_common.events.catalogue import ErasureCompleted
 from parley_common.events.consumer import Consumer
 from parley_common.events.envelope import Event
-from parley_common.events.outbox import forget
+from parley_common.events.outbox import forget, tombstone
 from parley_visitors import repository as repo
 from parley_visitors.errors import VisitorNotFound
 from parley_visitors.events import outbox
@@ -55,6 +55,7 @@ async def erase(
         delete(Visitor).where(Visitor.account_id == account_id, Visitor.id == visitor_id)
     )  # page views go with it (ON DELETE CASCADE)
     await forget(session, outbox, str(visitor_id))
+    await tombstone(session, outbox, account_id, visitor_id)
     erasure = Erasure(
         id=uuid.uuid4(),
         account_id=account_id,

@@ -62,6 +62,10 @@ class SessionRevoked(Payload):
     agent_id: uuid.UUID
 
 
+class ApiKeyRevoked(Payload):
+    api_key_id: uuid.UUID
+
+
 class SettingsUpdated(Payload):
     section: str
     settings: dict[str, Any]
@@ -237,6 +241,13 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         "internal",
         "A login session ended (logout, password change, removal, refresh reuse).",
         ("notify", "gateway"),
+    ),
+    EventSpec(
+        "auth.api_key.revoked",
+        ApiKeyRevoked,
+        "internal",
+        "An integrator's API key was revoked (its open streams close).",
+        ("gateway",),
     ),
     EventSpec(
         "auth.settings.updated",

@@ -1,17 +1,21 @@
-"""Idempotent consumers: the event id is recorded in the same transaction as the effect."""
+"""Idempotent consumers: the event id is recorded in the same transaction as the effect.
+
+An event about a visitor the service has erased (GDPR) is recorded and otherwise skipped."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
-from sqlalchemy import Table, text
+from sqlalchemy import Table, Uuid, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,7 +42,8 @@ class Consumer:
 
     ``bindings``: for an event type whose routing key carries words of the event (the
     catalogue's ``routing``), the patterns this queue binds instead of all of that type, so
-    events the handler would do nothing with never reach it.
+    events the handler would do nothing with never reach it; ``()``: none (the service binds
+    the queue itself, as it learns what it needs).
     """
 
     purpose: str
@@ -49,8 +54,39 @@ class Consumer:
     def routing_patterns(self) -> list[str]:
         patterns: list[str] = []
         for event_type in self.handlers:
-            patterns += self.bindings.get(event_type) or [spec_for(event_type).binding()]
+            if event_type in self.bindings:
+                patterns += self.bindings[event_type]
+            else:
+                patterns.append(spec_for(event_type).binding())
         return patterns
+
+
+def visitor_of(event: Event) -> uuid.UUID | None:
+    """The visitor an event is about (``data.visitor_id``), unless it is an erasure's own."""
+    raw = event.data.get("visitor_id")
+    if raw is None or ".erasure." in event.type:
+        return None
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None
+
+
+async def erased_among(
+    session: AsyncSession, erased: Table | None, events: list[Event]
+) -> set[uuid.UUID]:
+    """Which of the events' visitors this service erased (one query; none if no event names
+    a visitor). Their events are recorded as handled and do nothing: an event already in
+    flight when the erasure ran must not bring the visitor's personal data back."""
+    ids = {v for e in events if (v := visitor_of(e)) is not None}
+    if erased is None or not ids:
+        return set()
+    column = erased.c.visitor_id
+    found = await session.scalars(
+        select(column).where(column == any_(bindparam("ids", type_=ARRAY(Uuid)))),
+        {"ids": list(ids)},
+    )
+    return set(found.all())
 
 
 async def handle_once(
@@ -59,6 +95,7 @@ async def handle_once(
     consumer_name: str,
     handler: Handler,
     event: Event,
+    erased: Table | None = None,
 ) -> bool:
     """Run ``handler`` unless this consumer already handled ``event``; True if it ran."""
     async with session_factory() as session, session.begin():
@@ -68,10 +105,14 @@ async def handle_once(
             .on_conflict_do_nothing()
             .returning(processed.c.event_id)
         )
-        if claimed.first() is None:
+        if claimed.first() is None or await erased_among(session, erased, [event]):
             return False
         await handler(session, event)
     return True
+
+
+def _name(table: Table) -> str:
+    return f'"{table.schema}".{table.name}' if table.schema else table.name
 
 
 class BatchingHandler:
@@ -93,20 +134,30 @@ class BatchingHandler:
         *,
         max_batch: int = 64,
         concurrency: int = 4,
+        erased: Table | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.processed = processed
+        self.erased = erased
         self.name = consumer_name
         self.consumer = consumer
         self.max_batch = max_batch
         self.concurrency = concurrency
         self._pending: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        # One statement text for every batch size: prepared once by the driver.
-        table = f'"{processed.schema}".{processed.name}' if processed.schema else processed.name
+        # One statement text for every batch size: prepared once by the driver. It claims the
+        # batch's event ids and, in the same round trip, finds its erased visitors: rows
+        # (false, claimed event id) and (true, erased visitor id).
+        erased_rows = (
+            f"UNION ALL SELECT true, visitor_id FROM {_name(erased)} "  # noqa: S608 (a name)
+            "WHERE visitor_id = ANY(CAST(:visitors AS uuid[]))"
+            if erased is not None
+            else ""
+        )
         self._claim = text(
-            f"INSERT INTO {table} (consumer, event_id) "
+            f"WITH claimed AS (INSERT INTO {_name(processed)} (consumer, event_id) "  # noqa: S608
             "SELECT :consumer, unnest(CAST(:ids AS uuid[])) "
-            "ON CONFLICT DO NOTHING RETURNING event_id"
+            "ON CONFLICT DO NOTHING RETURNING event_id) "
+            f"SELECT false, event_id FROM claimed {erased_rows}"
         )
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -173,17 +224,18 @@ class BatchingHandler:
         async with self.session_factory() as session, session.begin():
             # Through SQLAlchemy, so the transaction has begun before any handler runs (a
             # handler may then use the driver connection inside it: parley_common.db).
-            claimed = set(
-                (
-                    await session.scalars(
-                        self._claim, {"consumer": self.name, "ids": [e.id for _, e, _ in work]}
-                    )
-                ).all()
-            )
+            params: dict[str, Any] = {"consumer": self.name, "ids": [e.id for _, e, _ in work]}
+            if self.erased is not None:
+                params["visitors"] = list({v for _, e, _ in work if (v := visitor_of(e))})
+            rows = (await session.execute(self._claim, params)).all()
+            claimed = {row[1] for row in rows if not row[0]}
+            erased = {row[1] for row in rows if row[0]}
             for message, event, handler in work:
                 if event.id not in claimed:
                     continue  # handled before (a redelivery), or twice in this batch
                 claimed.discard(event.id)
+                if erased and visitor_of(event) in erased:
+                    continue  # about a visitor erased meanwhile: nothing to do
                 token = request_id_var.set(event.request_id)
                 try:
                     with self._span(message, event):
@@ -227,7 +279,9 @@ class BatchingHandler:
         a good event during a restart."""
         for attempt in range(OUTAGE_RETRIES + 1):
             try:
-                await handle_once(self.session_factory, self.processed, self.name, handler, event)
+                await handle_once(
+                    self.session_factory, self.processed, self.name, handler, event, self.erased
+                )
                 return
             except Exception as exc:
                 if attempt == OUTAGE_RETRIES or not dependency_unavailable(exc):

@@ -35,6 +35,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from parley_common import telemetry
@@ -73,6 +74,23 @@ def event_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, processed
 
 
+def erased_visitors_table(metadata: MetaData) -> Table:
+    """GDPR erasure tombstones: the visitors this service erased, written in the erasure's
+    transaction. The service's consumers skip any later event about one of them (an event
+    already in flight when the erasure ran), so no personal data comes back."""
+    return Table(
+        "erased_visitors",
+        metadata,
+        Column("visitor_id", Uuid, primary_key=True),
+        Column("account_id", Uuid, nullable=False),
+        Column("erased_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def create_erased_visitors_table(op: Any, schema: str) -> None:
+    erased_visitors_table(MetaData(schema=schema)).create(op.get_bind())
+
+
 def notify_channel(schema: str) -> str:
     return f"parley_outbox_{schema}"
 
@@ -99,6 +117,7 @@ class Outbox:
     def __init__(self, metadata: MetaData) -> None:
         self.schema = metadata.schema or "public"
         self.table, self.processed = event_tables(metadata)
+        self.erased = erased_visitors_table(metadata)
 
     async def emit(
         self,
@@ -135,6 +154,17 @@ class Outbox:
 
 def asyncpg_dsn(database_url: str) -> str:
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def tombstone(
+    session: AsyncSession, outbox: Outbox, account_id: uuid.UUID, visitor_id: uuid.UUID
+) -> None:
+    """GDPR erasure: remember the erased visitor (see ``erased_visitors_table``)."""
+    await session.execute(
+        pg_insert(outbox.erased)
+        .values(visitor_id=visitor_id, account_id=account_id)
+        .on_conflict_do_nothing()
+    )
 
 
 async def forget(session: AsyncSession, outbox: Outbox, needle: str) -> None:

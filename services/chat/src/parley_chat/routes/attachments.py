@@ -13,6 +13,7 @@ from parley_chat.deps import ChatSettingsDep
 from parley_chat.errors import AttachmentInvalid, AttachmentNotFound, VisitorBlocked
 from parley_chat.schemas import AttachmentOut
 from parley_chat.upload import MultipartFile, UploadIncomplete, UploadInvalid
+from parley_common import api_keys
 from parley_common.db import SessionDep
 from parley_common.errors import PayloadTooLarge, Unauthorized, responses
 from parley_common.security import (
@@ -21,6 +22,7 @@ from parley_common.security import (
     TokenExpired,
     authorize_agent,
     bearer_token,
+    current_agent,
     verify_agent_token,
     verify_visitor_token,
 )
@@ -120,12 +122,18 @@ async def upload_as_visitor(
 async def download(
     attachment_id: uuid.UUID, request: Request, session: SessionDep, storage: StorageDep
 ) -> StreamingResponse:
-    """For the account's agents and the conversation's visitor (either bearer token).
+    """For the account's agents, its API keys (`conversations:read`) and the conversation's
+    visitor (either bearer token).
 
     Raster images display inline; everything else (SVG and HTML included) downloads, with
     `nosniff` and a sandboxing CSP.
     """
     token = bearer_token(request)
+    if api_keys.is_api_key(token):
+        key = await current_agent(request)
+        return await _stream(
+            storage, await attachments.for_agent(session, key.account_id, attachment_id)
+        )
     try:
         verify_agent_token(token)
     except TokenExpired:
@@ -138,6 +146,10 @@ async def download(
     else:
         agent = await authorize_agent(request, token)  # a revoked session is refused
         row = await attachments.for_agent(session, agent.account_id, attachment_id)
+    return await _stream(storage, row)
+
+
+async def _stream(storage: Any, row: Any) -> StreamingResponse:
     try:
         body = await storage.open(row.storage_key)
     except StoredObjectMissing:

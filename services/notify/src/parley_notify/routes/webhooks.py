@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_common.db import SessionDep
 from parley_common.errors import responses
@@ -28,12 +29,11 @@ from parley_notify.webhooks import WebhookNotFound, WebhookUrlRefused
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 
-async def _bind_messages(request: Request, account_id: uuid.UUID, events: Any) -> None:
-    """Before the commit: once the webhook exists, the account's messages reach the worker."""
-    if routing.MESSAGE in events:
-        await routing.bind_webhook_accounts(
-            request.app.state.broker_channel, get_notify_settings().namespace, [account_id]
-        )
+async def _rebind(request: Request, session: AsyncSession, account_id: uuid.UUID) -> None:
+    """Before the commit: the webhooks queue receives what is subscribed now, and only that."""
+    await routing.rebind_webhooks(
+        session, request.app.state.broker_channel, get_notify_settings().namespace, [account_id]
+    )
 
 
 NOT_FOUND = responses(WebhookNotFound)
@@ -63,7 +63,7 @@ async def create_webhook(
     created = await webhooks.create(
         session, admin.account_id, url=body.url, events=list(body.events), enabled=body.enabled
     )
-    await _bind_messages(request, admin.account_id, body.events)
+    await _rebind(request, session, admin.account_id)
     return created
 
 
@@ -90,15 +90,16 @@ async def update_webhook(
     updated = await webhooks.update(
         session, admin.account_id, webhook_id, body.model_dump(exclude_unset=True)
     )
-    await _bind_messages(request, admin.account_id, updated["events"])
+    await _rebind(request, session, admin.account_id)
     return updated
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_webhook(
-    webhook_id: uuid.UUID, admin: CurrentAdmin, session: SessionDep
+    webhook_id: uuid.UUID, admin: CurrentAdmin, session: SessionDep, request: Request
 ) -> Response:
     await webhooks.remove(session, admin.account_id, webhook_id)
+    await _rebind(request, session, admin.account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
