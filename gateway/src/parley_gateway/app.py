@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from parley_common.admission import Admission
 from parley_common.app import LifespanHook, create_service_app
 from parley_gateway import boot, openapi, proxy
+from parley_gateway.agent_app import routes as agent_app
 from parley_gateway.config import SERVICES, GatewaySettings, get_gateway_settings
 from parley_gateway.stream import routes as stream
 from parley_gateway.widget import routes as widget
@@ -35,7 +36,13 @@ async def open_upstreams(app: FastAPI, stack: AsyncExitStack) -> None:
     app.state.ready_checks = [("services", upstreams_ready)]
 
 
-ROUTERS: list[APIRouter] = [openapi.router, boot.router, stream.router, widget.router]
+ROUTERS: list[APIRouter] = [
+    openapi.router,
+    boot.router,
+    stream.router,
+    widget.router,
+    agent_app.router,
+]
 ON_STARTUP: list[LifespanHook] = [open_upstreams, stream.start_stream]
 
 

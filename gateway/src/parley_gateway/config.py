@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from parley_common.settings import Settings
 
@@ -64,6 +65,8 @@ class GatewaySettings(Settings):
     # /readyz and /metrics are served only on this port (probes, Prometheus), never on the
     # public one; 0 = not served at all. PARLEY_GATEWAY_INTERNAL_PORT.
     gateway_internal_port: int = 0
+    # The agent app's build (`make app`), served at /app/. PARLEY_APP_DIST_DIR.
+    app_dist_dir: Path = Path(__file__).resolve().parents[3] / "app" / "dist"
 
 
 @lru_cache

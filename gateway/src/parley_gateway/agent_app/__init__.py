@@ -1,0 +1,1 @@
+"""The agent web app (app/ in the repository), served from its build at /app/."""
