@@ -2,7 +2,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 
-.PHONY: install services run test lint format bench browser chaos sdk i18n
+.PHONY: install services run test lint format bench browser chaos sdk i18n app
 
 ## install: uv (if missing) and the locked dependencies
 install:
@@ -21,15 +21,23 @@ services:
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+## app: the agent web app (app/, Vite + Preact), built into app/dist for the gateway's /app/
+app: install
+	cd app && npm ci --no-audit --no-fund && npm run build
+
+# The app's build when it is missing (`make app` rebuilds it on demand).
+app/dist/index.html:
+	$(MAKE) app
+
 ## run: migrate, create the demo account, start every service and the gateway on :8000
-run: install services
+run: install services app/dist/index.html
 	$(UV) run --frozen parley keys
 	$(UV) run --frozen parley migrate
 	$(UV) run --frozen parley seed-demo
 	$(UV) run --frozen honcho start -f Procfile
 
 ## test: every test (libs, services, gateway, end-to-end) against the real servers
-test: install services browser
+test: install services browser app
 	$(UV) run --frozen pytest
 
 lint: install

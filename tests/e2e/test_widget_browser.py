@@ -8,43 +8,11 @@ test-artifacts/.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest_asyncio
-
+from parley_common.browser import ARTIFACTS
 from parley_common.e2e import System
 from parley_common.testing import eventually
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path.cwd() / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-
-
-@pytest_asyncio.fixture
-async def browser_page() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    assert CHROMIUM.exists(), "Debian chromium is missing: run `make browser`"
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = await browser.new_context(viewport={"width": 1200, "height": 800})
-        page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        try:
-            yield page
-        finally:
-            await browser.close()
 
 
 async def _account(system: System, gateway: Any) -> dict[str, Any]:

@@ -85,7 +85,7 @@ function MessageItem({ message: m }: { message: Message }) {
       </span>
       {m.text && <span class="text">{m.text}</span>}
       {attachments.map((a) => (
-        <button key={a.id} class="attachment link" onClick={() => void attempt(() => download(a))}>📎 {a.name}</button>
+        <button key={a.id} class="attachment link" onClick={() => void attempt(() => download(a))}>Attachment: {a.name}</button>
       ))}
     </li>
   );
@@ -185,7 +185,7 @@ function Composer({ id, hasEmail }: { id: string; hasEmail: boolean }) {
           <option value="email" disabled={!hasEmail}>E-mail</option>
         </select>
         <label class="check"><input type="checkbox" checked={internal} onChange={(e) => setInternal((e.currentTarget as HTMLInputElement).checked)} /> Note</label>
-        <label class="button file">📎<span class="sr-only">Attach a file</span><input type="file" onChange={attach} /></label>
+        <label class="button file">File<span class="sr-only">: attach a file</span><input type="file" onChange={attach} /></label>
         <button type="button" onClick={() => void pickShortcut()} aria-label="Insert a shortcut">⚡</button>
         <button class="primary" disabled={busy}>Send</button>
       </div>
