@@ -77,7 +77,9 @@ async def test_sign_up_open_the_demo_from_the_app_and_chat_both_ways(
     await set_status(agent, "online")
     headers = await session_headers(agent)
     shortcut = await gateway.post(
-        "/api/v1/shortcuts", json={"name": "ship", "text": "We ship within 2 days."}, headers=headers
+        "/api/v1/shortcuts",
+        json={"name": "ship", "text": "We ship within 2 days."},
+        headers=headers,
     )
     assert shortcut.status_code == 201, shortcut.text
 
@@ -141,6 +143,7 @@ async def test_sign_up_open_the_demo_from_the_app_and_chat_both_ways(
     await agent.locator(".msg.visitor", has_text="Great, thanks!").wait_for(timeout=15_000)
     assert await texts(agent, ".msg.visitor .text") == [hostile, "Great, thanks!"]
     assert "VIP customer" not in await visitor.locator("#parley-chat-box >> .log").inner_text()
+    await agent.screenshot(path=str(ARTIFACTS / "app-chat.png"))
 
     # Resolve, find it in Resolved, reopen.
     await agent.get_by_role("button", name="Resolve ✓").click()
@@ -282,13 +285,21 @@ async def test_every_screen_shows_real_data_and_passes_axe(system, gateway, chro
         ("/api/v1/shortcuts", {"name": "ship", "text": "We ship within 2 days."}),
         (
             "/api/v1/chatbots",
-            {"name": "Greeter", "enabled": False, "trigger": {"type": "visitor_arrived"},
-             "steps": [{"id": "start", "message": "Hello!"}]},
+            {
+                "name": "Greeter",
+                "enabled": False,
+                "trigger": {"type": "visitor_arrived"},
+                "steps": [{"id": "start", "message": "Hello!"}],
+            },
         ),
         (
             "/api/v1/automatic-messages",
-            {"name": "Nudge", "enabled": False, "trigger": {"type": "time_on_page", "seconds": 30},
-             "message": "Need a hand?"},
+            {
+                "name": "Nudge",
+                "enabled": False,
+                "trigger": {"type": "time_on_page", "seconds": 30},
+                "message": "Need a hand?",
+            },
         ),
     ]:
         resp = await gateway.post(path, json=body, headers=headers)
@@ -371,4 +382,3 @@ async def test_every_screen_shows_real_data_and_passes_axe(system, gateway, chro
     assert await page.evaluate("localStorage.getItem('parley.session')") is None
     assert page.errors == []
     await page.context.close()
-

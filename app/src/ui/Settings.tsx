@@ -1,6 +1,7 @@
 // Settings, as in the brief: profile and chat status, the chat box (general, design, contact
 // form, chat code and live demo), chatbots, automatic messages, shortcuts, Facebook,
 // notifications, team, subscription, bug report, links, log out.
+import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, fileBody, multipart, ok, type Schemas } from "../api/client";
 import { attempt, changed, state, useStore } from "../store";
@@ -96,6 +97,7 @@ function SettingsSection({ section }: { section: string }) {
             if (section === "profile") { state.me = saved; changed(); }
             return saved;
           }} />
+        {section === "profile" && <Credentials />}
       </>
     );
   }
@@ -152,6 +154,35 @@ function ProfileExtras() {
       <label class="button file">Change picture<input type="file" accept="image/png,image/jpeg,image/webp" onChange={upload} /></label>
       <p class="muted">{me?.email} · {me?.role} · chat status <strong>{me?.status}</strong> (change it at the top)</p>
     </div>
+  );
+}
+
+// The login e-mail and the password: each asks for the current password.
+function Credentials() {
+  const [done, setDone] = useState("");
+  const submit = (action: (f: Record<string, string>) => Promise<unknown>, message: string) => (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const fields = Object.fromEntries(new FormData(form)) as Record<string, string>;
+    void attempt(() => action(fields)).then((r) => { if (r !== undefined) { form.reset(); setDone(message); } });
+  };
+  return (
+    <>
+      <form class="settings-form" aria-label="Login e-mail" onSubmit={submit(
+        (f) => ok(api.POST("/api/v1/me/email", { body: { new_email: f.new_email, password: f.password } })), "Login e-mail changed")}>
+        <label>New login e-mail<input name="new_email" type="email" required /></label>
+        <label>Current password<input name="password" type="password" required autoComplete="current-password" /></label>
+        <button>Change e-mail</button>
+      </form>
+      <form class="settings-form" aria-label="Password" onSubmit={submit(
+        (f) => ok(api.POST("/api/v1/me/password", { body: { current_password: f.current_password, new_password: f.new_password } })),
+        "Password changed: your other sessions are logged out")}>
+        <label>Current password<input name="current_password" type="password" required autoComplete="current-password" /></label>
+        <label>New password<input name="new_password" type="password" required minLength={8} autoComplete="new-password" /></label>
+        <button>Change password</button>
+      </form>
+      {done && <p role="status">{done}</p>}
+    </>
   );
 }
 
@@ -234,7 +265,7 @@ function Subscription() {
       <dt>Status</dt><dd>{sub.status}</dd>
       <dt>Renews</dt><dd>{sub.expires_at ? when(sub.expires_at) : "—"}{sub.auto_renew === false ? " (will not renew)" : ""}</dd>
       <dt>Bought through</dt><dd>{sub.source}</dd>
-      {Object.entries(sub.entitlements).map(([k, v]) => <><dt key={k}>{k.replace(/_/g, " ")}</dt><dd>{String(v)}</dd></>)}
+      {Object.entries(sub.entitlements).map(([k, v]) => <Fragment key={k}><dt>{k.replace(/_/g, " ")}</dt><dd>{String(v)}</dd></Fragment>)}
     </dl>
   );
 }
