@@ -23,19 +23,21 @@ export function App() {
       setBooted(false);
       return;
     }
-    void attempt(boot).then(() => setBooted(state.me !== null));
+    start();
   }, [signedIn]);
 
+  const start = () => void attempt(boot).then(() => setBooted(state.me !== null));
   if (!signedIn) return <Auth mode={path === "/signup" ? "signup" : "login"} />;
-  if (!booted) return <Loading />;
+  if (!booted) return <Loading retry={start} />;
   return <SignedIn path={path} />;
 }
 
-function Loading() {
+function Loading({ retry }: { retry: () => void }) {
   const { problem } = useStore();
   return (
     <main class="auth">
       <p role="status">{problem || "Loading…"}</p>
+      {problem && <button class="primary" onClick={retry}>Try again</button>}
       {problem && <button onClick={() => void attempt(logOut)}>Log out</button>}
     </main>
   );
@@ -43,7 +45,10 @@ function Loading() {
 
 export async function logOut(): Promise<void> {
   const session = loadSession();
-  if (session) await api.POST("/api/v1/auth/logout", { body: { refresh_token: session.refresh_token } });
+  // Ends the session on the server when it can be reached; logged out here in any case.
+  if (session) {
+    await api.POST("/api/v1/auth/logout", { body: { refresh_token: session.refresh_token } }).catch(() => undefined);
+  }
   saveSession(null);
   navigate("/login");
 }
