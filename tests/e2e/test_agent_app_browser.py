@@ -156,6 +156,22 @@ async def test_sign_up_open_the_demo_from_the_app_and_chat_both_ways(
     await resolved.first.click()
     await agent.get_by_role("button", name="Reopen").click()
     await agent.get_by_role("button", name="Resolve ✓").wait_for(timeout=10_000)
+
+    # The ⋯ menu: assign (to a second agent), transcript by e-mail, mark unread (back to the
+    # list, badge on).
+    await system.invite(gateway, {"headers": headers})
+    await agent.get_by_label("More actions").click()
+    await agent.get_by_role("button", name="Assign…").click()
+    await agent.get_by_role("list", name="Agents").get_by_role("button", name="Bob Agent").click()
+    await agent.get_by_text("assigned to Bob Agent").wait_for(timeout=10_000)
+    await agent.get_by_role("button", name="Send transcript…").click()
+    await agent.locator(".menu input[type=email]").fill("olivia@example.com")
+    await agent.locator(".menu form button").click()
+    await agent.locator(".menu form").wait_for(state="detached", timeout=10_000)
+    await agent.get_by_role("button", name="Mark as unread").click()
+    marked = agent.get_by_role("list", name="Open conversations").locator("li.unread")
+    await marked.wait_for(timeout=10_000)
+    assert await agent.locator("[role=alert]").count() == 0
     await visitor.screenshot(path=str(ARTIFACTS / "app-demo-visitor.png"))
     assert agent.errors == [] and visitor.errors == []
     await visitor.context.close()

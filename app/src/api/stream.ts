@@ -60,6 +60,9 @@ export class LiveStream {
 
   private wake = (): void => {
     if (document.visibilityState !== "visible" || this.stopped) return;
+    // Back from the background: a socket silent for this long may be dead without knowing it.
+    // Dropping it costs nothing: the next one resumes from the last event handled.
+    if (this.ws?.readyState === WebSocket.OPEN && Date.now() - this.lastFrame > 30_000) this.ws.close();
     if (!this.ws || this.ws.readyState > WebSocket.OPEN) {
       clearTimeout(this.timer);
       this.retry = 0;

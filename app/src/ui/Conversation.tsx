@@ -4,8 +4,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fileBody, multipart, ok, type Agent, type Message, type Schemas } from "../api/client";
 import { navigate } from "../router";
 import {
-  addMessages, attempt, changed, isTyping, loadConversation, loadCounts, loadMessages,
-  messagesOf, sendFrame, state, useStore,
+  addMessages, attempt, isTyping, loadConversation, loadCounts, loadMessages,
+  messagesOf, sendFrame, useStore,
 } from "../store";
 import { Link, Screen, when } from "./common";
 
@@ -198,15 +198,20 @@ function MoreMenu({ id, visitorId, assignee }: { id: string; visitorId: string; 
   const [panel, setPanel] = useState<"" | "assign" | "transcript">("");
   const path = { conversation_id: id };
 
-  async function run(action: () => Promise<unknown>, done: string) {
-    const result = await attempt(action);
-    if (result !== undefined) {
+  async function run(action: () => Promise<unknown>) {
+    if ((await attempt(action)) !== undefined) {
       setPanel("");
-      state.problem = "";
-      changed();
       await attempt(() => loadConversation(id));
-      if (done) navigate(done);
     }
+  }
+
+  // Back to the list first: a conversation on screen marks itself read.
+  function markUnread() {
+    navigate("/conversations");
+    void attempt(async () => {
+      await ok(api.POST("/api/v1/conversations/{conversation_id}/unread", { params: { path } }));
+      await Promise.all([loadConversation(id), loadCounts()]);
+    });
   }
 
   async function openAssign() {
@@ -219,17 +224,14 @@ function MoreMenu({ id, visitorId, assignee }: { id: string; visitorId: string; 
     <details class="more">
       <summary aria-label="More actions">⋯</summary>
       <div class="menu">
-        <button class="link" onClick={() => void run(async () => {
-          await ok(api.POST("/api/v1/conversations/{conversation_id}/unread", { params: { path } }));
-          await loadCounts();
-        }, "/conversations")}>Mark as unread</button>
+        <button class="link" onClick={markUnread}>Mark as unread</button>
         <button class="link" onClick={() => void openAssign()}>Assign…</button>
         {panel === "assign" && agents && (
           <ul aria-label="Agents">
             {agents.map((a) => (
               <li key={a.id}>
                 <button class="link" disabled={a.id === assignee} onClick={() => void run(
-                  () => ok(api.POST("/api/v1/conversations/{conversation_id}/assign", { params: { path }, body: { agent_id: a.id } })), "")}>
+                  () => ok(api.POST("/api/v1/conversations/{conversation_id}/assign", { params: { path }, body: { agent_id: a.id } })))}>
                   {a.name} ({a.status})
                 </button>
               </li>
@@ -241,14 +243,14 @@ function MoreMenu({ id, visitorId, assignee }: { id: string; visitorId: string; 
           <form onSubmit={(e) => {
             e.preventDefault();
             const email = new FormData(e.currentTarget as HTMLFormElement).get("email") as string;
-            void run(() => ok(api.POST("/api/v1/conversations/{conversation_id}/transcript", { params: { path }, body: { email } })), "");
+            void run(() => ok(api.POST("/api/v1/conversations/{conversation_id}/transcript", { params: { path }, body: { email } })));
           }}>
             <label>E-mail<input name="email" type="email" required /></label>
             <button>Send</button>
           </form>
         )}
         <button class="link danger" onClick={() => void run(
-          () => ok(api.POST("/api/v1/visitors/{visitor_id}/block", { params: { path: { visitor_id: visitorId } } })), "")}>
+          () => ok(api.POST("/api/v1/visitors/{visitor_id}/block", { params: { path: { visitor_id: visitorId } } })))}>
           Block the visitor
         </button>
       </div>
