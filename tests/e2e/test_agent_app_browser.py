@@ -3,7 +3,8 @@ started like `make run` and reached through the gateway only (one System for the
 
 A visitor on the demo page and an agent in the app chat both ways; the agent going offline
 turns the chat box into the contact form; the agent's socket drops while messages arrive and
-the app catches up with none twice; every screen shows real data, passes axe-core with no
+the app catches up with none twice (resuming with since/epoch, or refetching after a `reset`
+when the replay window is lost); every screen shows real data, passes axe-core with no
 serious or critical violation and leaves a screenshot in test-artifacts/.
 """
 
@@ -202,8 +203,47 @@ async def test_going_offline_in_the_app_turns_the_chat_box_into_the_contact_form
     await visitor.context.close()
 
 
+class FlakyStream:
+    """The app's stream socket through Playwright's websocket routing: up; down (every socket
+    closed, new ones refused); or up again with the replay window lost (the server's replay is
+    swallowed and a `reset` sent in its place, as the gateway does when the gap is too old)."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.urls: list[str] = []
+        self.sockets: list[tuple[Any, Any]] = []
+        self.lost_up_to: dict[str, Any] | None = None
+
+    async def route(self, ws: Any) -> None:
+        self.urls.append(ws.url)
+        if not self.up:
+            await ws.close(code=1011, reason="network down")
+            return
+        server = ws.connect_to_server()
+        self.sockets.append((ws, server))
+        lost = self.lost_up_to
+        if lost is not None:
+
+            def forward(message: str | bytes) -> None:
+                frame = json.loads(message)
+                if frame["type"] == "hello":
+                    ws.send(json.dumps({"type": "reset", **lost}))
+                elif frame["type"] != "event" or frame["seq"] > lost["seq"]:
+                    ws.send(message)
+
+            server.on_message(forward)
+
+    async def drop(self) -> None:
+        self.up = False
+        for page_side, server_side in self.sockets:
+            await page_side.close()
+            await server_side.close()
+        self.sockets.clear()
+
+
+@pytest.mark.parametrize("window", ["kept", "lost"])
 async def test_the_app_catches_up_after_its_socket_drops_with_nothing_twice(
-    system, gateway, phone_page
+    system, gateway, phone_page, window
 ):
     owner = await system.signup(gateway)
     visitor = await system.widget_session(gateway, owner)
@@ -217,41 +257,30 @@ async def test_the_app_catches_up_after_its_socket_drops_with_nothing_twice(
 
     conversation_id = (await visitor_says("one"))["conversation_id"]
     agent = phone_page
-    sockets: list[tuple[Any, Any]] = []
-    urls: list[str] = []
-    network = {"up": True}
-
-    async def stream_route(ws: Any) -> None:
-        urls.append(ws.url)
-        if not network["up"]:
-            await ws.close(code=1011, reason="network down")
-            return
-        sockets.append((ws, ws.connect_to_server()))
-
-    await agent.route_web_socket(re.compile(r"/api/v1/stream\?"), stream_route)
+    stream = FlakyStream()
+    await agent.route_web_socket(re.compile(r"/api/v1/stream\?"), stream.route)
     await log_in(agent, system, owner)
     await agent.goto(f"{system.url}/app/conversations/{conversation_id}")
     await live(agent)
     await agent.locator(".msg.visitor", has_text="one").wait_for(timeout=15_000)
 
-    network["up"] = False
-    for page_side, server_side in sockets:
-        await page_side.close()
-        await server_side.close()
+    await stream.drop()
     await agent.get_by_text("Reconnecting…").wait_for(timeout=10_000)
     for text in ("two", "three", "four"):
         await visitor_says(text)
     assert await agent.locator(".msg.visitor", has_text="two").count() == 0
+    if window == "lost":  # the stream's position now, as the gateway would send it
+        boot = await gateway.get("/api/v1/boot", headers=owner["headers"])
+        stream.lost_up_to = boot.json()["stream"]
 
-    network["up"] = True
+    stream.up = True
     await agent.locator(".msg.visitor", has_text="four").wait_for(timeout=30_000)
     await live(agent)
     assert await texts(agent, ".msg.visitor .text") == ["one", "two", "three", "four"]
-    resumed = urls[-1]
+    resumed = stream.urls[-1]
     assert re.search(r"[?&]since=[1-9]\d*", resumed) and "epoch=" in resumed, resumed
-    row = agent.locator(".rows li", has_text="four")
     await agent.get_by_role("link", name="Back").click()
-    await row.wait_for()
+    await agent.locator(".rows li", has_text="four").wait_for()
     assert await agent.locator(".rows li").count() == 1
     assert agent.errors == []
 
