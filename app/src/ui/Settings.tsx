@@ -1,7 +1,7 @@
 // Settings, as in the brief: profile and chat status, the chat box (general, design, contact
 // form, chat code and live demo), chatbots, automatic messages, shortcuts, Facebook,
 // notifications, team, subscription, bug report, links, log out.
-import { Fragment } from "preact";
+import { Fragment, type ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, fileBody, multipart, ok, type Schemas } from "../api/client";
 import { attempt, changed, state, useStore } from "../store";
@@ -186,6 +186,12 @@ function Credentials() {
   );
 }
 
+/** What `load` gives, shown by `children` once it is there. */
+function Loaded<T>(props: { load: () => Promise<T>; children: (value: T) => ComponentChildren }) {
+  const [value] = useLoad(props.load);
+  return value === null ? <p role="status">Loading…</p> : <>{props.children(value)}</>;
+}
+
 function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): [T | null, () => void] {
   const [value, setValue] = useState<T | null>(null);
   const reload = () => void attempt(async () => setValue(await load()));
@@ -194,9 +200,7 @@ function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): [T | null, ()
 }
 
 function ChatCode() {
-  const [code] = useLoad(() => ok(api.GET("/api/v1/account/chat-code")));
-  if (!code) return <p role="status">Loading…</p>;
-  return (
+  return <Loaded load={() => ok(api.GET("/api/v1/account/chat-code"))}>{(code) => (
     <div>
       <p>See your chat box as your visitors do, and chat with yourself:</p>
       <a class="button primary" href={`/demo/${encodeURIComponent(code.widget_key)}`} target="_blank" rel="noopener">Open the live demo</a>
@@ -205,7 +209,7 @@ function ChatCode() {
       </label>
       <button onClick={() => void navigator.clipboard?.writeText(code.snippet)}>Copy the chat code</button>
     </div>
-  );
+  )}</Loaded>;
 }
 
 function Team() {
@@ -257,9 +261,7 @@ function Facebook() {
 }
 
 function Subscription() {
-  const [sub] = useLoad(() => ok(api.GET("/api/v1/account/subscription")));
-  if (!sub) return <p role="status">Loading…</p>;
-  return (
+  return <Loaded load={() => ok(api.GET("/api/v1/account/subscription"))}>{(sub) => (
     <dl class="facts">
       <dt>Plan</dt><dd>{sub.effective_plan}</dd>
       <dt>Status</dt><dd>{sub.status}</dd>
@@ -267,7 +269,7 @@ function Subscription() {
       <dt>Bought through</dt><dd>{sub.source}</dd>
       {Object.entries(sub.entitlements).map(([k, v]) => <Fragment key={k}><dt>{k.replace(/_/g, " ")}</dt><dd>{String(v)}</dd></Fragment>)}
     </dl>
-  );
+  )}</Loaded>;
 }
 
 function BugReport() {
@@ -288,13 +290,11 @@ function BugReport() {
 }
 
 function About() {
-  const [links] = useLoad(() => ok(api.GET("/api/v1/app/links")));
-  if (!links) return <p role="status">Loading…</p>;
-  return (
+  return <Loaded load={() => ok(api.GET("/api/v1/app/links"))}>{(links) => (
     <ul class="rows">
       <li><a class="row" href={links.help_center_url} target="_blank" rel="noopener">Help center</a></li>
       <li><a class="row" href={links.terms_url} target="_blank" rel="noopener">Terms</a></li>
       <li><a class="row" href={links.privacy_url} target="_blank" rel="noopener">Privacy policy & GDPR</a></li>
     </ul>
-  );
+  )}</Loaded>;
 }
