@@ -164,7 +164,7 @@ async def test_sign_up_open_the_demo_from_the_app_and_chat_both_ways(
     await agent.get_by_label("More actions").click()
     await agent.get_by_role("button", name="Assign…").click()
     await agent.get_by_role("list", name="Agents").get_by_role("button", name="Bob Agent").click()
-    await agent.get_by_text("assigned to Bob Agent").wait_for(timeout=10_000)
+    await agent.locator(".meta", has_text="assigned to Bob Agent").wait_for(timeout=10_000)
     await agent.get_by_role("button", name="Send transcript…").click()
     await agent.locator(".menu input[type=email]").fill("olivia@example.com")
     await agent.locator(".menu form button").click()
