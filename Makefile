@@ -22,8 +22,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 ## app: the agent web app (app/, Vite + Preact), built into app/dist for the gateway's /app/
+## (npm ci only when package-lock.json is newer than what node_modules holds)
 app: install
-	cd app && npm ci --no-audit --no-fund && npm run build
+	cd app && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build
 
 # The app's build when it is missing (`make app` rebuilds it on demand).
 app/dist/index.html:
