@@ -21,14 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from parley_common.errors import TooManyRequests, Unauthorized, responses
 from parley_common.security import CurrentAgent
 from parley_gateway.config import GatewaySettings
-from parley_gateway.proxy import (
+from parley_gateway.stream.hub import Hub
+from parley_gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
     check_rate_limits,
     upstream_errors,
     upstream_headers,
 )
-from parley_gateway.stream.hub import Hub
 
 router = APIRouter(tags=["boot"])
 
@@ -103,7 +103,7 @@ class Boot(BaseModel):
 
 
 async def _fetch(state: Any, service: str, path: str, headers: Obj) -> tuple[int, bytes, str]:
-    """One internal GET, under the same per-service admission as the proxy."""
+    """One internal GET, under a per-service admission (the gateway's own calls)."""
     http: aiohttp.ClientSession = state.http
     url = state.settings.service_url(service) + path
     async with state.upstreams[service].slot():

@@ -58,6 +58,8 @@ class GatewaySettings(Settings):
     # A backstop: with the limits above a healthy service answers long before this.
     upstream_timeout_seconds: float = 10.0
     upstream_connections: int = 200
+    # nginx worker processes in front (`parley nginx`); 0 = one per core.
+    nginx_workers: int = 1
     # Requests per minute per client IP, and per bearer token.
     rate_limit_ip_per_minute: int = 1200
     rate_limit_token_per_minute: int = 600

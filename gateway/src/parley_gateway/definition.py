@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from parley_common.definition import ServiceDef
+from parley_common.settings import SERVICE_PORTS
 from parley_gateway.config import get_gateway_settings
 from parley_gateway.stream.sequencer import QUEUE_PURPOSE, run_sequencer
 
 SERVICE = ServiceDef(
     name="gateway",
     app="parley_gateway.app:app",
-    port=8000,
+    port=SERVICE_PORTS["gateway"],
     background=[run_sequencer],
     queues=[(QUEUE_PURPOSE, ["#"])],
     internal_port=lambda: get_gateway_settings().gateway_internal_port,

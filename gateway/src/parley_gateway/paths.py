@@ -1,5 +1,8 @@
 """What the gateway refuses before routing: unsafe paths, and internal paths on the public port.
 
+nginx in front refuses such paths already (parley_gateway.nginx); the gateway checks its own
+requests again so that it is safe on its own port too.
+
 An HTTP server hands an app the percent-decoded path, and the upstream's URL library resolves
 dot-segments, so `/api/v1/auth/..%2f..%2fmetrics` would leave the service prefix it was routed
 by. The gateway refuses any path whose segments, decoded once, are `.` or `..` or hold a
@@ -14,8 +17,9 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
+from fastapi import FastAPI
 from fastapi.responses import Response
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parley_common.errors import problem
 
@@ -59,3 +63,16 @@ def edge_refusal(scope: Scope, internal_port: int) -> Response | None:
     if not served_here(scope, internal_port):
         return problem(404, "not_found", "Not found", "No such path on this port.")
     return None
+
+
+class EdgeGuard:
+    """The gateway's ASGI entry point: ``edge_refusal`` before the app sees a request."""
+
+    def __init__(self, app: FastAPI, internal_port: int = 0) -> None:
+        self.app: ASGIApp = app
+        self.state = app.state
+        self.internal_port = internal_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = edge_refusal(scope, self.internal_port) if scope["type"] == "http" else None
+        await (refusal or self.app)(scope, receive, send)

@@ -159,19 +159,21 @@ async def test_readiness_fails_when_a_server_is_unreachable(database, settings) 
     assert ready.json()["checks"]["rabbitmq"].startswith("failed")
 
 
-def test_client_ip_trusts_only_the_hop_the_gateway_appended() -> None:
+def test_client_ip_trusts_only_the_hop_the_proxy_appended() -> None:
     from starlette.requests import Request
 
     from parley_common.security import client_ip
 
-    def request(forwarded: str | None) -> Request:
+    def request(forwarded: str | None, peer: str = "127.0.0.1") -> Request:
         headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded is not None else []
-        return Request({"type": "http", "headers": headers, "client": ("10.0.0.9", 5000)})
+        return Request({"type": "http", "headers": headers, "client": (peer, 5000)})
 
     assert client_ip(request("6.6.6.6, 203.0.113.7")) == "203.0.113.7"
     assert client_ip(request("203.0.113.7")) == "203.0.113.7"
-    assert client_ip(request(None)) == "10.0.0.9"
-    assert client_ip(request(" , ")) == "10.0.0.9"
+    assert client_ip(request(None)) == "127.0.0.1"
+    assert client_ip(request(" , ")) == "127.0.0.1"
+    # Not from a trusted proxy (PARLEY_TRUSTED_PROXIES): the header is only the client's claim.
+    assert client_ip(request("203.0.113.7", peer="10.0.0.9")) == "10.0.0.9"
 
 
 db_router = APIRouter()

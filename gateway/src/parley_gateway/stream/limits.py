@@ -3,7 +3,7 @@
 Concurrent sockets are counted per gateway process (exact, nothing to leak when a process dies;
 with N gateway replicas a client behind one address can hold at most N times the limit):
 
-- per address (the TCP peer, as the proxy's rate limits see it),
+- per address (the client's, as nginx forwards it: parley_common.security.client_ip),
 - per visitor and per agent (an agent's phone, tablet and browser each hold one).
 
 A socket past a limit is accepted and closed at once with ``CLOSE_TOO_MANY`` (4029) and a
@@ -22,12 +22,13 @@ from collections.abc import Iterator
 from starlette.websockets import WebSocket
 
 from parley_common.errors import TooManyRequests
+from parley_common.security import client_ip
 from parley_common.stream_frames import CLOSE_TOO_MANY
 from parley_gateway.stream.config import get_stream_settings
 
 
 def client_address(websocket: WebSocket) -> str:
-    return websocket.client.host if websocket.client else "unknown"
+    return client_ip(websocket) or "unknown"
 
 
 async def check_upgrade_rate(websocket: WebSocket) -> None:

@@ -253,8 +253,9 @@ async def next_event(ws: Any, predicate: Any, timeout: float = 15) -> dict[str, 
 
 
 def procfile_commands(ports: dict[str, int], root: Path = ROOT) -> dict[str, list[str]]:
-    """The Procfile's processes, with free ports instead of the fixed ones (``root``: another
-    checkout's, for a benchmark comparing two commits)."""
+    """The Procfile's processes, with free ports instead of the fixed ones (``ports``: one per
+    service and ``public`` for nginx; ``root``: another checkout's, for a benchmark comparing
+    two commits)."""
     commands: dict[str, list[str]] = {}
     for line in (root / "Procfile").read_text().splitlines():
         if not line.strip() or line.startswith("#"):
@@ -264,6 +265,8 @@ def procfile_commands(ports: dict[str, int], root: Path = ROOT) -> dict[str, lis
         argv[0] = str(root / argv[0])
         if argv[1:2] == ["serve"]:
             argv += ["--port", str(ports[argv[2]])]
+        elif argv[1:2] == ["nginx"]:  # in front of the gateway, on the public port
+            argv += ["--port", str(ports["public"])]
         commands[name.strip()] = argv
     return commands
 
@@ -276,6 +279,14 @@ def _spawn(path: Path, argv: list[str], env: dict[str, str]) -> subprocess.Popen
     )
 
 
+def service_urls(ports: dict[str, int]) -> dict[str, str]:
+    """PARLEY_<NAME>_URL for every service and the gateway, and PARLEY_PUBLIC_URL (nginx's)."""
+    urls = {
+        f"PARLEY_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICE_PORTS
+    }
+    return {**urls, "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{ports['public']}"}
+
+
 @pytest.fixture(scope="session")
 def system_env() -> dict[str, str]:
     return {}
@@ -283,18 +294,11 @@ def system_env() -> dict[str, str]:
 
 def make_system(extra_env: dict[str, str], logs: Path = LOGS) -> System:
     """The Procfile's processes (not started) on free ports, with this environment on top."""
-    ports = {name: free_port() for name in SERVICE_PORTS}
+    ports = {name: free_port() for name in [*SERVICE_PORTS, "public"]}
     env = dict(os.environ)
+    env.update(service_urls(ports))
     env.update(
         {
-            f"PARLEY_{name.upper()}_URL": f"http://127.0.0.1:{port}"
-            for name, port in ports.items()
-            if name != "gateway"
-        }
-    )
-    env.update(
-        {
-            "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
             "PARLEY_INBOUND_MAIL_PORT": str(free_port()),
             "PARLEY_GATEWAY_INTERNAL_PORT": str(free_port()),
             "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000",

@@ -11,6 +11,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from fastapi import Depends, Request, Response
+from starlette.requests import HTTPConnection
 
 from parley_common import api_keys
 from parley_common.errors import Forbidden, Unauthorized, raises
@@ -238,14 +240,31 @@ def verify_visitor_token(token: str, settings: Settings | None = None) -> Visito
     return principal
 
 
-def client_ip(request: Request) -> str | None:
-    """The caller's address. Behind the gateway, the last X-Forwarded-For hop: the gateway
-    appends the peer it talked to, so earlier hops are whatever the client claimed."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    last = forwarded.rsplit(",", 1)[-1].strip()
-    if last:
-        return last[:64]
-    return request.client.host if request.client else None
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def trusted_proxy(peer: str, settings: Settings | None = None) -> bool:
+    """Whether the TCP peer is one of our proxies (PARLEY_TRUSTED_PROXIES: nginx, the gateway)."""
+    settings = settings or get_settings()
+    try:
+        address = ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in net for net in _networks(tuple(settings.trusted_proxies)))
+
+
+def client_ip(conn: HTTPConnection) -> str | None:
+    """The caller's address. From a trusted proxy, the last X-Forwarded-For hop: nginx appends
+    the peer it talked to, so earlier hops are whatever the client claimed. From anyone else
+    the header is the client's own claim: the TCP peer is the address."""
+    peer = conn.client.host if conn.client else None
+    if peer is not None and trusted_proxy(peer):
+        last = conn.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return peer
 
 
 def bearer_token(request: Request) -> str:

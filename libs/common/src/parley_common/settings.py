@@ -8,8 +8,10 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The public port is nginx's (`parley nginx`); the Python gateway serves behind it.
+PUBLIC_PORT = 8000
 SERVICE_PORTS = {
-    "gateway": 8000,
+    "gateway": 8100,
     "auth": 8101,
     "chat": 8102,
     "visitors": 8103,
@@ -55,7 +57,11 @@ class Settings(BaseSettings):
     # How long a service trusts its last look at a session's revocation state (seconds).
     session_check_cache_seconds: float = 0.5
 
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = f"http://127.0.0.1:{PUBLIC_PORT}"
+    gateway_url: str = f"http://127.0.0.1:{SERVICE_PORTS['gateway']}"
+    # Peers whose X-Forwarded-For is believed (nginx in front, the gateway's internal calls);
+    # in Kubernetes the pod network. From anyone else the TCP peer is the client's address.
+    trusted_proxies: list[str] = ["127.0.0.1/32", "::1/128"]
     auth_url: str = f"http://127.0.0.1:{SERVICE_PORTS['auth']}"
     chat_url: str = f"http://127.0.0.1:{SERVICE_PORTS['chat']}"
     visitors_url: str = f"http://127.0.0.1:{SERVICE_PORTS['visitors']}"
