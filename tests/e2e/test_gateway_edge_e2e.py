@@ -1,4 +1,5 @@
-"""The gateway's edge as an attacker sees it: raw paths, internal endpoints, headers."""
+"""The public edge (nginx in front of the services and the gateway) as a client and an attacker
+see it: raw paths, internal endpoints, nginx's own refusals, request ids, headers."""
 
 from __future__ import annotations
 
@@ -57,3 +58,52 @@ async def test_path_traversal_is_refused(system: System, path: str) -> None:
     assert status in (400, 404), body
     assert headers["content-type"] == "application/problem+json"
     assert orjson.loads(body)["code"] in ("invalid_path", "not_found")
+
+
+async def test_internal_paths_are_not_public(system: System) -> None:
+    for path in ("/readyz", "/metrics", "/api/v1/no-such-thing"):
+        status, headers, body = await raw_get(system.url, path)
+        assert status == 404, (path, body)
+        assert headers["content-type"] == "application/problem+json"
+        assert orjson.loads(body)["code"] == "not_found"
+
+
+async def test_request_id_goes_to_the_service_and_back(system: System, gateway) -> None:
+    owner = await system.signup(gateway)
+    mine = await gateway.get(
+        "/api/v1/me", headers={**owner["headers"], "X-Request-Id": "edge-test-1"}
+    )
+    fresh = await gateway.get("/api/v1/conversations/not-a-uuid", headers=owner["headers"])
+    assert mine.status_code == 200 and mine.headers["x-request-id"] == "edge-test-1"
+    assert fresh.status_code in (404, 422), fresh.text
+    # The id nginx made is the one the service answered with, in the header and the problem.
+    assert fresh.json()["request_id"] == fresh.headers["x-request-id"]
+    assert len(fresh.headers["x-request-id"]) == 32
+
+
+async def test_nginx_refusals_are_problems_with_retry_after(system: System, gateway) -> None:
+    owner = await system.signup(gateway)
+    limits = {"PARLEY_MAX_BODY_BYTES": "2000", "PARLEY_RATE_LIMIT_TOKEN_PER_MINUTE": "3"}
+    async with system.reconfigured("nginx", limits):
+        too_big = await gateway.post(
+            "/api/v1/shortcuts", headers=owner["headers"], content=b"x" * 5000
+        )
+        statuses = [
+            (await gateway.get("/api/v1/shortcuts", headers=owner["headers"])).status_code
+            for _ in range(3)
+        ]
+        limited = await gateway.get("/api/v1/shortcuts", headers=owner["headers"])
+        preflight = await gateway.options(
+            "/api/v1/widget/messages",
+            headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert too_big.status_code == 413
+    assert too_big.headers["content-type"] == "application/problem+json"
+    assert too_big.json()["code"] == "payload_too_large"
+    assert statuses == [200, 200, 200]
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert limited.json()["code"] == "rate_limited"
+    assert int(limited.headers["retry-after"]) == 20
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"

@@ -1,4 +1,4 @@
-"""Overload through the whole system: the gateway, with room for two requests per service,
+"""Overload through the whole system: nginx in front, with room for two requests per service,
 refuses the rest at once (503 problem+json, Retry-After); the visitor's retries with the same
 client_message_id land every message exactly once, and the agent's stream sees each once."""
 
@@ -39,9 +39,9 @@ async def test_overload_is_refused_at_once_and_retries_land_once(system: System,
         accepted[key] = resp.json()["message"]["id"]
         return True
 
-    limits = {"PARLEY_UPSTREAM_IN_FLIGHT": "2", "PARLEY_UPSTREAM_WAIT_MS": "1"}
+    limits = {"PARLEY_UPSTREAM_IN_FLIGHT": "2"}  # nginx's requests in flight per service
     async with (
-        system.reconfigured("gateway", limits),
+        system.reconfigured("nginx", limits),
         connect(
             system.ws_url("/api/v1/stream"),
             additional_headers=owner["headers"],
