@@ -2,7 +2,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 
-.PHONY: install services run test lint format bench browser chaos sdk i18n app
+.PHONY: install services run test lint format bench browser nginx chaos sdk i18n app
 
 ## install: uv (if missing) and the locked dependencies
 install:
@@ -30,15 +30,19 @@ app: install
 app/dist/index.html:
 	$(MAKE) app
 
-## run: migrate, create the demo account, start every service and the gateway on :8000
-run: install services app/dist/index.html
+## nginx: Debian's nginx, in front of the services and the gateway on the public port (Procfile)
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || (echo "installing nginx (Debian package, apt-get as root; it runs only as a Procfile process)" && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)
+
+## run: migrate, create the demo account, start every service, the gateway and nginx on :8000
+run: install services nginx app/dist/index.html
 	$(UV) run --frozen parley keys
 	$(UV) run --frozen parley migrate
 	$(UV) run --frozen parley seed-demo
 	$(UV) run --frozen honcho start -f Procfile
 
 ## test: every test (libs, services, gateway, end-to-end) against the real servers
-test: install services browser app
+test: install services browser app nginx
 	$(UV) run --frozen pytest
 
 lint: install
@@ -60,10 +64,10 @@ sdk: install
 i18n: install
 	$(UV) run --frozen pybabel compile -d libs/common/src/parley_common/locales -D parley
 
-bench: install services
+bench: install services nginx
 	$(UV) run --frozen python -m bench
 
 ## chaos: 1,000 messages while every process is killed (-9) and restarted, the broker, Redis and
 ## PostgreSQL restarted — against servers of its own; prints what each fault cost, then checks
-chaos: install
+chaos: install nginx
 	$(UV) run --frozen python tests/chaos/harness.py

@@ -348,3 +348,22 @@ def test_location_regex_follows_route_for_segments() -> None:
         "^/api/v1/visitors/[^/]+/conversations(/|$)"
     )
     assert location_regex("/api-keys") == "^/api/v1/api\\-keys(/|$)"
+
+
+async def test_behind_a_trusted_proxy_the_client_address_is_its_forwarded_one(tmp_path) -> None:
+    """nginx_real_ip_from (an Ingress controller in front): limits and the forwarded address
+    are the client's, not the controller's."""
+    async with (
+        running_front(
+            tmp_path, nginx_real_ip_from=["127.0.0.1/32"], rate_limit_ip_per_minute=1
+        ) as front,
+        httpx.AsyncClient(base_url=front.url) as c,
+    ):
+        alice = {"X-Forwarded-For": "203.0.113.7"}
+        first = await c.get("/api/v1/conversations", headers=alice)
+        again = await c.get("/api/v1/conversations", headers=alice)
+        bob = await c.get("/api/v1/conversations", headers={"X-Forwarded-For": "198.51.100.2"})
+    assert (first.status_code, again.status_code, bob.status_code) == (200, 429, 200)
+    got = front.upstreams["chat"].seen[0]["headers"]
+    assert got["X-Real-IP"] == "203.0.113.7"
+    assert got["X-Forwarded-For"].rsplit(",", 1)[-1].strip() == "203.0.113.7"

@@ -39,6 +39,7 @@ from parley_common.e2e import System, load_test_module, make_system, wait_ready 
 PROCESSES = [
     "chat",
     "chat-worker",
+    "nginx",
     "gateway",
     "gateway-sequencer",
     "notify",

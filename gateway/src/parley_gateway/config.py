@@ -58,8 +58,12 @@ class GatewaySettings(Settings):
     # A backstop: with the limits above a healthy service answers long before this.
     upstream_timeout_seconds: float = 10.0
     upstream_connections: int = 200
-    # nginx worker processes in front (`parley nginx`); 0 = one per core.
+    # nginx in front (`parley nginx`): worker processes (0 = one per core); its run directory
+    # (config, pid, request bodies; default .local/nginx/<port>); the proxies in front of it
+    # whose X-Forwarded-For names the client (an Ingress controller; none locally).
     nginx_workers: int = 1
+    nginx_run_dir: Path | None = None
+    nginx_real_ip_from: list[str] = []
     # Requests per minute per client IP, and per bearer token.
     rate_limit_ip_per_minute: int = 1200
     rate_limit_token_per_minute: int = 600

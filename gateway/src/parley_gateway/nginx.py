@@ -175,13 +175,18 @@ PROXY_HEADERS = """
         proxy_set_header X-Forwarded-Host $host;"""
 
 
+def _burst(per_minute: int) -> str:
+    """N requests at once, then N per minute: a bucket of N (nginx counts the first apart)."""
+    return f" burst={per_minute - 1}" if per_minute > 1 else ""
+
+
 def _service_location(pattern: str, service: str, settings: GatewaySettings) -> str:
     return f"""
     location ~ {location_regex(pattern)} {{
         set $parley_service {service};
         limit_conn upstream {settings.upstream_in_flight};
-        limit_req zone=per_address burst={max(settings.rate_limit_ip_per_minute - 1, 0)} nodelay;
-        limit_req zone=per_token burst={max(settings.rate_limit_token_per_minute - 1, 0)} nodelay;
+        limit_req zone=per_address{_burst(settings.rate_limit_ip_per_minute)} nodelay;
+        limit_req zone=per_token{_burst(settings.rate_limit_token_per_minute)} nodelay;
         if ($cors_preflight) {{
             add_header Access-Control-Allow-Origin $cors_origin;
             add_header Access-Control-Allow-Methods "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT";
@@ -207,6 +212,15 @@ def _gateway_location(location: str) -> str:
         proxy_read_timeout {STREAM_READ_TIMEOUT}s;
         proxy_send_timeout {STREAM_READ_TIMEOUT}s;
     }}"""
+
+
+def _real_ip(settings: GatewaySettings) -> str:
+    """Behind another proxy (an Ingress controller): the client's address from its
+    X-Forwarded-For, so limits and the forwarded address are the client's, not the proxy's."""
+    if not settings.nginx_real_ip_from:
+        return ""
+    trusted = "".join(f"\n    set_real_ip_from {cidr};" for cidr in settings.nginx_real_ip_from)
+    return f"{trusted}\n    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;"
 
 
 def _upstream(name: str, url: str) -> str:
@@ -271,6 +285,7 @@ http {{
         "" "";
     }}{_cors_maps(settings)}
 
+{_real_ip(settings)}
     limit_req_zone $binary_remote_addr zone=per_address:10m rate={per_address}r/m;
     limit_req_zone $http_authorization zone=per_token:20m rate={per_token}r/m;
     limit_req_status 429;
@@ -315,8 +330,8 @@ http {{
 """
 
 
-def run_dir_for(port: int) -> Path:
-    return Path.cwd() / ".local" / "nginx" / str(port)
+def run_dir_for(settings: GatewaySettings, port: int) -> Path:
+    return settings.nginx_run_dir or Path.cwd() / ".local" / "nginx" / str(port)
 
 
 def nginx_binary() -> str:

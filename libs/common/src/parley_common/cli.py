@@ -193,10 +193,11 @@ def nginx_config(port: Annotated[int | None, typer.Option()] = None) -> None:
 @app.command()
 def nginx(port: Annotated[int | None, typer.Option()] = None) -> None:
     """Run nginx in the foreground on the public port, in front of the services and the
-    gateway, with the config generated from the routing table (in .local/nginx/<port>)."""
+    gateway, with the config generated from the routing table (in PARLEY_NGINX_RUN_DIR,
+    default .local/nginx/<port>)."""
     settings, port = _nginx_settings_and_port(port)
     module = importlib.import_module("parley_gateway.nginx")
-    module.exec_nginx(settings, port, module.run_dir_for(port))
+    module.exec_nginx(settings, port, module.run_dir_for(settings, port))
 
 
 @app.command()

@@ -153,8 +153,9 @@ class System:
             self.start(name)
 
     def kill(self, name: str) -> None:
-        """SIGKILL: no shutdown code runs (a crash, an OOM kill, a pulled plug)."""
-        self.processes[name].kill()
+        """SIGKILL: no shutdown code runs (a crash, an OOM kill, a pulled plug). To the whole
+        process group: nginx's workers would outlive their master and keep its port."""
+        os.killpg(self.processes[name].pid, signal.SIGKILL)
         self.processes[name].wait()
 
     def stop_all(self) -> None:
