@@ -1,10 +1,13 @@
-"""Gateway proxy overhead: a no-op upstream called directly, through the gateway, and (when
-Debian's nginx is installed) through nginx configured like the gateway's proxy, in one run.
+"""The proxy hop's overhead: a no-op upstream called directly, through nginx with the config
+`parley nginx` generates (routing table, limits, request id, CORS, ...), and, with
+``PARLEY_BENCH_BASE=<checkout>`` of an older commit, through that commit's Python gateway
+proxy (the hop nginx took over), in one run.
 
 Each path also reports the proxy's CPU milliseconds per request (/proc): on these shared
 machines throughput moves with whatever else runs, CPU per request much less.
 
-Run: uv run python -m bench gateway_proxy  → bench/results/gateway_proxy.json
+Run: [PARLEY_BENCH_BASE=/work/wt/load-base] uv run python -m bench gateway_proxy
+→ bench/results/gateway_proxy.json
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 import aiohttp
 
 from bench.common import ROOT, closed_loop, free_port, spawn, wait_http, write_results
+from parley_gateway.config import GatewaySettings
+from parley_gateway.nginx import nginx_argv, render
 
 UPSTREAM = """
 from fastapi import FastAPI
@@ -29,42 +34,6 @@ async def noop() -> dict:
 """
 
 
-# nginx doing what the gateway's proxy does for a request: routing by path prefix, a rate
-# limit (per instance in memory, where the gateway's is in Redis, shared by replicas), body
-# limit, a request id in and out, the forwarded client IP, CORS, upstream keep-alive.
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    limit_req_zone $binary_remote_addr zone=ip:10m rate=100000r/s;
-    upstream bots {{ server 127.0.0.1:{upstream}; keepalive 64; }}
-    server {{
-        listen 127.0.0.1:{port};
-        client_max_body_size 30m;
-        location /api/v1/chatbots {{
-            limit_req zone=ip burst=100000 nodelay;
-            limit_req_status 429;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header X-Request-ID $request_id;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            add_header X-Request-ID $request_id always;
-            add_header Access-Control-Allow-Origin * always;
-            proxy_pass http://bots;
-        }}
-    }}
-}}
-"""
-NGINX = Path("/usr/sbin/nginx")
 # Every API call carries a token: the gateway checks the IP's and the token's rate limit.
 TOKEN = {"Authorization": "Bearer bench-token"}
 
@@ -82,13 +51,16 @@ def children(pid: int) -> list[int]:
     return [pid, *(int(p) for p in found)]
 
 
-def start_nginx(upstream_port: int, port: int) -> subprocess.Popen[bytes] | None:
-    if not NGINX.exists():
-        return None  # `apt-get install nginx` to compare
+def start_nginx(upstream_port: int, port: int) -> subprocess.Popen[bytes]:
     tmp = Path(tempfile.mkdtemp(prefix="parley-bench-nginx-"))
+    settings = GatewaySettings(
+        bots_url=f"http://127.0.0.1:{upstream_port}",
+        rate_limit_ip_per_minute=100_000_000,
+        rate_limit_token_per_minute=100_000_000,
+    )
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, upstream=upstream_port, port=port))
-    return spawn([str(NGINX), "-c", str(conf), "-p", str(tmp)])
+    conf.write_text(render(settings, port, tmp))
+    return spawn(nginx_argv(tmp, conf))
 
 
 async def measure(url: str, concurrency: int, duration: float, proxy: list[int]) -> dict:
@@ -134,22 +106,28 @@ async def main(duration: float = 5.0) -> None:
             "--no-access-log",
         ]
     )
-    gateway = spawn(
-        [str(ROOT / ".venv/bin/parley"), "serve", "gateway", "--port", str(gateway_port)],
-        {
-            "PARLEY_BOTS_URL": f"http://127.0.0.1:{upstream_port}",
-            "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000000",
-            "PARLEY_RATE_LIMIT_TOKEN_PER_MINUTE": "100000000",
-            "PARLEY_LOG_LEVEL": "WARNING",
-        },
+    base = os.environ.get("PARLEY_BENCH_BASE")  # a checkout whose gateway still proxies
+    parley = str(Path(base or ROOT) / ".venv/bin/parley")
+    gateway = (
+        spawn(
+            [parley, "serve", "gateway", "--port", str(gateway_port)],
+            {
+                "PARLEY_BOTS_URL": f"http://127.0.0.1:{upstream_port}",
+                "PARLEY_RATE_LIMIT_IP_PER_MINUTE": "100000000",
+                "PARLEY_RATE_LIMIT_TOKEN_PER_MINUTE": "100000000",
+                "PARLEY_LOG_LEVEL": "WARNING",
+            },
+        )
+        if base
+        else None
     )
     nginx_port = free_port()
     nginx = start_nginx(upstream_port, nginx_port)
     try:
         direct_url = f"http://127.0.0.1:{upstream_port}/api/v1/chatbots"
-        paths = {"gateway": (f"http://127.0.0.1:{gateway_port}/api/v1/chatbots", gateway)}
-        if nginx is not None:
-            paths["nginx"] = (f"http://127.0.0.1:{nginx_port}/api/v1/chatbots", nginx)
+        paths = {"nginx": (f"http://127.0.0.1:{nginx_port}/api/v1/chatbots", nginx)}
+        if gateway is not None:
+            paths["gateway"] = (f"http://127.0.0.1:{gateway_port}/api/v1/chatbots", gateway)
         await wait_http(direct_url, timeout=180)
         for url, _ in paths.values():
             await wait_http(url, timeout=180)
@@ -162,9 +140,11 @@ async def main(duration: float = 5.0) -> None:
         write_results(
             "gateway_proxy",
             {
-                "what": "GET no-op FastAPI endpoint; aiohttp load client; gateway = parley serve "
-                "gateway (aiohttp proxy, rate limit in Redis, admission, request id, metrics); "
-                "nginx = Debian nginx, 1 worker, configured like the proxy (NGINX_CONF)",
+                "what": "GET no-op FastAPI endpoint; aiohttp load client; nginx = Debian nginx, "
+                "1 worker, the config `parley nginx` generates; gateway = the base checkout's "
+                "parley serve gateway (aiohttp proxy, rate limit in Redis, admission, request "
+                "id, metrics)",
+                "base": base,
                 "duration_s": duration,
                 "runs": runs,
             },

@@ -21,7 +21,7 @@ import asyncpg
 
 from bench.common import free_port
 from parley_common.cli import remove_namespace
-from parley_common.e2e import procfile_commands
+from parley_common.e2e import procfile_commands, service_urls
 from parley_common.settings import SERVICE_PORTS, Settings
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -34,6 +34,15 @@ def cpu_seconds(pid: int) -> float:
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process and its live children: nginx's master and its workers."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (FileNotFoundError, ProcessLookupError):
+        children = []
+    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
 
 
 def children_cpu_seconds(pid: int) -> float:
@@ -123,16 +132,13 @@ class System:
             subprocess.run(
                 [parley, step], env=self.env, check=True, cwd=self.root, capture_output=True
             )
-        ports = {name: free_port() for name in SERVICE_PORTS}
-        self.env.update(
-            {
-                f"PARLEY_{n.upper()}_URL": f"http://127.0.0.1:{p}"
-                for n, p in ports.items()
-                if n != "gateway"
-            }
-        )
-        self.url = self.env["PARLEY_PUBLIC_URL"] = f"http://127.0.0.1:{ports['gateway']}"
-        for name, argv in procfile_commands(ports, self.root).items():
+        ports = {name: free_port() for name in [*SERVICE_PORTS, "public"]}
+        commands = procfile_commands(ports, self.root)
+        if "nginx" not in commands:  # an older commit: the Python gateway is the public port
+            ports["public"] = ports["gateway"]
+        self.env.update(service_urls(ports))
+        self.url = self.env["PARLEY_PUBLIC_URL"]
+        for name, argv in commands.items():
             self.procs[name] = subprocess.Popen(
                 argv,
                 env=self.env,
@@ -221,7 +227,7 @@ class CpuMeter:
         """Run ``phase`` (an awaitable); return its result, CPU seconds by process and the
         number of PostgreSQL connections opened to our database meanwhile."""
         procs = self.system.procs
-        before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
+        before = {name: tree_cpu_seconds(proc.pid) for name, proc in procs.items()}
         shared_before = {k: sum(cpu_seconds(p) for p in v) for k, v in self.shared.items()}
         exited_before = children_cpu_seconds(self.postmaster)
         self._backends = {}
@@ -238,7 +244,7 @@ class CpuMeter:
             await sampler
         sessions_after = await self._sample()
         born = set(self._backends) - known
-        cpu = {name: cpu_seconds(proc.pid) - before[name] for name, proc in procs.items()}
+        cpu = {name: tree_cpu_seconds(proc.pid) - before[name] for name, proc in procs.items()}
         cpu["postgresql"] = sum(
             last - (0.0 if pid in born else first) for pid, (first, last) in self._backends.items()
         )
