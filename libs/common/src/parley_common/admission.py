@@ -5,7 +5,8 @@ A request that cannot start within ``wait`` seconds would miss the latency budge
 refusing it at once keeps the latency of accepted work bounded and tells the client when to
 come back, where an unbounded queue answers in 15 s, or never (bench/chat_message_path.py).
 One ``Admission`` guards each service's HTTP app (``AdmissionMiddleware``) and each upstream
-in the gateway's proxy.
+of the gateway's own calls (boot); in front, nginx bounds the requests in flight per service
+(``limit_conn``, parley_gateway.nginx) and refuses past that at once.
 """
 
 from __future__ import annotations

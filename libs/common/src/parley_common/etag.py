@@ -7,7 +7,7 @@ answers ``304`` with no body. Only the body is hashed, not the state behind it: 
 does its work, the client saves the download (and the parsing). Hashing a 10 KB list costs about
 10 µs (bench/etag_hash.py), next to milliseconds of work behind the response.
 
-The tag is strong because it names these exact bytes; nothing on the way (the gateway forwards
+The tag is strong because it names these exact bytes; nothing on the way (nginx forwards
 bodies and headers untouched) re-encodes them. If-None-Match is compared weakly, as RFC 9110
 §13.1.2 asks, so a client or cache that weakened the tag still gets its 304.
 """
