@@ -316,9 +316,11 @@ async def test_internal_and_unknown_paths_are_404_problems(tmp_path) -> None:
     async with running_front(tmp_path) as front, httpx.AsyncClient(base_url=front.url) as c:
         answers = [await c.get(p) for p in ("/readyz", "/metrics", "/api/v1/media/x")]
         own = await c.get("/demo/abc")
+        app = await c.get("/app/")
     for resp in answers:
         assert_problem(resp, 404, "not_found")
     assert own.json()["service"] == "gateway"  # everything else is the Python gateway's
+    assert app.json()["service"] == "gateway"
     assert [s["path"] for s in front.upstreams["gateway"].seen][-1] == "/demo/abc"
 
 

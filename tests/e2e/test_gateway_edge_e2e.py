@@ -107,3 +107,20 @@ async def test_nginx_refusals_are_problems_with_retry_after(system: System, gate
     assert int(limited.headers["retry-after"]) == 20
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == "*"
+
+
+async def test_the_gateways_own_pages_through_nginx(system: System, gateway) -> None:
+    owner = await system.signup(gateway)
+    pages = {
+        path: await gateway.get(path)
+        for path in ("/openapi.json", "/asyncapi.json", "/docs", "/widget.js")
+    }
+    demo = await gateway.get(f"/demo/{owner['account']['widget_key']}")
+    boot = await gateway.get("/api/v1/boot", headers=owner["headers"])
+    for path, resp in pages.items():
+        assert resp.status_code == 200, (path, resp.text[:200])
+    assert "/api/v1/conversations" in pages["/openapi.json"].json()["paths"]
+    assert "javascript" in pages["/widget.js"].headers["content-type"]
+    assert demo.status_code == 200 and "widget.js" in demo.text
+    assert boot.status_code == 200, boot.text
+    assert boot.json()["agent"]["id"] == owner["agent"]["id"]
