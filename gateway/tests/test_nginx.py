@@ -321,7 +321,7 @@ async def test_internal_and_unknown_paths_are_404_problems(tmp_path) -> None:
         assert_problem(resp, 404, "not_found")
     assert own.json()["service"] == "gateway"  # everything else is the Python gateway's
     assert app.json()["service"] == "gateway"
-    assert [s["path"] for s in front.upstreams["gateway"].seen][-1] == "/demo/abc"
+    assert [s["path"] for s in front.upstreams["gateway"].seen][-2:] == ["/demo/abc", "/app/"]
 
 
 async def test_a_full_upstream_is_refused_at_once_with_503_and_retry_after(tmp_path) -> None:
