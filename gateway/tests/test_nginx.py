@@ -369,3 +369,14 @@ async def test_behind_a_trusted_proxy_the_client_address_is_its_forwarded_one(tm
     got = front.upstreams["chat"].seen[0]["headers"]
     assert got["X-Real-IP"] == "203.0.113.7"
     assert got["X-Forwarded-For"].rsplit(",", 1)[-1].strip() == "203.0.113.7"
+
+
+def test_every_gateway_api_route_is_routed_to_the_gateway() -> None:
+    """nginx answers 404 for an /api/v1 path no ROUTES entry owns: a new gateway route under
+    /api/v1 needs its entry."""
+    from parley_gateway.app import ROUTERS
+
+    paths = [r.path for router in ROUTERS for r in router.routes if hasattr(r, "path")]
+    api = [p for p in paths if p.startswith("/api/v1/")]
+    assert "/api/v1/boot" in api
+    assert {p: route_for(p.removeprefix("/api/v1")) for p in api} == {p: "gateway" for p in api}
