@@ -315,10 +315,13 @@ async def test_upstream_gets_the_raw_path_it_was_routed_by(tmp_path) -> None:
 async def test_internal_and_unknown_paths_are_404_problems(tmp_path) -> None:
     async with running_front(tmp_path) as front, httpx.AsyncClient(base_url=front.url) as c:
         answers = [await c.get(p) for p in ("/readyz", "/metrics", "/api/v1/media/x")]
+        german = await c.get("/api/v1/media/x", headers={"Accept-Language": "de-DE,de;q=0.9"})
         own = await c.get("/demo/abc")
         app = await c.get("/app/")
     for resp in answers:
         assert_problem(resp, 404, "not_found")
+        assert resp.json()["title"] == "Not found"
+    assert german.json()["title"] == "Nicht gefunden"  # the services' catalogue
     assert own.json()["service"] == "gateway"  # everything else is the Python gateway's
     assert app.json()["service"] == "gateway"
     assert [s["path"] for s in front.upstreams["gateway"].seen][-2:] == ["/demo/abc", "/app/"]

@@ -24,6 +24,7 @@ import shutil
 from pathlib import Path
 
 from parley_common.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE
+from parley_common.i18n import LANGUAGES, SOURCE_LANGUAGE, gettext
 from parley_gateway.config import ROUTES, SERVICES, GatewaySettings
 
 NGINX = "/usr/sbin/nginx"
@@ -136,12 +137,47 @@ def _problems(settings: GatewaySettings) -> str:
 def _body(status: int, code: str, title: str, detail: str) -> dict[str, object]:
     return {
         "type": PROBLEM_TYPE_BASE + code,
-        "title": title,
+        "title": f"${_title_variable(title)}",  # in the client's language (_title_maps)
         "status": status,
         "detail": detail,
         "code": code,
         "request_id": "$parley_request_id",
     }
+
+
+TITLES = (
+    "Invalid path",
+    "Bad request",
+    "Not found",
+    "Payload too large",
+    "Too many requests",
+    "Internal error",
+    "Service unavailable",
+    "Service overloaded",
+    "Service timed out",
+)
+
+
+def _title_variable(title: str) -> str:
+    return "parley_title_" + title.lower().replace(" ", "_")
+
+
+def _title_maps() -> str:
+    """Problem titles in the Accept-Language's first language, as the services answer them
+    (parley_common.i18n catalogues); nginx looks at the first language only, not q-values."""
+    languages = "".join(
+        f'\n    "~*^\\s*{lang}" {lang};' for lang in LANGUAGES if lang != SOURCE_LANGUAGE
+    )
+    maps = [f"\nmap $http_accept_language $parley_language {{\n    default en;{languages}\n}}"]
+    for title in TITLES:
+        translated = {lang: gettext(lang, title) for lang in LANGUAGES}
+        assert not any(c in t for t in translated.values() for c in '"\\$'), title
+        entries = "".join(f'\n    {lang} "{text}";' for lang, text in translated.items())
+        maps.append(
+            f"\nmap $parley_language ${_title_variable(title)} {{\n"
+            f'    default "{title}";{entries}\n}}'
+        )
+    return "".join(maps)
 
 
 def _cors_maps(settings: GatewaySettings) -> str:
@@ -283,7 +319,7 @@ http {{
     map $http_upgrade $connection_upgrade {{
         default upgrade;
         "" "";
-    }}{_cors_maps(settings)}
+    }}{_cors_maps(settings)}{_title_maps()}
 
 {_real_ip(settings)}
     limit_req_zone $binary_remote_addr zone=per_address:10m rate={per_address}r/m;
