@@ -2,10 +2,11 @@
 
 The gateway, chat, the chat worker (outbox relay) and the gateway worker (sequencer) are
 restarted with ``PARLEY_OTLP_ENDPOINT`` pointing at an OTLP/HTTP collector double in this
-test (the real exporter, protobuf over HTTP); the visitor writes through the gateway while an
-agent listens on the stream, and the spans they export must form one trace: the gateway's
-request → chat's request → the relay's publish → the sequencer → the gateway's delivery to
-the agent's socket, every span's parent inside the trace.
+test (the real exporter, protobuf over HTTP); the visitor writes through nginx (which does
+not trace, and passes the client's `traceparent` on) while an agent listens on the stream,
+and the spans they export must form one trace, the client's: chat's request → the relay's
+publish → the sequencer → the gateway's delivery to the agent's socket, every span's parent
+inside the trace but the root's, which is the client's span.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from websockets.asyncio.client import connect
 from parley_common.e2e import System, free_port, next_event
 from parley_common.testing import eventually
 
+CLIENT_TRACE_ID, CLIENT_SPAN_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+CLIENT = f"00-{CLIENT_TRACE_ID}-{CLIENT_SPAN_ID}-01"  # a W3C traceparent, as a client sends it
 TRACED = ("gateway", "chat", "chat-worker", "gateway-sequencer")
 
 
@@ -111,7 +114,7 @@ async def test_one_visitor_message_is_one_connected_trace(system: System, gatewa
             ) as agent_ws:
                 sent = await gateway.post(
                     "/api/v1/widget/messages",
-                    headers={"Authorization": f"Bearer {visitor_token}"},
+                    headers={"Authorization": f"Bearer {visitor_token}", "traceparent": CLIENT},
                     json={"text": "Is this traced?", "client_message_id": "t-1"},
                 )
                 assert sent.status_code == 201, sent.text
@@ -135,10 +138,11 @@ async def test_one_visitor_message_is_one_connected_trace(system: System, gatewa
 
             trace = await eventually(complete, timeout=20)
 
+    assert trace_id == CLIENT_TRACE_ID  # the client's trace, carried through nginx
     by_id = {s.span_id: s for s in trace}
     roots = [s for s in trace if s.parent_id not in by_id]
     assert len(roots) == 1, roots
-    assert roots[0].service == "parley-gateway"
+    assert roots[0].service == "parley-chat" and roots[0].parent_id == CLIENT_SPAN_ID
     assert roots[0].name.startswith("POST")
 
     def chain(span: Span) -> list[str]:
@@ -151,8 +155,8 @@ async def test_one_visitor_message_is_one_connected_trace(system: System, gatewa
     path = chain(delivered())  # type: ignore[arg-type]
     names = [p.split(": ", 1)[1] for p in path]
     services = [p.split(": ", 1)[0] for p in path]
-    # gateway request → chat request → relay publish → sequencer → delivery, in that order.
-    assert services[0] == "parley-gateway" and "parley-chat" in services
+    # chat request → relay publish → sequencer → gateway delivery, in that order.
+    assert services[0] == "parley-chat"
     assert services.index("parley-chat") < services.index("parley-chat-worker")
     assert "publish chat.message.created" in names
     assert "sequence chat.message.created" in names
