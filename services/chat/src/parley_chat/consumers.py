@@ -88,9 +88,9 @@ async def on_visitor_blocked(session: AsyncSession, event: Event) -> None:
 
 async def on_bot_message(session: AsyncSession, event: Event) -> None:
     data = BotMessageRequested.model_validate(event.data)
-    await widget.bot_message(
-        session, event.account_id, data.visitor_id, data.text, data.bot_id, data.conversation_id
-    )
+    # data.conversation_id is not needed: a visitor has at most one open conversation, and
+    # the bot writes into the visitor's current one like every other channel.
+    await widget.bot_message(session, event.account_id, data.visitor_id, data.text, data.bot_id)
 
 
 CONSUMERS: list[Consumer] = [

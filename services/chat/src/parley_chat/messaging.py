@@ -45,7 +45,7 @@ def check_content(text: str, attachment_ids: Sequence[uuid.UUID]) -> None:
         raise EmptyMessage()
 
 
-async def append_message(
+async def store_message(
     session: AsyncSession,
     *,
     account_id: uuid.UUID,
@@ -62,7 +62,8 @@ async def append_message(
     alone: bool = False,
     internal: bool = False,
 ) -> tuple[dict[str, Any], bool]:
-    """Store a message and its event; returns (message, created).
+    """Store a message and its event; returns (message, created). Visitor-side channels
+    call ``messages.append.append_message`` instead, which applies the conversation rules.
 
     A repeated ``client_message_id`` of the same author returns the first message and
     changes nothing. ``alone``: the message is the request's only write (see
@@ -86,7 +87,7 @@ async def append_message(
     if attachment_ids and uploader is not None:
         # Claimed first so the JSON copy on the message is complete; the unique index still
         # turns a retry into a no-op (the claim rolls back with the 201 of the first send).
-        existing = await _existing(session, account_id, author, client_message_id)
+        existing = await existing_message(session, account_id, author, client_message_id)
         if existing is not None:
             return existing, False
         values["attachments"] = await attachment_store.claim(
@@ -104,7 +105,7 @@ async def append_message(
         session, values, at=now, reopen=reopen, event=event, alone=alone
     )
     if seq is None:
-        existing = await _existing(session, account_id, author, client_message_id)
+        existing = await existing_message(session, account_id, author, client_message_id)
         assert existing is not None
         return existing, False
     message["seq"] = seq
@@ -119,7 +120,7 @@ async def append_message(
     return message, True
 
 
-async def _existing(
+async def existing_message(
     session: AsyncSession, account_id: uuid.UUID, author: Author, client_message_id: str | None
 ) -> dict[str, Any] | None:
     if client_message_id is None or author.id is None:
@@ -196,7 +197,7 @@ async def _round_robin(session: AsyncSession, account_id: uuid.UUID) -> uuid.UUI
 
 
 async def system_message(session: AsyncSession, conversation: Any, text: str) -> None:
-    await append_message(
+    await store_message(
         session,
         account_id=conversation.account_id,
         conversation_id=conversation.id,

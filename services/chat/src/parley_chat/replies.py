@@ -14,7 +14,7 @@ from parley_chat.config import ChatSettings
 from parley_chat.errors import ConversationNotFound, VisitorHasNoEmail
 from parley_chat.facebook import service as messenger
 from parley_chat.facebook.graph import GraphAPI
-from parley_chat.messaging import Author, append_message, check_content, clean_text
+from parley_chat.messaging import Author, check_content, clean_text, store_message
 from parley_chat.schemas import AgentMessageIn
 from parley_chat.service import agent_display, join_if_needed
 from parley_common.errors import TooManyRequests
@@ -59,7 +59,7 @@ async def send_agent_message(
     messenger_reply = (
         conversation.channel == "facebook" and body.channel == "chat" and not body.internal
     )
-    message, created = await append_message(
+    message, created = await store_message(
         session,
         account_id=agent.account_id,
         conversation_id=conversation_id,

@@ -71,19 +71,20 @@ class VisitorState(NamedTuple):
     email: str | None
     id: uuid.UUID | None
     status: str | None
+    channel: str | None
 
 
 # The visitor's projection (blocked, name) and their current conversation (the open one, else
 # the latest); one row even when neither exists. Only table names are formatted in.
 _VISITOR_STATE = _positional(f"""
-SELECT k.blocked, k.name, k.label, k.email, latest.id, latest.status
+SELECT k.blocked, k.name, k.label, k.email, latest.id, latest.status, latest.channel
 FROM (SELECT 1) AS one
 LEFT JOIN (
     SELECT blocked, name, label, email FROM {visitors.fullname}
     WHERE account_id = :account_id AND visitor_id = :visitor_id
 ) AS k ON true
 LEFT JOIN LATERAL (
-    SELECT id, status FROM {conversations.fullname}
+    SELECT id, status, channel FROM {conversations.fullname}
     WHERE account_id = :account_id AND visitor_id = :visitor_id
     ORDER BY status = 'open' DESC, created_at DESC LIMIT 1
 ) AS latest ON true
@@ -94,7 +95,7 @@ async def visitor_state(
     session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
 ) -> VisitorState:
     """One round trip (a read, on the driver connection): columns blocked, name, label,
-    email, id, status."""
+    email, id, status, channel."""
     row = await _fetchrow(session, _VISITOR_STATE, account_id=account_id, visitor_id=visitor_id)
     return VisitorState(*row)
 

@@ -21,7 +21,7 @@ from parley_chat.errors import (
     VisitorNotFound,
 )
 from parley_chat.events import emit_conversation
-from parley_chat.messaging import Author, append_message, open_conversation, system_message
+from parley_chat.messaging import Author, open_conversation, store_message, system_message
 from parley_common.pagination import InvalidCursor, decode_time_id, page_of
 from parley_common.security import AgentPrincipal
 
@@ -167,7 +167,7 @@ async def contact_visitor(
     )
     if text:
         name = await agent_display(session, agent)
-        await append_message(
+        await store_message(
             session,
             account_id=agent.account_id,
             conversation_id=row.id,

@@ -17,14 +17,14 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat import projections
-from parley_chat import repository as chat_repo
 from parley_chat.config import ChatSettings
+from parley_chat.errors import VisitorBlocked
 from parley_chat.events import outbox
 from parley_chat.facebook import repository as repo
 from parley_chat.facebook.errors import InvalidPayload, InvalidSignature, VerificationFailed
 from parley_chat.facebook.graph import GraphAPI
 from parley_chat.facebook.schemas import GRAPH_ID, MessagingEvent, WebhookPayload
-from parley_chat.messaging import Author, append_message, open_conversation, system_message
+from parley_chat.messages.append import MESSENGER, append_message
 
 log = logging.getLogger("parley.chat.facebook")
 
@@ -134,34 +134,15 @@ async def _store(
                     "facebook": {"page_id": page_id, "psid": psid},
                 },
             )
-    visitor_id = contact.visitor_id
-    key = message_key(mid)
-    # Checked before opening a conversation: a retry after a resolve opens nothing new.
-    if await chat_repo.message_by_client_id(session, account_id, visitor_id, key) is not None:
-        return False
-    state = await chat_repo.visitor_state(session, account_id, visitor_id)
-    if state.blocked:
-        return False
-    conversation, created = await open_conversation(
-        session,
-        account_id=account_id,
-        visitor_id=visitor_id,
-        channel="facebook",
-        started_by="visitor",
-    )
-    _, stored = await append_message(
-        session,
-        account_id=account_id,
-        conversation_id=conversation.id,
-        visitor_id=visitor_id,
-        author=Author("visitor", visitor_id, projections.visitor_display_name(state)),
-        text=text,
-        channel="facebook",
-        client_message_id=key,
-    )
-    if created and conversation.assignee_id is not None:
-        name = await projections.agent_name(session, account_id, conversation.assignee_id)
-        await system_message(
-            session, conversation, f"Conversation assigned to {name or 'an agent'}"
+    try:
+        appended = await append_message(
+            session,
+            MESSENGER,
+            account_id=account_id,
+            visitor_id=contact.visitor_id,
+            text=text,
+            client_message_id=message_key(mid),
         )
-    return stored
+    except VisitorBlocked:
+        return False
+    return appended.created

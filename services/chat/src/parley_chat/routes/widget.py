@@ -43,10 +43,8 @@ async def send_message(
 ) -> dict[str, Any]:
     """Opens a conversation if none is open; a retry with the same `client_message_id` returns
     the first message."""
-    conversation_id, message, _ = await widget.send_visitor_message(
-        session, settings, visitor, body
-    )
-    return {"conversation_id": conversation_id, "message": message}
+    sent = await widget.send_visitor_message(session, settings, visitor, body)
+    return {"conversation_id": sent.conversation_id, "message": sent.message}
 
 
 @router.get(

@@ -1,0 +1,1 @@
+"""Messages: the one way a visitor-side message enters a conversation (``append``)."""
