@@ -32,7 +32,8 @@ async def graph(system: System) -> AsyncIterator[Any]:
         "PARLEY_FACEBOOK_VERIFY_TOKEN": VERIFY_TOKEN,
     }
     try:
-        async with system.reconfigured("chat", env):
+        # The API takes the webhook; the worker sends replies (messages/delivery.py).
+        async with system.reconfigured("chat", env), system.reconfigured("chat-worker", env):
             server.module = module
             yield server
     finally:
@@ -109,7 +110,8 @@ async def test_messenger_round_trip(system: System, gateway, graph) -> None:
     )
     assert reply.status_code == 201, reply.text
     assert reply.json()["channel"] == "facebook"
-    [sent] = graph.sent_messages(PAGE_ID)
+    # The chat worker sends it once the message is stored.
+    [sent] = await eventually(lambda: graph.sent_messages(PAGE_ID))
     assert sent == {
         "recipient": {"id": PSID},
         "messaging_type": "RESPONSE",
@@ -129,7 +131,16 @@ async def test_messenger_round_trip(system: System, gateway, graph) -> None:
     refused = await gateway.post(
         f"/api/v1/conversations/{cid}/messages", headers=headers, json={"text": "Hello?"}
     )
-    assert refused.status_code == 502 and refused.json()["code"] == "facebook_send_failed"
+    assert refused.status_code == 201, refused.text
+
+    async def refusal() -> dict[str, Any] | None:
+        listed = await gateway.get(f"/api/v1/conversations/{cid}/messages", headers=headers)
+        [message] = [m for m in listed.json()["items"] if m["id"] == refused.json()["id"]]
+        delivery: dict[str, Any] = message["delivery"]
+        return delivery if delivery["status"] == "failed" else None
+
+    delivery = await eventually(refusal)  # stored, and the agent sees Messenger refused it
+    assert delivery["code"] == "facebook_send_failed" and "isn't available" in delivery["detail"]
 
     gone = await gateway.delete("/api/v1/integrations/facebook", headers=headers)
     assert gone.status_code == 204 and PAGE_ID not in graph.subscribed

@@ -65,6 +65,13 @@ def feed(session_factory: async_sessionmaker[AsyncSession]) -> Feed:
     return run
 
 
+@pytest_asyncio.fixture
+async def chat_worker(worker: Callable[[str], Any]) -> AsyncIterator[Any]:
+    """The chat worker (outbox relay, consumers): it sends e-mail and Messenger replies."""
+    async with worker("chat") as ctx:
+        yield ctx
+
+
 @pytest.fixture
 def visitor(agent: SignedInAgent) -> TestVisitor:
     return make_visitor(agent.account_id)

@@ -85,7 +85,7 @@ async def test_email_reply_needs_the_visitors_address(client, visitor, named_age
 
 
 async def test_email_round_trip(
-    client, visitor, named_agent, feed, smtp_sink, inbound, session_factory
+    client, visitor, named_agent, feed, smtp_sink, inbound, session_factory, chat_worker
 ):
     email = f"jane-{uuid.uuid4().hex[:8]}@example.com"
     await feed(

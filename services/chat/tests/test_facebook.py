@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from parley_chat.app import app
 from parley_chat.config import get_chat_settings
-from parley_common.testing import make_agent
+from parley_common.testing import eventually, make_agent
 
 from .conftest import events_of
 from .graph_server import GraphServer, message_event, sign
@@ -88,6 +88,12 @@ async def messages_of(client, agent, cid) -> list[dict[str, Any]]:
     resp = await client.get(f"/api/v1/conversations/{cid}/messages", headers=agent.headers)
     assert resp.status_code == 200, resp.text
     return list(reversed(resp.json()["items"]))
+
+
+async def last_delivery(client, agent, cid, status: str) -> dict[str, Any] | None:
+    """The last message's delivery once it has ``status``."""
+    delivery: dict[str, Any] = (await messages_of(client, agent, cid))[-1]["delivery"]
+    return delivery if delivery["status"] == status else None
 
 
 # --- connecting a page ------------------------------------------------------------------------
@@ -345,7 +351,7 @@ async def test_attachments_and_postbacks_become_text(graph, client, agent, page)
 
 
 # --- agent replies ------------------------------------------------------------------------
-async def test_an_agent_reply_goes_to_messenger(graph, client, agent, page):
+async def test_an_agent_reply_goes_to_messenger(graph, client, agent, page, chat_worker):
     await messenger_writes(client, graph, page, "m_q", "Are you open?")
     [conversation] = await facebook_conversations(client, agent)
     resp = await client.post(
@@ -355,15 +361,15 @@ async def test_an_agent_reply_goes_to_messenger(graph, client, agent, page):
     )
     assert resp.status_code == 201, resp.text
     assert resp.json()["channel"] == "facebook"
-    [sent] = graph.calls("POST", f"/{page['id']}/messages")
+    # Sent by the chat worker after the message was stored (messages/delivery.py).
+    [sent] = await eventually(lambda: graph.calls("POST", f"/{page['id']}/messages"))
     assert sent.json == {
         "recipient": {"id": page["psid"]},
         "messaging_type": "RESPONSE",
         "message": {"text": "Yes, until 6 pm."},
     }
     assert sent.headers["Authorization"] == f"Bearer {page['token']}"
-    texts = [m["text"] for m in await messages_of(client, agent, conversation["id"])]
-    assert texts[-1] == "Yes, until 6 pm."
+    assert await eventually(lambda: last_delivery(client, agent, conversation["id"], "sent"))
 
     long = "x" * 4500
     resp = await client.post(
@@ -372,11 +378,12 @@ async def test_an_agent_reply_goes_to_messenger(graph, client, agent, page):
         json={"text": long},
     )
     assert resp.status_code == 201
+    await eventually(lambda: len(graph.sent_messages(page["id"])) == 4)
     parts = [m["message"]["text"] for m in graph.sent_messages(page["id"])[1:]]
     assert [len(p) for p in parts] == [2000, 2000, 500] and "".join(parts) == long
 
 
-async def test_a_refused_reply_is_502_and_not_stored(graph, client, agent, page):
+async def test_a_refused_reply_is_stored_as_failed(graph, client, agent, page, chat_worker):
     await messenger_writes(client, graph, page, "m_late", "Hello?")
     [conversation] = await facebook_conversations(client, agent)
     graph.fail(
@@ -391,10 +398,10 @@ async def test_a_refused_reply_is_502_and_not_stored(graph, client, agent, page)
         headers=agent.headers,
         json={"text": "Sorry for the wait"},
     )
-    assert resp.status_code == 502 and resp.json()["code"] == "facebook_send_failed"
-    assert "outside of allowed window" in resp.json()["detail"]
-    texts = [m["text"] for m in await messages_of(client, agent, conversation["id"])]
-    assert texts == ["Hello?"]  # neither the reply nor the "joined" note was stored
+    assert resp.status_code == 201 and resp.json()["delivery"]["status"] == "pending"
+    delivery = await eventually(lambda: last_delivery(client, agent, conversation["id"], "failed"))
+    assert delivery["code"] == "facebook_send_failed"
+    assert "outside of allowed window" in delivery["detail"]
 
 
 async def test_attachments_cannot_be_sent_to_messenger(graph, client, agent, page):

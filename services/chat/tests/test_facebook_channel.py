@@ -9,17 +9,20 @@ import uuid
 
 from sqlalchemy import text
 
+from parley_common.testing import eventually
+
 from .test_facebook import (  # noqa: F401 (fixtures)
     client,
     facebook_conversations,
     graph,
+    last_delivery,
     messages_of,
     messenger_writes,
     page,
 )
 
 
-async def test_a_bot_message_goes_to_messenger(graph, client, agent, page, feed):
+async def test_a_bot_message_goes_to_messenger(graph, client, agent, page, feed, chat_worker):
     await messenger_writes(client, graph, page, "m_bot", "Do you deliver?")
     [conversation] = await facebook_conversations(client, agent)
     bot = {"visitor_id": conversation["visitor_id"], "conversation_id": conversation["id"]}
@@ -28,7 +31,7 @@ async def test_a_bot_message_goes_to_messenger(graph, client, agent, page, feed)
         agent.account_id,
         {**bot, "text": "Our bot says: yes, in town.", "bot_id": str(uuid.uuid4())},
     )
-    [sent] = graph.sent_messages(page["id"])
+    [sent] = await eventually(lambda: graph.sent_messages(page["id"]))
     assert sent == {
         "recipient": {"id": page["psid"]},
         "messaging_type": "RESPONSE",
@@ -39,8 +42,10 @@ async def test_a_bot_message_goes_to_messenger(graph, client, agent, page, feed)
 
     graph.fail("POST", f"/{page['id']}/messages", 400, "(#551) unavailable", 551)
     await feed("bots.message.requested", agent.account_id, {**bot, "text": "Still there?"})
+    # Kept for the agents though Messenger refused it.
+    assert await eventually(lambda: last_delivery(client, agent, conversation["id"], "failed"))
     texts = [m["text"] for m in await messages_of(client, agent, conversation["id"])]
-    assert texts[-1] == "Still there?"  # kept for the agents though Messenger refused it
+    assert texts[-1] == "Still there?"
 
 
 async def test_a_messenger_user_becomes_a_visitor_once(

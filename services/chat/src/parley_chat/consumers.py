@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat import erasure, projections, widget
+from parley_chat.messages import delivery
 from parley_common.events.catalogue import (
     AccountCreated,
     AgentData,
@@ -111,4 +112,5 @@ CONSUMERS: list[Consumer] = [
     ),
     Consumer("bot-messages", {"bots.message.requested": on_bot_message}),
     erasure.CONSUMER,
+    delivery.CONSUMER,
 ]

@@ -30,6 +30,8 @@ class Author:
 
 
 SYSTEM = Author("system", None, None)
+# Channels whose messages leave Parley: the chat worker sends them after commit.
+SENT_ELSEWHERE = ("email", "facebook")
 
 
 def clean_text(text: str, max_length: int) -> str:
@@ -83,6 +85,10 @@ async def store_message(
         "client_message_id": client_message_id,
         "internal": internal,
         "created_at": now,
+        # Sent by the worker after commit (messages/delivery.py), never under the row lock.
+        "delivery": {"status": "pending"}
+        if channel in SENT_ELSEWHERE and author.type in ("agent", "bot") and not internal
+        else None,
     }
     if attachment_ids and uploader is not None:
         # Claimed first so the JSON copy on the message is complete; the unique index still

@@ -136,6 +136,9 @@ class Message(Base):
     # An internal note: agents only (never the widget, transcripts, e-mail or Messenger).
     internal: Mapped[bool] = mapped_column(Boolean, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # An e-mail or Messenger message, sent by the worker after commit (messages/delivery.py):
+    # {"status": "pending" | "sent" | "failed", "code", "detail"}; NULL when nothing sends it.
+    delivery: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class ReadMarker(Base):

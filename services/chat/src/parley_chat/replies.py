@@ -1,4 +1,4 @@
-"""Agent messages (chat or e-mail, with shortcuts and attachments) and transcripts."""
+"""Agent messages (chat, e-mail or Messenger, with shortcuts and attachments) and transcripts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from parley_chat.attachments import Uploader
 from parley_chat.config import ChatSettings
 from parley_chat.errors import ConversationNotFound, VisitorHasNoEmail
 from parley_chat.facebook import service as messenger
-from parley_chat.facebook.graph import GraphAPI
 from parley_chat.messaging import Author, check_content, clean_text, store_message
 from parley_chat.schemas import AgentMessageIn
 from parley_chat.service import agent_display, join_if_needed
@@ -28,7 +27,6 @@ async def send_agent_message(
     agent: AgentPrincipal,
     conversation_id: uuid.UUID,
     body: AgentMessageIn,
-    graph: GraphAPI | None = None,
 ) -> tuple[dict[str, Any], bool]:
     conversation = await repo.get_conversation(
         session, agent.account_id, conversation_id, lock=True
@@ -52,14 +50,20 @@ async def send_agent_message(
     check_content(text, body.attachment_ids)
     if body.channel == "email" and (visitor is None or not visitor.email):
         raise VisitorHasNoEmail("Add the visitor's e-mail address before replying by e-mail.")
-    if not body.internal:
-        # A note is not a reply: the agent does not join (the visitor would see it).
-        await join_if_needed(session, agent, conversation)
     # On a Messenger conversation a chat reply goes to Messenger (channel "facebook").
     messenger_reply = (
         conversation.channel == "facebook" and body.channel == "chat" and not body.internal
     )
-    message, created = await store_message(
+    if messenger_reply:
+        await messenger.check_reply(
+            session, agent.account_id, conversation.visitor_id, bool(body.attachment_ids)
+        )
+    if not body.internal:
+        # A note is not a reply: the agent does not join (the visitor would see it).
+        await join_if_needed(session, agent, conversation)
+    # An e-mail or Messenger reply is stored "pending" with its event; the chat worker sends it
+    # after commit (messages/delivery.py): no network call under the conversation's row lock.
+    return await store_message(
         session,
         account_id=agent.account_id,
         conversation_id=conversation_id,
@@ -73,30 +77,6 @@ async def send_agent_message(
         visitor_name=projections.visitor_display_name(visitor),
         internal=body.internal,
     )
-    if created and messenger_reply:
-        # Sent before the commit, like e-mail: if Graph refuses, the message is not stored.
-        assert graph is not None, "Messenger replies need the Graph client"
-        await messenger.deliver_reply(
-            session, graph, agent.account_id, conversation.visitor_id, message
-        )
-    if created and body.channel == "email":
-        assert visitor is not None and visitor.email
-        # Sent before the commit: if the mail server refuses, the message is not stored.
-        await mailer.send_reply(
-            settings,
-            to=visitor.email,
-            conversation_id=conversation_id,
-            agent_name=name,
-            text=_with_links(settings, message),
-        )
-    return message, created
-
-
-def _with_links(settings: ChatSettings, message: dict[str, Any]) -> str:
-    links = [
-        f"{a['name']}: {settings.public_url.rstrip('/')}{a['url']}" for a in message["attachments"]
-    ]
-    return "\n\n".join([message["text"], *links]) if links else str(message["text"])
 
 
 async def send_transcript(

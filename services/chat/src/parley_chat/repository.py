@@ -42,6 +42,7 @@ MESSAGE_COLUMNS = (
     messages.c.attachments,
     messages.c.internal,
     messages.c.created_at,
+    messages.c.delivery,
 )
 
 
@@ -174,9 +175,10 @@ WITH prev AS (
 ), ins AS (
     INSERT INTO {messages.fullname} AS m (id, account_id, conversation_id, author_type,
         author_id, author_name, text, channel, client_message_id, attachments, internal,
-        created_at)
+        created_at, delivery)
     VALUES (:id, :account_id, :conversation_id, :author_type, :author_id, :author_name,
-        :text, :channel, :client_message_id, CAST(:attachments AS jsonb), :internal, :created_at)
+        :text, :channel, :client_message_id, CAST(:attachments AS jsonb), :internal, :created_at,
+        CAST(:delivery AS jsonb))
     ON CONFLICT (account_id, author_id, client_message_id)
         WHERE client_message_id IS NOT NULL DO NOTHING
     RETURNING m.seq
@@ -230,6 +232,7 @@ async def append_message(
         **values,
         "internal": internal,
         "attachments": orjson.dumps(values.get("attachments") or []).decode(),
+        "delivery": orjson.dumps(values["delivery"]).decode() if values.get("delivery") else None,
         "preview": (values["text"] or "[attachment]")[:200],
         "last_author_type": author_type,
         "at": at,
@@ -255,6 +258,23 @@ async def message_by_client_id(
         messages.c.account_id == account_id,
         messages.c.author_id == author_id,
         messages.c.client_message_id == client_message_id,
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def set_delivery(
+    session: AsyncSession, account_id: uuid.UUID, message_id: uuid.UUID, delivery: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(messages)
+        .where(messages.c.account_id == account_id, messages.c.id == message_id)
+        .values(delivery=delivery)
+    )
+
+
+async def get_message(session: AsyncSession, account_id: uuid.UUID, message_id: uuid.UUID) -> Any:
+    stmt = select(*MESSAGE_COLUMNS).where(
+        messages.c.account_id == account_id, messages.c.id == message_id
     )
     return (await session.execute(stmt)).first()
 

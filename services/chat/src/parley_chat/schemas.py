@@ -120,6 +120,12 @@ class AttachmentOut(BaseModel):
     url: str
 
 
+class DeliveryOut(BaseModel):
+    status: Literal["pending", "sent", "failed"]
+    code: str | None = None
+    detail: str | None = None
+
+
 class MessageOut(BaseModel):
     id: uuid.UUID
     seq: int
@@ -133,6 +139,11 @@ class MessageOut(BaseModel):
     attachments: list[dict[str, Any]] = []
     internal: bool = False
     created_at: datetime
+    delivery: DeliveryOut | None = Field(
+        None,
+        description="An e-mail or Messenger message: sent by the worker after it is stored; "
+        "`failed` carries the problem (`code`, `detail`). Null for a message nothing sends.",
+    )
 
 
 class MessagePage(BaseModel):

@@ -21,7 +21,6 @@ from parley_chat.errors import (
     RatingNotRequested,
     VisitorBlocked,
 )
-from parley_chat.facebook import service as facebook
 from parley_chat.messages.append import (
     BOT,
     CONTACT_FORM,
@@ -166,7 +165,9 @@ async def bot_message(
     """A chatbot or automatic message writes into the visitor's current conversation (opening
     one if none). Nothing is written to a blocked visitor."""
     try:
-        appended = await append_message(
+        # In a Messenger conversation the message goes to Messenger too: the worker sends it
+        # after commit (messages/delivery.py); a refusal is recorded, the message stays.
+        await append_message(
             session,
             BOT,
             account_id=account_id,
@@ -176,8 +177,6 @@ async def bot_message(
         )
     except VisitorBlocked:
         return
-    if appended.created and appended.message["channel"] == "facebook":
-        await facebook.deliver_bot_message(session, account_id, visitor_id, appended.message)
 
 
 async def email_reply(

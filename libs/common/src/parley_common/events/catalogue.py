@@ -355,7 +355,7 @@ CATALOGUE: dict[str, EventSpec] = _specs(
         MessageCreated,
         "visitor",
         "A message was added to a conversation.",
-        ("notify", "bots"),
+        ("notify", "bots", "chat"),
         routing=("author_type", "previous_author_type", "channel", "account_id"),
     ),
     EventSpec(

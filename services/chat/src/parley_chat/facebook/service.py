@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat.config import get_chat_settings
 from parley_chat.facebook import repository as repo
 from parley_chat.facebook.errors import (
     FacebookAttachmentsUnsupported,
@@ -20,7 +19,7 @@ from parley_chat.facebook.errors import (
     FacebookSendFailed,
     FacebookUnavailable,
 )
-from parley_chat.facebook.graph import GraphAPI, GraphError, graph_client
+from parley_chat.facebook.graph import GraphAPI, GraphError
 from parley_common.security import AgentPrincipal
 
 log = logging.getLogger("parley.chat.facebook")
@@ -106,37 +105,37 @@ async def _unsubscribe(graph: GraphAPI, row: Any) -> None:
         log.warning("unsubscribing page %s failed: %s", row.page_id, exc.message)
 
 
-async def deliver_reply(
-    session: AsyncSession,
-    graph: GraphAPI,
-    account_id: uuid.UUID,
-    visitor_id: uuid.UUID,
-    message: dict[str, Any],
+async def check_reply(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID, attachments: bool
 ) -> None:
-    """Send an agent's message to the Messenger user; raises (so nothing is stored) if
-    Graph refuses it or the page is gone."""
-    if message["attachments"]:
+    """Refuse, before anything is stored, a reply Messenger cannot take."""
+    if attachments:
         raise FacebookAttachmentsUnsupported()
+    await _recipient(session, account_id, visitor_id)
+
+
+async def _recipient(session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
     contact = await repo.contact_by_visitor(session, account_id, visitor_id)
     page = await repo.get_page(session, account_id)
     if contact is None or page is None or page.page_id != contact.page_id:
         raise FacebookPageDisconnected("Reconnect the page to answer this conversation.")
+    return page, contact.psid
+
+
+async def send(
+    session: AsyncSession,
+    graph: GraphAPI,
+    account_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    message: Any,
+) -> None:
+    """Send a stored agent's or bot's message to the Messenger user (the chat worker, after
+    commit); raises a ``DomainError`` when it cannot be delivered."""
+    if message.attachments:
+        raise FacebookAttachmentsUnsupported()
+    page, psid = await _recipient(session, account_id, visitor_id)
     try:
-        await graph.send_text(page.page_id, page.access_token, contact.psid, message["text"])
+        await graph.send_text(page.page_id, page.access_token, psid, message.text)
     except GraphError as exc:
         log.warning("Messenger send failed (%s): %s", exc.status, exc.message)
         raise FacebookSendFailed(f"Facebook said: {exc.message}") from exc
-
-
-async def deliver_bot_message(
-    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID, message: dict[str, Any]
-) -> None:
-    """A chatbot's message in a Messenger conversation goes to Messenger too. Bot messages
-    are rare next to replies, so the (chat worker's) client lives for this one send; a
-    refusal is logged and the message stays for the agents."""
-    async with graph_client() as client:
-        graph = GraphAPI(client, get_chat_settings().facebook_app_secret)
-        try:
-            await deliver_reply(session, graph, account_id, visitor_id, message)
-        except (FacebookSendFailed, FacebookPageDisconnected, FacebookAttachmentsUnsupported):
-            log.warning("a bot message for visitor %s did not reach Messenger", visitor_id)

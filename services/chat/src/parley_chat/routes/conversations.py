@@ -28,9 +28,7 @@ from parley_chat.errors import (
 from parley_chat.facebook.errors import (
     FacebookAttachmentsUnsupported,
     FacebookPageDisconnected,
-    FacebookSendFailed,
 )
-from parley_chat.facebook.graph import GraphDep
 from parley_chat.schemas import (
     AgentMessageIn,
     AssignIn,
@@ -157,8 +155,6 @@ async def list_messages(
         MessageTooLong,
         AttachmentInvalid,
         VisitorHasNoEmail,
-        MailFailed,
-        FacebookSendFailed,
         FacebookPageDisconnected,
         FacebookAttachmentsUnsupported,
     ),
@@ -169,14 +165,12 @@ async def send_message(
     session: SessionDep,
     agent: CurrentAgent,
     settings: ChatSettingsDep,
-    graph: GraphDep,
 ) -> dict[str, Any]:
     """`channel: "email"` also e-mails the visitor; their reply comes back here. On a
-    `facebook` conversation a chat reply is sent to Messenger (502 `facebook_send_failed`
-    when Facebook refuses it; the message is then not stored)."""
-    message, _ = await replies.send_agent_message(
-        session, settings, agent, conversation_id, body, graph
-    )
+    `facebook` conversation a chat reply is sent to Messenger. Both are sent after the message
+    is stored: `delivery.status` goes from `pending` to `sent`, or to `failed` with the
+    problem (`code`, `detail`, e.g. `facebook_send_failed`)."""
+    message, _ = await replies.send_agent_message(session, settings, agent, conversation_id, body)
     return message
 
 
