@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from parley_common.contracts import SERVICE_PORTS
 from parley_common.definition import ServiceDef
-from parley_common.settings import SERVICE_PORTS
 from parley_gateway.config import get_gateway_settings
 from parley_gateway.stream.sequencer import QUEUE_PURPOSE, run_sequencer
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from parley_common.contracts import typing_channel
 from parley_common.settings import Settings
 
 
@@ -53,7 +54,7 @@ class Keys:
         return f"{self.ns}:stream:{account_id}"
 
     def typing(self, account_id: str) -> str:
-        return f"{self.ns}:typing:{account_id}"
+        return typing_channel(self.ns, account_id)
 
     def control(self) -> str:
         return f"{self.ns}:stream:control"

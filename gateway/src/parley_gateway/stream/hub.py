@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from parley_common import telemetry
-from parley_common.stream_frames import HelloFrame, TypingFrame
+from parley_common.contracts import typing_frame
+from parley_common.stream_frames import HelloFrame
 from parley_gateway.stream.config import Keys, StreamSettings
 from parley_gateway.stream.sequencer import new_epoch
 from parley_gateway.stream.subscriber import CLOSE_UNAVAILABLE, Subscriber
@@ -214,13 +215,12 @@ class Hub:
             owner = value.decode() if isinstance(value, bytes) else value
             if owner is None or (sub.is_visitor and owner != sub.visitor_id):
                 return False
-        frame = TypingFrame(
-            type="typing",
+        frame = typing_frame(
             conversation_id=conversation,
             visitor_id=sub.visitor_id or owner,
             author_type="visitor" if sub.is_visitor else "agent",
             author_id=sub.visitor_id or sub.agent_id,
-            author_name=None,
+            author_name=None,  # the gateway keeps no names; chat's REST typing names the author
             is_typing=is_typing,
         )
         await self.redis.publish(self.keys.typing(sub.account_id), orjson.dumps(frame))

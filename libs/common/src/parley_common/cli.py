@@ -177,7 +177,7 @@ def serve(
 
 
 def _nginx_settings_and_port(port: int | None) -> tuple[Any, int]:
-    from parley_common.settings import PUBLIC_PORT
+    from parley_common.contracts import PUBLIC_PORT
 
     gateway = importlib.import_module("parley_gateway.config")
     return gateway.get_gateway_settings(), port or PUBLIC_PORT

@@ -30,7 +30,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from parley_common.settings import SERVICE_PORTS
+from parley_common.contracts import SERVICE_PORTS
 
 
 def free_port() -> int:

@@ -8,16 +8,7 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The public port is nginx's (`parley nginx`); the Python gateway serves behind it.
-PUBLIC_PORT = 8000
-SERVICE_PORTS = {
-    "gateway": 8100,
-    "auth": 8101,
-    "chat": 8102,
-    "visitors": 8103,
-    "notify": 8104,
-    "bots": 8105,
-}
+from parley_common.contracts import PUBLIC_PORT, SERVICE_PORTS
 
 # The working tree's .local holds generated development state (keys, uploads).
 LOCAL_DIR = Path.cwd() / ".local"

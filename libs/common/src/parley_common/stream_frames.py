@@ -51,7 +51,10 @@ class ResetFrame(TypedDict):
 
 
 class TypingFrame(TypedDict):
-    """Someone is typing in a conversation (unsequenced, never replayed)."""
+    """Someone is typing in a conversation (unsequenced, never replayed). The same frame
+    whether it came over REST (``POST .../typing``: ``author_name`` set) or over a socket
+    (``is_typing`` may be false; ``author_name`` is null). Built by
+    ``parley_common.contracts.typing_frame``."""
 
     type: Literal["typing"]
     conversation_id: str | None

@@ -34,8 +34,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from starlette.types import ASGIApp
 
+from parley_common.contracts import SERVICE_PORTS
 from parley_common.security import AgentPrincipal, generate_key_pair, issue_agent_token
-from parley_common.settings import SERVICE_PORTS, Settings, get_settings
+from parley_common.settings import Settings, get_settings
 
 RUN_ID = uuid.uuid4().hex[:8]
 

@@ -8,12 +8,13 @@ from parley_bots.consumers import CONSUMERS
 from parley_bots.events import outbox
 from parley_bots.jobs import fire_due_triggers
 from parley_bots.models import Base
+from parley_common.contracts import SERVICE_PORTS
 from parley_common.definition import ServiceDef
 
 SERVICE = ServiceDef(
     name="bots",
     app="parley_bots.app:app",
-    port=8105,
+    port=SERVICE_PORTS["bots"],
     metadata=Base.metadata,
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,

@@ -8,12 +8,13 @@ from parley_chat.consumers import CONSUMERS
 from parley_chat.events import outbox
 from parley_chat.jobs import auto_resolve, sweep_unattached
 from parley_chat.models import Base
+from parley_common.contracts import SERVICE_PORTS
 from parley_common.definition import ServiceDef
 
 SERVICE = ServiceDef(
     name="chat",
     app="parley_chat.app:app",
-    port=8102,
+    port=SERVICE_PORTS["chat"],
     metadata=Base.metadata,
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,

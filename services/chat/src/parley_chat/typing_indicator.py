@@ -1,6 +1,6 @@
 """Typing indicators: ephemeral frames straight to Redis pub/sub (no outbox, no sequence).
 
-The stream (gateway) fans ``{namespace}:typing:{account_id}`` out to the account's agents and
+The stream (gateway) fans the account's ``contracts.typing_channel`` out to the account's agents and
 to the conversation's visitor.
 """
 
@@ -16,12 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from parley_chat import projections
 from parley_chat import repository as repo
 from parley_chat.errors import ConversationNotFound
+from parley_common.contracts import typing_channel, typing_frame
 from parley_common.security import AgentPrincipal
-from parley_common.stream_frames import TypingFrame
-
-
-def typing_channel(namespace: str, account_id: uuid.UUID) -> str:
-    return f"{namespace}:typing:{account_id}"
 
 
 async def publish_typing(
@@ -35,14 +31,12 @@ async def publish_typing(
     author_id: uuid.UUID,
     author_name: str | None,
 ) -> None:
-    frame = TypingFrame(
-        type="typing",
-        conversation_id=str(conversation_id),
-        visitor_id=str(visitor_id),
+    frame = typing_frame(
+        conversation_id=conversation_id,
+        visitor_id=visitor_id,
         author_type=author_type,
-        author_id=str(author_id),
+        author_id=author_id,
         author_name=author_name,
-        is_typing=True,
     )
     await redis.publish(typing_channel(namespace, account_id), orjson.dumps(frame))
 

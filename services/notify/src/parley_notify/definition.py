@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from parley_common.contracts import SERVICE_PORTS
 from parley_common.definition import ServiceDef
 from parley_notify.consumers import CONSUMERS
 from parley_notify.delivery import RETRY_PURPOSE
@@ -14,7 +15,7 @@ from parley_notify.models import Base
 SERVICE = ServiceDef(
     name="notify",
     app="parley_notify.app:app",
-    port=8104,
+    port=SERVICE_PORTS["notify"],
     metadata=Base.metadata,
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from parley_common.contracts import SERVICE_PORTS
 from parley_common.definition import ServiceDef
 from parley_visitors.consumers import CONSUMERS
 from parley_visitors.events import outbox
@@ -13,7 +14,7 @@ from parley_visitors.sweeper import presence_sweeper
 SERVICE = ServiceDef(
     name="visitors",
     app="parley_visitors.app:app",
-    port=8103,
+    port=SERVICE_PORTS["visitors"],
     metadata=Base.metadata,
     migrations=Path(__file__).resolve().parents[2] / "migrations",
     outbox=outbox,
