@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
-import importlib
 import json
-import os
-from typing import Annotated, Any
+from importlib.metadata import entry_points
+from typing import Annotated
 
 import typer
 
 from parley_common import telemetry
 from parley_common.definition import load_service, service_names
-from parley_common.settings import LOCAL_DIR, Settings, get_settings
+from parley_common.settings import Settings, get_settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -211,12 +209,6 @@ def worker(name: ServiceName) -> None:
     uvloop.run(run_worker(load_service(name)))
 
 
-@app.command("inbound-mail")
-def inbound_mail() -> None:
-    """Run the chat service's inbound SMTP receiver (replies to conversation e-mails)."""
-    importlib.import_module("parley_chat.inbound").main()
-
-
 @app.command()
 def asyncapi() -> None:
     """Print the AsyncAPI document of every event."""
@@ -225,77 +217,15 @@ def asyncapi() -> None:
     typer.echo(json.dumps(asyncapi_document(), indent=2, default=str))
 
 
-def _account_commands() -> Any:
-    return importlib.import_module("parley_auth.commands")
+def _register_service_commands() -> None:
+    """Commands a service adds (``[project.entry-points."parley.commands"]``: a function
+    ``register(app)``), so this library imports no service: create-account, seed-demo (auth),
+    seed-visitors (visitors), inbound-mail (chat)."""
+    for ep in entry_points(group="parley.commands"):
+        ep.load()(app)
 
 
-PASSWORD_ENV = "PARLEY_ADMIN_PASSWORD"
-DEMO_PASSWORD_ENV = "PARLEY_DEMO_PASSWORD"
-
-
-def _read_password() -> str:
-    """From PARLEY_ADMIN_PASSWORD, else a prompt; never from argv (shell history, `ps`)."""
-    password = os.environ.get(PASSWORD_ENV)
-    if password is None:
-        password = getpass.getpass("Password: ")
-    if not password:
-        raise typer.BadParameter(f"empty password (prompt or {PASSWORD_ENV})")
-    return password
-
-
-@app.command("create-account")
-def create_account(email: str, name: str = "Owner", account_name: str = "My website") -> None:
-    """Create an account and its owner agent; the password comes from PARLEY_ADMIN_PASSWORD
-    or a prompt."""
-    password = _read_password()
-    result = asyncio.run(_account_commands().create_account(email, password, name, account_name))
-    typer.echo(json.dumps(result, indent=2))
-
-
-@app.command("backfill-messenger-visitors")
-def backfill_messenger_visitors() -> None:
-    """Make every Messenger user chat knows a visitor (those stored before the visitors service
-    learnt of them). Safe to run again; the chat worker publishes what it emits."""
-    backfill = importlib.import_module("parley_chat.facebook.backfill")
-    sent = asyncio.run(backfill.run())
-    typer.echo(f"backfill-messenger-visitors: {sent} Messenger contacts sent to visitors")
-
-
-DEMO_FILE = LOCAL_DIR / "demo.json"
-
-
-@app.command("seed-demo")
-def seed_demo(visitors: int = 0, email: str = "demo@parley.localhost") -> None:
-    """Create the demo account once (and optionally many visitors for benchmarks); its
-    password is PARLEY_DEMO_PASSWORD (default parley-demo-password)."""
-    settings = get_settings()
-    password = os.environ.get(DEMO_PASSWORD_ENV) or "parley-demo-password"
-    demo = asyncio.run(
-        _account_commands().ensure_account(email, password, "Demo Agent", "Demo website")
-    )
-    created = demo.pop("created")
-    public = settings.public_url.rstrip("/")
-    if created:
-        typer.echo(f"seed-demo: created the demo account {email} / {password}")
-    else:
-        typer.echo(f"seed-demo: the demo account {email} already exists")
-    typer.echo(
-        f"seed-demo: widget key {demo['widget_key']}, live demo {public}/demo/{demo['widget_key']}"
-    )
-    if visitors:
-        from rich.progress import Progress
-
-        seeder = importlib.import_module("parley_visitors.commands")
-        with Progress() as progress:
-            task = progress.add_task("seeding visitors", total=visitors)
-            asyncio.run(
-                seeder.seed_visitors(
-                    demo["account_id"], visitors, lambda n: progress.advance(task, n)
-                )
-            )
-        typer.echo(f"seed-demo: added {visitors} visitors")
-    DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
-    DEMO_FILE.write_text(json.dumps(demo, indent=2))
+_register_service_commands()
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Account commands for the `parley` CLI (create-account, seed-demo)."""
+"""Account commands behind `parley create-account` and `parley seed-demo` (cli.py)."""
 
 from __future__ import annotations
 

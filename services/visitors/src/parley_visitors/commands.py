@@ -1,4 +1,4 @@
-"""Commands the CLI runs: `parley seed-demo --visitors N` fills an account with known visitors."""
+"""`parley seed-visitors N` (cli.py) fills an account with known visitors."""
 
 from __future__ import annotations
 
