@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from parley_common.errors import dependency_unavailable
+from parley_common.errors import DomainError, dependency_unavailable
 from parley_common.metrics import watch_pool
 
 NAMING_CONVENTION = {
@@ -78,12 +78,18 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 async def driver_connection(session: AsyncSession) -> Any:
     """The session's asyncpg connection, for a hot statement that skips SQLAlchemy's adapter.
 
-    A statement run on it is inside the session's transaction only once SQLAlchemy has begun
-    it (a statement ran through the session); before that it commits on its own — fine for a
-    read or for a request's single write, never for one write among several.
+    Always inside the session's transaction: SQLAlchemy begins it lazily, at its first
+    statement, so if none ran yet it is begun here. A statement on this connection then
+    commits or rolls back with the rest at the one commit point (``get_session``, the consumer
+    wrapper), never on its own.
     """
     connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
+    adapted: Any = (await connection.get_raw_connection()).dbapi_connection
+    # The asyncpg dialect's adapter: the transaction it tracks is the one session.commit()
+    # commits. (Private names of sqlalchemy.dialects.postgresql.asyncpg, pinned in uv.lock.)
+    if adapted._transaction is None:
+        await adapted._start_transaction()
+    return adapted._connection
 
 
 def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
@@ -99,7 +105,9 @@ async def commit(session: AsyncSession) -> None:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session: commits when the handler returns, rolls back when it raises.
+    """The request's session: commits when the handler returns, rolls back when it raises
+    (unless the error is a ``DomainError`` that ``keeps_changes``). The only commit point of
+    a request.
 
     Used with ``Depends(get_session, scope="function")`` so the commit happens before the
     response is sent: a client never sees a 2xx for a change that was not committed.
@@ -109,6 +117,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except BaseException as exc:
+            if isinstance(exc, DomainError) and exc.keeps_changes:
+                await commit(session)
+                raise
             session.info.pop("after_commit", None)
             if dependency_unavailable(exc):
                 # The connection may be dead (PostgreSQL restarted) while SQLAlchemy does not

@@ -25,6 +25,9 @@ class DomainError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
+    # True for an error that records something (a reused refresh token revokes its family):
+    # the one commit point commits the request's changes, then answers the error.
+    keeps_changes: ClassVar[bool] = False
 
     def __init__(
         self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any

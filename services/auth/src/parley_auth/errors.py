@@ -16,6 +16,7 @@ class InvalidRefreshToken(Unauthorized):
 
 class RefreshTokenReused(Unauthorized):
     code, title = "refresh_token_reused", "This refresh token was already used; the session ended"
+    keeps_changes = True  # the revoked family and its event are committed with the 401
 
 
 SessionRevoked = revocation.SessionRevoked

@@ -61,15 +61,13 @@ async def store_message(
     client_message_id: str | None = None,
     reopen: bool = False,
     visitor_name: str | None = None,
-    alone: bool = False,
     internal: bool = False,
 ) -> tuple[dict[str, Any], bool]:
     """Store a message and its event; returns (message, created). Visitor-side channels
     call ``messages.append.append_message`` instead, which applies the conversation rules.
 
     A repeated ``client_message_id`` of the same author returns the first message and
-    changes nothing. ``alone``: the message is the request's only write (see
-    ``repository.append_message``).
+    changes nothing.
     """
     now = datetime.now(UTC)
     message_id = uuid.uuid4()
@@ -107,9 +105,7 @@ async def store_message(
         visitor_name = author.name
     message = {**values, "seq": 0, "attachments": values.get("attachments", [])}
     event = message_event(account_id, visitor_id, message, visitor_name)
-    seq = await repo.append_message(
-        session, values, at=now, reopen=reopen, event=event, alone=alone
-    )
+    seq = await repo.append_message(session, values, at=now, reopen=reopen, event=event)
     if seq is None:
         existing = await existing_message(session, account_id, author, client_message_id)
         assert existing is not None

@@ -24,7 +24,7 @@ from parley_auth.schemas import (
     SignupIn,
     TokensOut,
 )
-from parley_common.db import SessionDep, commit
+from parley_common.db import SessionDep
 from parley_common.errors import TooManyRequests, responses
 from parley_common.security import NoStore, RevocationsDep
 from parley_common.text import Text
@@ -85,14 +85,11 @@ async def refresh(
 ) -> TokensOut:
     """Exchange a refresh token for a new pair. The old one stops working; presenting it
     again ends the session."""
-    try:
-        return await sessions.refresh(
-            session, refresh_token=body.refresh_token, settings=settings, revocations=revocations
-        )
-    except RefreshTokenReused:
-        # The request fails, but the family's revocation (and its event) must stand.
-        await commit(session)
-        raise
+    # A reused token fails the request, but the family's revocation (and its event) stands:
+    # RefreshTokenReused keeps its changes (DomainError.keeps_changes), committed at the edge.
+    return await sessions.refresh(
+        session, refresh_token=body.refresh_token, settings=settings, revocations=revocations
+    )
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
