@@ -38,7 +38,7 @@ router = APIRouter(tags=["things"])
 
 @router.get("/api/v1/things", response_model=Page[ThingOut])
 async def list_things(agent: CurrentAgent) -> Page[ThingOut]:
-    return Page(items=[])
+    return Page(items=[], next_cursor=None)
 
 
 @router.get("/api/v1/things/{thing_id}", responses=responses(ThingNotFound))

@@ -23,11 +23,6 @@ AGENT_AUDIENCES = ("agents", "visitor", "account")
 VISITOR_AUDIENCES = ("visitor", "account")
 
 
-def agent_may_see(event_type: str) -> bool:
-    spec = CATALOGUE.get(event_type)
-    return spec is not None and spec.audience in AGENT_AUDIENCES
-
-
 def visitor_may_see(frame: dict[str, Any], visitor_id: str) -> bool:
     """A visitor sees visitor-audience events about itself and the account's chat box state."""
     spec = CATALOGUE.get(frame.get("event", ""))

@@ -25,8 +25,11 @@ class InvalidCursor(InvalidInput):
 
 
 class Page(BaseModel, Generic[T]):
+    """Every list's response: ``class ShortcutList(Page[ShortcutOut]): pass`` keeps the
+    schema's name in the OpenAPI document. ``next_cursor`` is always present (null: last page)."""
+
     items: list[T]
-    next_cursor: str | None = None
+    next_cursor: str | None
 
 
 def encode_cursor(*parts: Any) -> str:

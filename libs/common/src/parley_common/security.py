@@ -35,7 +35,6 @@ class TokenExpired(Unauthorized):
 
 AGENT_AUDIENCE = "parley:agent"
 VISITOR_AUDIENCE = "parley:visitor"
-ROLES = ("owner", "admin", "agent")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from parley_auth.models import (
     Account,
     Agent,
     ApiKey,
-    BugReport,
     Invitation,
     LoginSession,
     RefreshToken,
@@ -168,11 +167,6 @@ async def revoke_session_row(
         .returning(LoginSession.id)
     )
     return result.scalar_one_or_none() is not None
-
-
-async def count_bug_reports(session: AsyncSession, account_id: uuid.UUID) -> int:
-    query = select(func.count()).select_from(BugReport).where(BugReport.account_id == account_id)
-    return int(await session.scalar(query) or 0)
 
 
 async def active_api_keys(

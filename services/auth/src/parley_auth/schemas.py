@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from parley_common.pagination import Page
 from parley_common.text import MultilineText, Text
 
 Role = Literal["owner", "admin", "agent"]
@@ -177,9 +178,8 @@ class AgentPatch(Request):
     role: Role
 
 
-class AgentList(BaseModel):
-    items: list[AgentOut]
-    next_cursor: str | None = None
+class AgentList(Page[AgentOut]):
+    pass
 
 
 # --- account ---------------------------------------------------------------------------------
@@ -264,6 +264,5 @@ class ApiKeyCreatedOut(ApiKeyOut):
     key: str = Field(description="Shown once: send it as `Authorization: Bearer <key>`")
 
 
-class ApiKeyList(BaseModel):
-    items: list[ApiKeyOut]
-    next_cursor: str | None = None
+class ApiKeyList(Page[ApiKeyOut]):
+    pass

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parley_common.pagination import Page
 from parley_common.text import MultilineText, Text
 
 MAX_MESSAGE = 1000
@@ -173,14 +174,12 @@ class ChatbotOut(BotOut):
     handover_message: str | None
 
 
-class AutomaticMessageList(BaseModel):
-    items: list[AutomaticMessageOut]
-    next_cursor: str | None = None
+class AutomaticMessageList(Page[AutomaticMessageOut]):
+    pass
 
 
-class ChatbotList(BaseModel):
-    items: list[ChatbotOut]
-    next_cursor: str | None = None
+class ChatbotList(Page[ChatbotOut]):
+    pass
 
 
 class BotStats(BaseModel):

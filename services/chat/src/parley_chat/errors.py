@@ -9,10 +9,6 @@ class ConversationNotFound(NotFound):
     code, title = "conversation_not_found", "Conversation not found"
 
 
-class MessageNotFound(NotFound):
-    code, title = "message_not_found", "Message not found"
-
-
 class AttachmentNotFound(NotFound):
     code, title = "attachment_not_found", "Attachment not found"
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from parley_common.pagination import Page
 from parley_common.text import MultilineText, Text
 
 Channel = Literal["chat", "email"]
@@ -146,9 +147,8 @@ class MessageOut(BaseModel):
     )
 
 
-class MessagePage(BaseModel):
-    items: list[MessageOut]
-    next_cursor: str | None
+class MessagePage(Page[MessageOut]):
+    pass
 
 
 class PersonOut(BaseModel):
@@ -183,9 +183,8 @@ class ConversationOut(BaseModel):
     rating_comment: str | None
 
 
-class ConversationPage(BaseModel):
-    items: list[ConversationOut]
-    next_cursor: str | None
+class ConversationPage(Page[ConversationOut]):
+    pass
 
 
 class ConversationCounts(BaseModel):
@@ -225,9 +224,8 @@ class ShortcutOut(BaseModel):
     updated_at: datetime
 
 
-class ShortcutList(BaseModel):
-    items: list[ShortcutOut]
-    next_cursor: str | None = None
+class ShortcutList(Page[ShortcutOut]):
+    pass
 
 
 class TranscriptOut(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,13 +39,6 @@ async def agent_device(
         )
     )
     return result
-
-
-async def add_device(session: AsyncSession, device: Device) -> Device:
-    session.add(device)
-    await session.flush()
-    await session.refresh(device)
-    return device
 
 
 async def delete_device(session: AsyncSession, device: Device) -> None:
@@ -246,7 +239,3 @@ async def unread_counts(
     counts = {agent_id: 0 for agent_id in agent_ids}
     counts.update({agent_id: int(n) for agent_id, n in rows.all()})
     return counts
-
-
-async def update_device(session: AsyncSession, device_id: uuid.UUID, **values: Any) -> None:
-    await session.execute(update(Device).where(Device.id == device_id).values(**values))

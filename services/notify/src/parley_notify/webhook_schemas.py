@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from parley_common.pagination import Page
 from parley_common.text import Text
 from parley_notify.webhooks import EVENT_TYPES
 
@@ -61,9 +62,8 @@ class WebhookCreatedOut(WebhookOut):
     secret: str = Field(description="Shown once: the HMAC-SHA256 key of X-Parley-Signature")
 
 
-class WebhookList(BaseModel):
-    items: list[WebhookOut]
-    next_cursor: str | None = None
+class WebhookList(Page[WebhookOut]):
+    pass
 
 
 class WebhookTestOut(BaseModel):
@@ -84,6 +84,5 @@ class AttemptOut(BaseModel):
     next_retry_at: datetime | None
 
 
-class AttemptPage(BaseModel):
-    items: list[AttemptOut]
-    next_cursor: str | None
+class AttemptPage(Page[AttemptOut]):
+    pass

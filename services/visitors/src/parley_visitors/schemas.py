@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from parley_common.pagination import Page
 from parley_common.text import MultilineText, Text
 
 Url = Annotated[
@@ -179,9 +180,7 @@ class ActiveVisitor(BaseModel):
     country: str | None
 
 
-class ActiveVisitorList(BaseModel):
-    items: list[ActiveVisitor]
-    next_cursor: str | None
+class ActiveVisitorList(Page[ActiveVisitor]):
     total_active: int
 
 
@@ -193,9 +192,8 @@ class PageViewOut(BaseModel):
     duration_seconds: int | None
 
 
-class PageViewList(BaseModel):
-    items: list[PageViewOut]
-    next_cursor: str | None
+class PageViewList(Page[PageViewOut]):
+    pass
 
 
 class VisitorOut(BaseModel):
@@ -241,6 +239,5 @@ class KnownVisitor(BaseModel):
     device: DeviceOut
 
 
-class KnownVisitorList(BaseModel):
-    items: list[KnownVisitor]
-    next_cursor: str | None
+class KnownVisitorList(Page[KnownVisitor]):
+    pass

@@ -46,12 +46,6 @@ async def set_notification_outcome(
     await session.flush()
 
 
-async def get_notification(
-    session: AsyncSession, notification_uuid: uuid.UUID
-) -> AppStoreNotification | None:
-    return await session.get(AppStoreNotification, notification_uuid)
-
-
 async def subscription_by_original_transaction(
     session: AsyncSession, original_transaction_id: str
 ) -> AppStoreSubscription | None:
