@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest_asyncio
 
 from parley_common.e2e import System, load_test_module
@@ -37,6 +38,19 @@ async def apns(system: System, tmp_path: Path) -> AsyncIterator[Any]:
         await double.stop()
 
 
+async def notify_sees_status(system: System, agent_id: str, status: str) -> bool:
+    """Whether notify's projection of the agent has ``status`` (no public API shows it)."""
+    url = system.env["PARLEY_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(url)
+    try:
+        seen = await conn.fetchval(
+            "SELECT status FROM notify.agents WHERE agent_id = $1", uuid.UUID(agent_id)
+        )
+    finally:
+        await conn.close()
+    return bool(seen == status)
+
+
 async def test_offline_agent_gets_one_push_for_a_visitor_message(system, gateway, apns):
     owner = await system.signup(gateway)
     headers = owner["headers"]
@@ -58,7 +72,8 @@ async def test_offline_agent_gets_one_push_for_a_visitor_message(system, gateway
     assert resp.status_code == 200 and resp.json()["offline_notifications"] is True
     resp = await gateway.put("/api/v1/me/status", headers=headers, json={"status": "offline"})
     assert resp.status_code == 200, resp.text
-    await asyncio.sleep(1)  # auth's status event reaches notify
+    # The push depends on notify knowing the agent is offline (auth's status event).
+    await eventually(lambda: notify_sees_status(system, owner["agent"]["id"], "offline"))
 
     session = await gateway.post(
         "/api/v1/widget/sessions",
