@@ -1,4 +1,5 @@
-"""What chat knows about accounts, agents and visitors: projections of auth and visitors events."""
+"""What chat knows about accounts, agents and visitors: its copies of auth's and visitors' data,
+the handlers of the events that keep them (wired in consumers.py) and their SQL."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.models import Account, Agent, Visitor
+from parley_common.events.catalogue import (
+    AccountCreated,
+    AgentData,
+    AgentRemoved,
+    AgentStatusChanged,
+    SettingsUpdated,
+    VisitorData,
+    VisitorRef,
+)
+from parley_common.events.envelope import Event
 
 accounts = Account.__table__
 agents = Agent.__table__
@@ -179,3 +190,67 @@ def visitor_display_name(row: Any) -> str:
     if row is None:
         return "Visitor"
     return str(row.name or row.label or row.email or "Visitor")
+
+
+# --- handlers (consumers.py binds them) -------------------------------------------------
+async def on_account_created(session: AsyncSession, event: Event) -> None:
+    data = AccountCreated.model_validate(event.data)
+    general = data.settings.get("general", data.settings)
+    values = general_values(general if isinstance(general, dict) else {})
+    await upsert_account(session, event.account_id, values)
+
+
+async def on_settings_updated(session: AsyncSession, event: Event) -> None:
+    data = SettingsUpdated.model_validate(event.data)
+    if data.section == "general":
+        await upsert_account(session, event.account_id, general_values(data.settings))
+
+
+async def on_agent_changed(session: AsyncSession, event: Event) -> None:
+    data = AgentData.model_validate(event.data)
+    await upsert_agent(
+        session,
+        event.account_id,
+        data.agent_id,
+        {
+            "name": data.name,
+            "email": data.email,
+            "role": data.role,
+            "status": data.status,
+            "removed": False if event.type == "auth.agent.created" else None,
+        },
+    )
+
+
+async def on_agent_removed(session: AsyncSession, event: Event) -> None:
+    data = AgentRemoved.model_validate(event.data)
+    await upsert_agent(
+        session, event.account_id, data.agent_id, {"removed": True, "status": "offline"}
+    )
+
+
+async def on_agent_status_changed(session: AsyncSession, event: Event) -> None:
+    data = AgentStatusChanged.model_validate(event.data)
+    await upsert_agent(session, event.account_id, data.agent_id, {"status": data.status})
+
+
+async def on_visitor_changed(session: AsyncSession, event: Event) -> None:
+    data = VisitorData.model_validate(event.data)
+    values = {
+        name: getattr(data, name) for name in data.model_fields_set & {"name", "email", "label"}
+    }
+    if event.type == "visitors.visitor.arrived":
+        # An arrival says what the visitors service knows; it must not erase an e-mail chat
+        # learnt from a contact form. An update (an agent's edit) may clear fields.
+        values = {name: value for name, value in values.items() if value is not None}
+    await upsert_visitor(session, event.account_id, data.visitor_id, values)
+
+
+async def on_visitor_blocked(session: AsyncSession, event: Event) -> None:
+    data = VisitorRef.model_validate(event.data)
+    await upsert_visitor(
+        session,
+        event.account_id,
+        data.visitor_id,
+        {"blocked": event.type == "visitors.visitor.blocked"},
+    )

@@ -5,15 +5,11 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_common.errors import NotFound
 from parley_common.security import AgentPrincipal
 from parley_notify import repository
+from parley_notify.errors import DeviceNotFound
 from parley_notify.models import Device
 from parley_notify.schemas import DeviceIn, NotificationSettingsOut, NotificationSettingsPatch
-
-
-class DeviceNotFound(NotFound):
-    code, title = "device_not_found", "No such device"
 
 
 async def register_device(

@@ -23,23 +23,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_common import sealed
-from parley_common.errors import InvalidInput, NotFound
 from parley_common.events.catalogue import WEBHOOK_EVENT_TYPES
 from parley_common.events.envelope import Event
 from parley_common.pagination import decode_time_id, page_of
 from parley_notify.config import get_notify_settings
+from parley_notify.errors import WebhookNotFound, WebhookUrlRefused
 from parley_notify.models import Webhook, WebhookAttempt, WebhookDelivery
 
 EVENT_TYPES = WEBHOOK_EVENT_TYPES
 PING = "ping"
-
-
-class WebhookNotFound(NotFound):
-    code, title = "webhook_not_found", "No such webhook"
-
-
-class WebhookUrlRefused(InvalidInput):
-    code, title = "webhook_url_refused", "The webhook URL cannot be used"
 
 
 def envelope(

@@ -11,7 +11,7 @@ import asyncpg
 
 from parley_common.events.outbox import asyncpg_dsn
 from parley_visitors.config import get_visitors_settings
-from parley_visitors.sessions import make_label
+from parley_visitors.widget_sessions import make_label
 
 BATCH = 10_000
 COLUMNS = (

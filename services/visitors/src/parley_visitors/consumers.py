@@ -22,7 +22,7 @@ from parley_visitors import erasure
 from parley_visitors import repository as repo
 from parley_visitors.events import outbox
 from parley_visitors.presence import Presence
-from parley_visitors.sessions import make_label
+from parley_visitors.widget_sessions import make_label
 
 SECTION_NAMES = {
     "general": "general",

@@ -10,7 +10,7 @@ from parley_common.security import client_ip
 from parley_visitors.client_info import CountryLookup
 from parley_visitors.config import VisitorsSettings, get_visitors_settings
 from parley_visitors.presence import Presence
-from parley_visitors.sessions import Client
+from parley_visitors.widget_sessions import Client
 
 
 def get_presence(request: Request) -> Presence:

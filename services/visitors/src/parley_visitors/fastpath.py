@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parley_common.errors import DomainError
 from parley_common.security import bearer_token, verify_visitor_token
-from parley_visitors import sessions
+from parley_visitors import widget_sessions
 from parley_visitors.schemas import PresenceOut
 
 HEARTBEAT_PATH = "/api/v1/widget/heartbeat"
@@ -32,7 +32,7 @@ async def heartbeat_response(request: Request) -> Response:
     """Verify the visitor token, refresh presence (arriving again if it had gone)."""
     visitor = verify_visitor_token(bearer_token(request))
     state = request.app.state
-    await sessions.heartbeat(state.session_factory, state.presence, visitor)
+    await widget_sessions.heartbeat(state.session_factory, state.presence, visitor)
     return Response(ACTIVE_BODY, media_type="application/json")
 
 

@@ -27,7 +27,7 @@ from parley_visitors.schemas import (
     VisitorOut,
     VisitorPatch,
 )
-from parley_visitors.sessions import announce_update, apply_patch
+from parley_visitors.widget_sessions import announce_update, apply_patch
 
 RECENT_PAGES = 5
 

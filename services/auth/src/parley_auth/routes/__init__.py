@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from parley_auth.routes import account, agents, api_keys, auth, billing, me, misc
+from parley_auth.routes import account, agents, api_keys, auth, billing, me, support
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     me.router,
     agents.router,
     account.router,
-    misc.router,
+    support.router,
     billing.router,
     api_keys.router,
-    misc.internal,
+    support.internal,
 ]

@@ -12,6 +12,7 @@ from parley_common.security import CurrentAgent
 from parley_common.text import Text
 from parley_notify import routing, service
 from parley_notify.config import get_notify_settings
+from parley_notify.errors import DeviceNotFound
 from parley_notify.schemas import TOKEN_PATTERN, DeviceIn, DeviceOut
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -42,7 +43,7 @@ async def register_device(
 @router.delete(
     "/{token}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(service.DeviceNotFound),
+    responses=responses(DeviceNotFound),
     summary="Unregister a push token",
 )
 async def unregister_device(

@@ -15,6 +15,7 @@ from parley_common.security import CurrentAdmin
 from parley_common.text import Text
 from parley_notify import routing, webhooks
 from parley_notify.config import get_notify_settings
+from parley_notify.errors import WebhookNotFound, WebhookUrlRefused
 from parley_notify.webhook_schemas import (
     AttemptPage,
     WebhookCreatedOut,
@@ -24,7 +25,6 @@ from parley_notify.webhook_schemas import (
     WebhookPatch,
     WebhookTestOut,
 )
-from parley_notify.webhooks import WebhookNotFound, WebhookUrlRefused
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 

@@ -10,7 +10,7 @@ from parley_common.db import SessionDep
 from parley_common.errors import Unauthorized, responses
 from parley_common.security import CurrentVisitor, NoStore
 from parley_common.text import Text
-from parley_visitors import sessions
+from parley_visitors import widget_sessions
 from parley_visitors.deps import ClientDep, CountriesDep, PresenceDep, VisitorsSettingsDep
 from parley_visitors.errors import OriginNotAllowed, VisitorNotFound, WidgetKeyNotFound
 from parley_visitors.fastpath import heartbeat_response
@@ -31,7 +31,7 @@ async def get_widget_settings(
     session: SessionDep, widget_key: Annotated[Text, Query(min_length=1, max_length=64)]
 ) -> WidgetSettings:
     """The chat box's settings (no token needed): design, texts, contact form, agents online."""
-    return await sessions.settings_for_key(session, widget_key)
+    return await widget_sessions.settings_for_key(session, widget_key)
 
 
 @router.post(
@@ -49,7 +49,7 @@ async def start_widget_session(
     settings: VisitorsSettingsDep,
 ) -> SessionResponse:
     """Open the chat box on a page: a new or returning visitor, its token and the settings."""
-    result = await sessions.start_session(
+    result = await widget_sessions.start_session(
         session,
         presence,
         widget_key=body.widget_key,
@@ -76,7 +76,7 @@ async def record_page_view(
     settings: VisitorsSettingsDep,
 ) -> Response:
     """The visitor opened a page (also single-page-app navigation)."""
-    await sessions.record_page_view(
+    await widget_sessions.record_page_view(
         session, presence, visitor, url=body.url, title=body.title, settings=settings
     )
     return Response(status_code=204)
@@ -100,5 +100,5 @@ async def update_widget_visitor(
     body: WidgetVisitorPatch, visitor: CurrentVisitor, session: SessionDep, presence: PresenceDep
 ) -> Response:
     """The website names its visitor (e.g. the logged-in user) or sets custom variables."""
-    await sessions.update_from_widget(session, presence, visitor, body)
+    await widget_sessions.update_from_widget(session, presence, visitor, body)
     return Response(status_code=204)
