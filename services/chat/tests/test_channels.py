@@ -18,7 +18,7 @@ import aiosmtplib
 import pytest
 from sqlalchemy import text
 
-from parley_chat import mailer
+from parley_chat.email import mailer
 
 from .conftest import Feed, colleague, events_of, make_visitor
 from .test_email import inbound  # noqa: F401 (fixture)

@@ -9,9 +9,9 @@ import aiosmtplib
 import pytest
 import pytest_asyncio
 
-from parley_chat import mailer
 from parley_chat.config import ChatSettings, get_chat_settings
-from parley_chat.inbound import start_server, strip_quoted
+from parley_chat.email import mailer
+from parley_chat.email.inbound import start_server, strip_quoted
 from parley_common.testing import free_port
 
 from .conftest import events_of, visitor_writes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -90,6 +91,29 @@ async def driver_connection(session: AsyncSession) -> Any:
     if adapted._transaction is None:
         await adapted._start_transaction()
     return adapted._connection
+
+
+DriverStatement = tuple[str, tuple[str, ...]]
+
+
+def driver_statement(sql: str) -> DriverStatement:
+    """A hot statement for ``driver_fetchrow``: ``:name`` parameters as asyncpg's ``$n`` (a
+    repeated name keeps its number), converted once at import."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"(?<![:\w]):(\w+)", number, sql), tuple(names)
+
+
+async def driver_fetchrow(session: AsyncSession, statement: DriverStatement, **params: Any) -> Any:
+    """Run a ``driver_statement`` on the session's driver connection (inside its transaction);
+    its first row, or None."""
+    sql, names = statement
+    return await (await driver_connection(session)).fetchrow(sql, *(params[name] for name in names))
 
 
 def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:

@@ -10,7 +10,7 @@ import typer
 
 def inbound_mail() -> None:
     """Run the chat service's inbound SMTP receiver (replies to conversation e-mails)."""
-    from parley_chat.inbound import main
+    from parley_chat.email.inbound import main
 
     main()
 

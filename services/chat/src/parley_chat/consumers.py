@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import erasure, projections, widget
+from parley_chat import erasure, projections
 from parley_chat.messages import delivery
+from parley_chat.widget import service as widget
 from parley_common.events.catalogue import BotMessageRequested
 from parley_common.events.consumer import Consumer
 from parley_common.events.envelope import Event

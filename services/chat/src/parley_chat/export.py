@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import attachments
+from parley_chat.attachments import service as attachments
 from parley_chat.facebook.models import FacebookContact
+from parley_chat.messages.repository import MESSAGE_COLUMNS, messages
 from parley_chat.models import Attachment, Conversation
-from parley_chat.repository import MESSAGE_COLUMNS, messages
 
 
 async def visitor_export(

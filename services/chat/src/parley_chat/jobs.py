@@ -7,11 +7,11 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from parley_chat import attachments
-from parley_chat import repository as repo
+from parley_chat.attachments import service as attachments
 from parley_chat.config import get_chat_settings
+from parley_chat.conversations import repository as conversations_repo
+from parley_chat.conversations.service import resolve_conversation
 from parley_chat.errors import ConversationNotOpen
-from parley_chat.service import resolve_conversation
 from parley_common.storage import Storage, open_storage
 from parley_common.worker import WorkerContext
 
@@ -24,7 +24,7 @@ async def resolve_idle_once(
 ) -> int:
     """Resolve open conversations idle longer than their account's auto-resolve time."""
     async with session_factory() as session, session.begin():
-        idle = await repo.idle_conversations(session, default_minutes)
+        idle = await conversations_repo.idle_conversations(session, default_minutes)
     resolved = 0
     for row in idle:
         async with session_factory() as session, session.begin():

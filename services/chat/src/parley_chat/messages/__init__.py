@@ -1,1 +1,3 @@
-"""Messages: the one way a visitor-side message enters a conversation (``append``)."""
+"""Messages: the one entry point for a visitor-side message (append.py), storing a message and
+its event (store.py), agent replies (service.py), sending e-mail and Messenger replies after
+commit (delivery.py), and their SQL (repository.py)."""

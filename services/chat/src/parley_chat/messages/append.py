@@ -21,17 +21,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat import projections
-from parley_chat import repository as repo
-from parley_chat.attachments import Uploader
+from parley_chat.attachments.service import Uploader
+from parley_chat.conversations import repository as conversations_repo
+from parley_chat.conversations.opening import open_conversation
 from parley_chat.errors import VisitorBlocked
 from parley_chat.events import emit_conversation
-from parley_chat.messaging import (
-    Author,
-    existing_message,
-    open_conversation,
-    store_message,
-    system_message,
-)
+from parley_chat.messages.store import Author, existing_message, store_message, system_message
 
 
 @dataclass(frozen=True)
@@ -79,7 +74,7 @@ async def append_message(
     disturb. Without it, the visitor's current conversation takes the message.
     """
     # One round trip: blocked, the visitor's name, their current conversation and its status.
-    state = await repo.visitor_state(session, account_id, visitor_id)
+    state = await conversations_repo.visitor_state(session, account_id, visitor_id)
     if state.blocked:
         raise VisitorBlocked(blocked_detail)
     visitor_name = projections.visitor_display_name(state)
@@ -126,7 +121,7 @@ async def append_message(
         visitor_name=visitor_name,
     )
     if created and reopen:
-        row = await repo.get_conversation(session, account_id, target)
+        row = await conversations_repo.get_conversation(session, account_id, target)
         await emit_conversation(session, "chat.conversation.reopened", account_id, row)
     if opened is not None and opened.assignee_id is not None:
         name = await projections.agent_name(session, account_id, opened.assignee_id)

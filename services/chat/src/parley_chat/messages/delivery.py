@@ -19,12 +19,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import mailer, projections
-from parley_chat import repository as repo
+from parley_chat import projections
 from parley_chat.config import ChatSettings, get_chat_settings
+from parley_chat.email import mailer
 from parley_chat.errors import VisitorHasNoEmail
 from parley_chat.facebook import service as messenger
 from parley_chat.facebook.graph import GraphAPI, graph_client
+from parley_chat.messages import repository as repo
 from parley_common.errors import DomainError
 from parley_common.events.catalogue import MessageCreated
 from parley_common.events.consumer import Consumer

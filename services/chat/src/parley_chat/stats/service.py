@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import projections, views
+from parley_chat import projections
+from parley_chat.conversations import repository as conversations_repo
 from parley_chat.errors import InvalidRange
 from parley_common.security import AgentPrincipal
 
@@ -161,5 +162,7 @@ async def conversation_counts(session: AsyncSession, agent: AgentPrincipal) -> d
     prefs = await projections.account_prefs(session, agent.account_id)
     tz = ZoneInfo(_timezone(prefs.timezone))
     midnight = datetime.now(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    row = await views.conversation_counts(session, agent.account_id, agent.agent_id, since=midnight)
+    row = await conversations_repo.conversation_counts(
+        session, agent.account_id, agent.agent_id, since=midnight
+    )
     return {"open": row.open, "unread": row.unread, "resolved_today": row.resolved_today}

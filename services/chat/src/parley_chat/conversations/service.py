@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import projections, views
-from parley_chat import repository as repo
+from parley_chat import projections
+from parley_chat.conversations import repository as repo
+from parley_chat.conversations.opening import open_conversation
 from parley_chat.errors import (
     AgentNotFound,
     ConversationNotFound,
@@ -21,7 +22,8 @@ from parley_chat.errors import (
     VisitorNotFound,
 )
 from parley_chat.events import emit_conversation
-from parley_chat.messaging import Author, open_conversation, store_message, system_message
+from parley_chat.messages import repository as messages_repo
+from parley_chat.messages.store import Author, store_message, system_message
 from parley_common.pagination import InvalidCursor, decode_time_id, page_of
 from parley_common.security import AgentPrincipal
 
@@ -62,7 +64,7 @@ def conversation_out(row: Any) -> dict[str, Any]:
 async def get_view(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
 ) -> dict[str, Any]:
-    row = await views.conversation_view(session, agent.account_id, agent.agent_id, conversation_id)
+    row = await repo.conversation_view(session, agent.account_id, agent.agent_id, conversation_id)
     if row is None:
         raise ConversationNotFound()
     return conversation_out(row)
@@ -89,7 +91,7 @@ async def list_views(
             assignee_id = uuid.UUID(assignee)
         except ValueError as exc:
             raise InvalidFilter("`assignee` must be an agent id or `me`.") from exc
-    rows = await views.list_conversation_views(
+    rows = await repo.list_conversation_views(
         session,
         agent.account_id,
         agent.agent_id,
@@ -123,7 +125,7 @@ async def list_messages(
             before = int(cursor)
         except ValueError as exc:
             raise InvalidCursor("The cursor is not valid.") from exc
-    rows = await repo.list_messages(
+    rows = await messages_repo.list_messages(
         session, account_id, conversation_id, before=before, after=since, limit=limit + 1
     )
     items = [dict(row._mapping) for row in rows[:limit]]
@@ -311,7 +313,7 @@ async def mark(
     if row is None:
         raise ConversationNotFound()
     if unread:
-        await repo.set_read_marker(
+        await messages_repo.set_read_marker(
             session,
             account_id=agent.account_id,
             conversation_id=conversation_id,
@@ -319,7 +321,7 @@ async def mark(
             marked_unread=True,
         )
     else:
-        await repo.set_read_marker(
+        await messages_repo.set_read_marker(
             session,
             account_id=agent.account_id,
             conversation_id=conversation_id,

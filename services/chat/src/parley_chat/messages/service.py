@@ -7,15 +7,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parley_chat import mailer, projections, shortcuts
-from parley_chat import repository as repo
-from parley_chat.attachments import Uploader
+from parley_chat import projections
+from parley_chat.attachments.service import Uploader
 from parley_chat.config import ChatSettings
+from parley_chat.conversations import repository as conversations_repo
+from parley_chat.conversations.service import agent_display, join_if_needed
+from parley_chat.email import mailer
 from parley_chat.errors import ConversationNotFound, VisitorHasNoEmail
 from parley_chat.facebook import service as messenger
-from parley_chat.messaging import Author, check_content, clean_text, store_message
+from parley_chat.messages import repository as repo
+from parley_chat.messages.store import Author, check_content, clean_text, store_message
 from parley_chat.schemas import AgentMessageIn
-from parley_chat.service import agent_display, join_if_needed
+from parley_chat.shortcuts import service as shortcuts
 from parley_common.errors import TooManyRequests
 from parley_common.redis import RateLimiter
 from parley_common.security import AgentPrincipal
@@ -28,7 +31,7 @@ async def send_agent_message(
     conversation_id: uuid.UUID,
     body: AgentMessageIn,
 ) -> tuple[dict[str, Any], bool]:
-    conversation = await repo.get_conversation(
+    conversation = await conversations_repo.get_conversation(
         session, agent.account_id, conversation_id, lock=True
     )
     if conversation is None:
@@ -87,7 +90,10 @@ async def send_transcript(
     conversation_id: uuid.UUID,
     email: str,
 ) -> dict[str, Any]:
-    if await repo.get_conversation(session, agent.account_id, conversation_id) is None:
+    if (
+        await conversations_repo.get_conversation(session, agent.account_id, conversation_id)
+        is None
+    ):
         raise ConversationNotFound()
     retry_after = await limiter.hit(
         f"chat:transcript:{agent.account_id}", limit=settings.transcripts_per_hour, window=3600

@@ -13,14 +13,16 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat import projections
-from parley_chat import repository as repo
 from parley_chat.config import ChatSettings
+from parley_chat.conversations import repository as conversations_repo
+from parley_chat.conversations.typing_indicator import publish_typing
 from parley_chat.errors import (
     AlreadyRated,
     ConversationNotFound,
     RatingNotRequested,
     VisitorBlocked,
 )
+from parley_chat.messages import repository as messages_repo
 from parley_chat.messages.append import (
     BOT,
     CONTACT_FORM,
@@ -29,9 +31,8 @@ from parley_chat.messages.append import (
     Appended,
     append_message,
 )
-from parley_chat.messaging import Author, check_content, clean_text
+from parley_chat.messages.store import Author, check_content, clean_text
 from parley_chat.schemas import ContactFormIn, RatingIn, VisitorMessageIn
-from parley_chat.typing_indicator import publish_typing
 from parley_common.security import VisitorPrincipal
 
 RATING_VALUES = {"good": 5, "bad": 1}
@@ -71,10 +72,12 @@ async def send_visitor_message(
 async def current_conversation(
     session: AsyncSession, visitor: VisitorPrincipal, limit: int = 100
 ) -> dict[str, Any]:
-    row = await repo.latest_conversation(session, visitor.account_id, visitor.visitor_id)
+    row = await conversations_repo.latest_conversation(
+        session, visitor.account_id, visitor.visitor_id
+    )
     if row is None:
         raise ConversationNotFound("You have no conversation yet.")
-    messages = await repo.list_messages(
+    messages = await messages_repo.list_messages(
         session, visitor.account_id, row.id, before=None, after=None, limit=limit, with_notes=False
     )
     return {
@@ -108,7 +111,9 @@ async def contact_form(
 
 
 async def rate(session: AsyncSession, visitor: VisitorPrincipal, body: RatingIn) -> dict[str, Any]:
-    row = await repo.get_conversation(session, visitor.account_id, body.conversation_id, lock=True)
+    row = await conversations_repo.get_conversation(
+        session, visitor.account_id, body.conversation_id, lock=True
+    )
     if row is None or row.visitor_id != visitor.visitor_id:
         raise ConversationNotFound()
     if row.rating is not None:
@@ -117,7 +122,7 @@ async def rate(session: AsyncSession, visitor: VisitorPrincipal, body: RatingIn)
         raise RatingNotRequested()
     value = RATING_VALUES[body.rating] if isinstance(body.rating, str) else body.rating
     label = body.rating if isinstance(body.rating, str) else None
-    updated = await repo.update_conversation(
+    updated = await conversations_repo.update_conversation(
         session,
         visitor.account_id,
         row.id,
@@ -137,7 +142,7 @@ async def rate(session: AsyncSession, visitor: VisitorPrincipal, body: RatingIn)
 async def visitor_typing(
     session: AsyncSession, redis: Redis, namespace: str, visitor: VisitorPrincipal
 ) -> None:
-    conversation_id = await repo.open_conversation_id(
+    conversation_id = await conversations_repo.open_conversation_id(
         session, visitor.account_id, visitor.visitor_id
     )
     if conversation_id is None:
@@ -188,7 +193,7 @@ async def email_reply(
     id comes from a signed address, so the account is taken from the conversation itself. A
     blocked visitor's reply is accepted and dropped, as Messenger's are (no bounce tells them).
     """
-    row = await repo.get_conversation_any_account(session, conversation_id)
+    row = await conversations_repo.get_conversation_any_account(session, conversation_id)
     if row is None:
         return False
     try:

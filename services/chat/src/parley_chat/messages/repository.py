@@ -1,33 +1,29 @@
-"""SQL for conversations, messages and read markers (SQLAlchemy Core; every query by account)."""
+"""SQL for messages and read markers (SQLAlchemy Core; every query by account)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import (
     func,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.events import outbox
-from parley_chat.models import Account, Agent, Conversation, Message, ReadMarker, Visitor
-from parley_common.db import driver_connection
+from parley_chat.models import Conversation, Message, ReadMarker
+from parley_common.db import driver_fetchrow, driver_statement
 from parley_common.events.envelope import Event
 
 conversations = Conversation.__table__
 messages = Message.__table__
 markers = ReadMarker.__table__
-agents = Agent.__table__
-visitors = Visitor.__table__
 
 MESSAGE_COLUMNS = (
     messages.c.id,
@@ -44,121 +40,6 @@ MESSAGE_COLUMNS = (
     messages.c.created_at,
     messages.c.delivery,
 )
-
-
-def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``:name`` parameters as asyncpg's ``$n`` (a repeated name keeps its number)."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match.group(1) not in names:
-            names.append(match.group(1))
-        return f"${names.index(match.group(1)) + 1}"
-
-    return re.sub(r"(?<![:\w]):(\w+)", number, sql), tuple(names)
-
-
-async def _fetchrow(
-    session: AsyncSession, statement: tuple[str, tuple[str, ...]], **params: Any
-) -> Any:
-    sql, names = statement
-    return await (await driver_connection(session)).fetchrow(sql, *(params[name] for name in names))
-
-
-class VisitorState(NamedTuple):
-    blocked: bool | None
-    name: str | None
-    label: str | None
-    email: str | None
-    id: uuid.UUID | None
-    status: str | None
-    channel: str | None
-
-
-# The visitor's projection (blocked, name) and their current conversation (the open one, else
-# the latest); one row even when neither exists. Only table names are formatted in.
-_VISITOR_STATE = _positional(f"""
-SELECT k.blocked, k.name, k.label, k.email, latest.id, latest.status, latest.channel
-FROM (SELECT 1) AS one
-LEFT JOIN (
-    SELECT blocked, name, label, email FROM {visitors.fullname}
-    WHERE account_id = :account_id AND visitor_id = :visitor_id
-) AS k ON true
-LEFT JOIN LATERAL (
-    SELECT id, status, channel FROM {conversations.fullname}
-    WHERE account_id = :account_id AND visitor_id = :visitor_id
-    ORDER BY status = 'open' DESC, created_at DESC LIMIT 1
-) AS latest ON true
-""")  # noqa: S608
-
-
-async def visitor_state(
-    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
-) -> VisitorState:
-    """One round trip (a read, on the driver connection): columns blocked, name, label,
-    email, id, status, channel."""
-    row = await _fetchrow(session, _VISITOR_STATE, account_id=account_id, visitor_id=visitor_id)
-    return VisitorState(*row)
-
-
-async def insert_conversation(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Insert an open conversation; None when the visitor already has an open one."""
-    stmt = (
-        pg_insert(conversations)
-        .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=["account_id", "visitor_id"],
-            index_where=text("status = 'open'"),
-        )
-        .returning(conversations.c.id)
-    )
-    return (await session.execute(stmt)).scalar()
-
-
-async def open_conversation_id(
-    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
-) -> uuid.UUID | None:
-    stmt = select(conversations.c.id).where(
-        conversations.c.account_id == account_id,
-        conversations.c.visitor_id == visitor_id,
-        conversations.c.status == "open",
-    )
-    return (await session.execute(stmt)).scalar()
-
-
-async def get_conversation(
-    session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID, *, lock: bool = False
-) -> Any:
-    stmt = select(conversations).where(
-        conversations.c.account_id == account_id, conversations.c.id == conversation_id
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).first()
-
-
-async def latest_conversation(
-    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
-) -> Any:
-    stmt = (
-        select(conversations)
-        .where(conversations.c.account_id == account_id, conversations.c.visitor_id == visitor_id)
-        .order_by((conversations.c.status == "open").desc(), conversations.c.created_at.desc())
-        .limit(1)
-    )
-    return (await session.execute(stmt)).first()
-
-
-async def update_conversation(
-    session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID, **values: Any
-) -> Any:
-    stmt = (
-        update(conversations)
-        .where(conversations.c.account_id == account_id, conversations.c.id == conversation_id)
-        .values(**values)
-        .returning(conversations)
-    )
-    return (await session.execute(stmt)).first()
 
 
 # One round trip for a new message: the insert (a repeated client_message_id inserts nothing,
@@ -209,7 +90,7 @@ WITH prev AS (
 )
 SELECT seq FROM ins
 """  # noqa: S608
-_APPEND_MESSAGE = _positional(_APPEND_MESSAGE_SQL)
+_APPEND_MESSAGE = driver_statement(_APPEND_MESSAGE_SQL)
 
 
 async def append_message(
@@ -242,7 +123,7 @@ async def append_message(
         "event_type": event.type,
         "event_body": event.model_dump_json(),
     }
-    row = await _fetchrow(session, _APPEND_MESSAGE, **params)
+    row = await driver_fetchrow(session, _APPEND_MESSAGE, **params)
     return None if row is None else int(row[0])
 
 
@@ -343,31 +224,3 @@ async def set_read_marker(
         .on_conflict_do_update(index_elements=["conversation_id", "agent_id"], set_=values)
     )
     await session.execute(stmt)
-
-
-async def idle_conversations(
-    session: AsyncSession, default_minutes: int, limit: int = 200
-) -> Sequence[Any]:
-    """Open conversations idle longer than their account's auto-resolve time."""
-    accounts = Account.__table__
-    minutes = func.coalesce(accounts.c.auto_resolve_minutes, default_minutes)
-    stmt = (
-        select(conversations.c.account_id, conversations.c.id)
-        .select_from(
-            conversations.outerjoin(accounts, accounts.c.account_id == conversations.c.account_id)
-        )
-        .where(
-            conversations.c.status == "open",
-            minutes > 0,
-            conversations.c.last_activity_at
-            < func.now() - func.make_interval(0, 0, 0, 0, 0, minutes),
-        )
-        .limit(limit)
-    )
-    return (await session.execute(stmt)).all()
-
-
-async def get_conversation_any_account(session: AsyncSession, conversation_id: uuid.UUID) -> Any:
-    """Only for ids proven by a signed reply address (inbound e-mail), which names no account."""
-    stmt = select(conversations).where(conversations.c.id == conversation_id)
-    return (await session.execute(stmt)).first()

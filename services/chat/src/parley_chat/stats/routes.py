@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from parley_chat import stats
 from parley_chat.errors import InvalidRange
 from parley_chat.schemas import ConversationStats
+from parley_chat.stats import service as stats
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.security import CurrentAgent

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat import projections
-from parley_chat import repository as repo
+from parley_chat.conversations import repository as repo
 from parley_chat.errors import ConversationNotFound
 from parley_common.contracts import typing_channel, typing_frame
 from parley_common.security import AgentPrincipal

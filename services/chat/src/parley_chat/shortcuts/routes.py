@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from parley_chat import shortcuts
 from parley_chat.errors import ShortcutNameTaken, ShortcutNotFound
 from parley_chat.schemas import ShortcutIn, ShortcutList, ShortcutOut, ShortcutPatch
+from parley_chat.shortcuts import service as shortcuts
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.security import CurrentAgent

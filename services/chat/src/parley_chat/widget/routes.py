@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from parley_chat import widget
 from parley_chat.deps import ChatSettingsDep, RedisDep
 from parley_chat.errors import (
     AlreadyRated,
@@ -25,6 +24,7 @@ from parley_chat.schemas import (
     VisitorMessageIn,
     WidgetConversationOut,
 )
+from parley_chat.widget import service as widget
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.security import CurrentVisitor

@@ -19,8 +19,9 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from parley_chat import mailer, widget
 from parley_chat.config import ChatSettings, get_chat_settings
+from parley_chat.email import mailer
+from parley_chat.widget import service as widget
 from parley_common.db import create_engine, create_session_factory
 from parley_common.logging import configure_logging
 

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from parley_chat import attachments, widget
+from parley_chat.attachments import service as attachments
+from parley_chat.attachments.upload import MultipartFile, UploadIncomplete, UploadInvalid
 from parley_chat.deps import ChatSettingsDep
 from parley_chat.errors import AttachmentInvalid, AttachmentNotFound, VisitorBlocked
 from parley_chat.schemas import AttachmentOut
-from parley_chat.upload import MultipartFile, UploadIncomplete, UploadInvalid
 from parley_common import api_keys
+from parley_chat.widget import service as widget
 from parley_common.db import SessionDep
 from parley_common.errors import PayloadTooLarge, Unauthorized, responses
 from parley_common.security import (

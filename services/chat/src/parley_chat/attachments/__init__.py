@@ -1,0 +1,1 @@
+"""Attachments: uploads (streamed, type-checked), claiming them on a message, downloads."""

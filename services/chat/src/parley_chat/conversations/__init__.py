@@ -1,0 +1,1 @@
+"""Conversations: the agent's list and view, opening, joining, assigning, resolving, typing."""

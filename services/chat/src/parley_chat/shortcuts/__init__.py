@@ -1,0 +1,1 @@
+"""Shortcuts: saved replies agents insert with variables."""

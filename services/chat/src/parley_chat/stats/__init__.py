@@ -1,0 +1,1 @@
+"""Statistics: conversation counts (the first screen's badges) and SmartHub figures."""

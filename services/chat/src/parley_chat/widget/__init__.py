@@ -1,0 +1,1 @@
+"""The visitor's chat box: its messages, current conversation, contact form, rating, typing."""
