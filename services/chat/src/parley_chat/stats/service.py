@@ -1,4 +1,4 @@
-"""SmartHub conversation statistics, computed in SQL in the account's timezone."""
+"""SmartHub conversation statistics (SQL in repository.py) and the first screen's counts."""
 
 from __future__ import annotations
 
@@ -7,94 +7,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat import projections
 from parley_chat.conversations import repository as conversations_repo
 from parley_chat.errors import InvalidRange
+from parley_chat.stats import repository as repo
 from parley_common.security import AgentPrincipal
 
 MAX_DAYS = 366
-
-# Bounds are local midnights of the account's timezone turned into instants by PostgreSQL.
-_BOUNDS = """
-WITH bounds AS (
-  SELECT (CAST(:start AS date)::timestamp AT TIME ZONE :tz) AS lo,
-         (CAST(:stop AS date)::timestamp AT TIME ZONE :tz) AS hi
-), created AS (
-  SELECT c.* FROM chat.conversations c, bounds
-  WHERE c.account_id = :account AND c.created_at >= bounds.lo AND c.created_at < bounds.hi
-), resolved AS (
-  SELECT c.* FROM chat.conversations c, bounds
-  WHERE c.account_id = :account AND c.resolved_at >= bounds.lo AND c.resolved_at < bounds.hi
-), rated AS (
-  SELECT c.* FROM chat.conversations c, bounds
-  WHERE c.account_id = :account AND c.rated_at >= bounds.lo AND c.rated_at < bounds.hi
-)
-"""
-
-# Missed: a conversation the visitor started (chat, contact form, e-mail) no agent answered.
-_TOTALS = (
-    _BOUNDS  # noqa: S608 - constant SQL, every value is a bound parameter
-    + """
-SELECT
-  (SELECT count(*) FROM created) AS new,
-  (SELECT count(*) FROM created WHERE first_agent_reply_at IS NOT NULL) AS served,
-  (SELECT count(*) FROM created
-     WHERE first_agent_reply_at IS NULL AND first_visitor_message_at IS NOT NULL) AS missed,
-  (SELECT count(*) FROM resolved) AS resolved,
-  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM
-      first_agent_reply_at - first_visitor_message_at))
-     FROM created WHERE first_agent_reply_at > first_visitor_message_at) AS median_first_response,
-  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM
-      resolved_at - created_at)) FROM resolved) AS median_resolve,
-  (SELECT avg(rating)::float FROM rated) AS average_rating,
-  (SELECT count(*) FROM rated) AS ratings
-"""
-)
-
-_AGENTS = (
-    _BOUNDS  # noqa: S608 - constant SQL, every value is a bound parameter
-    + """
-SELECT a.agent_id,
-  count(*) FILTER (WHERE a.in_created) AS conversations,
-  count(*) FILTER (WHERE a.in_created AND a.first_agent_reply_at IS NOT NULL) AS served,
-  count(*) FILTER (WHERE a.in_resolved) AS resolved,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM
-      a.first_agent_reply_at - a.first_visitor_message_at))
-      FILTER (WHERE a.in_created AND a.first_agent_reply_at > a.first_visitor_message_at)
-      AS median_first_response,
-  avg(a.rating) FILTER (WHERE a.in_rated)::float AS average_rating
-FROM (
-  SELECT c.assignee_id AS agent_id, c.first_agent_reply_at, c.first_visitor_message_at, c.rating,
-         c.id IN (SELECT id FROM created) AS in_created,
-         c.id IN (SELECT id FROM resolved) AS in_resolved,
-         c.id IN (SELECT id FROM rated) AS in_rated
-  FROM chat.conversations c
-  WHERE c.account_id = :account AND c.assignee_id IS NOT NULL
-    AND (c.id IN (SELECT id FROM created) OR c.id IN (SELECT id FROM resolved)
-         OR c.id IN (SELECT id FROM rated))
-) a
-GROUP BY a.agent_id
-ORDER BY conversations DESC, a.agent_id
-"""
-)
-
-_DAYS = (
-    _BOUNDS  # noqa: S608 - constant SQL, every value is a bound parameter
-    + """
-SELECT d::date AS date,
-  (SELECT count(*) FROM created WHERE (created_at AT TIME ZONE :tz)::date = d::date) AS new,
-  (SELECT count(*) FROM created WHERE (created_at AT TIME ZONE :tz)::date = d::date
-     AND first_agent_reply_at IS NOT NULL) AS served,
-  (SELECT count(*) FROM created WHERE (created_at AT TIME ZONE :tz)::date = d::date
-     AND first_agent_reply_at IS NULL AND first_visitor_message_at IS NOT NULL) AS missed,
-  (SELECT count(*) FROM resolved WHERE (resolved_at AT TIME ZONE :tz)::date = d::date) AS resolved
-FROM generate_series(CAST(:start AS date), CAST(:stop AS date) - 1, interval '1 day') AS d
-ORDER BY d
-"""
-)
 
 
 def _timezone(name: str) -> str:
@@ -115,10 +36,8 @@ async def conversation_stats(
         raise InvalidRange(f"A range is at most {MAX_DAYS} days.")
     prefs = await projections.account_prefs(session, account_id)
     tz = _timezone(prefs.timezone)
-    params = {"account": account_id, "tz": tz, "start": start, "stop": end + timedelta(days=1)}
-    totals = (await session.execute(text(_TOTALS), params)).one()
-    agent_rows = (await session.execute(text(_AGENTS), params)).all()
-    day_rows = (await session.execute(text(_DAYS), params)).all()
+    rows = await repo.conversation_stats(session, account_id, tz, start, end + timedelta(days=1))
+    totals, agent_rows, day_rows = rows.totals, rows.agents, rows.days
     names = await projections.agent_names(session, account_id)
     return {
         "from": start,
