@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -21,6 +22,62 @@ messages = Message.__table__
 markers = ReadMarker.__table__
 agents = Agent.__table__
 visitors = Visitor.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """A row of chat.conversations."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+    visitor_id: uuid.UUID
+    status: str
+    channel: str
+    started_by: str
+    assignee_id: uuid.UUID | None
+    agent_ids: list[uuid.UUID]
+    last_seq: int
+    last_message_preview: str | None
+    last_message_author_type: str | None
+    last_message_at: datetime | None
+    last_activity_at: datetime
+    created_at: datetime
+    first_visitor_message_at: datetime | None
+    first_agent_reply_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: uuid.UUID | None
+    rating_requested: bool
+    rating: int | None
+    rating_label: str | None
+    rating_comment: str | None
+    rated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView(ConversationRow):
+    """A conversation as an agent sees it: with the visitor, the assignee, their unread count."""
+
+    visitor_name: str | None
+    visitor_email: str | None
+    visitor_label: str | None
+    assignee_name: str | None
+    unread_count: int
+    marked_unread: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    open: int
+    unread: int
+    resolved_today: int
+
+
+def _row(row: Any) -> ConversationRow | None:
+    return None if row is None else ConversationRow(**row._mapping)
+
+
+def _view_row(row: Any) -> ConversationView | None:
+    return None if row is None else ConversationView(**row._mapping)
 
 
 def _view(agent_id: uuid.UUID) -> Any:
@@ -83,7 +140,7 @@ def _has_unread() -> Any:
 
 async def conversation_counts(
     session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, *, since: datetime
-) -> Any:
+) -> Counts:
     """Open conversations, those unread by the agent, and those resolved since ``since``."""
     c = conversations.c
     is_open = c.status == "open"
@@ -102,16 +159,16 @@ async def conversation_counts(
         )
         .where(c.account_id == account_id, or_(is_open, c.resolved_at >= since))
     )
-    return (await session.execute(stmt)).one()
+    return Counts(**(await session.execute(stmt)).one()._mapping)
 
 
 async def conversation_view(
     session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, conversation_id: uuid.UUID
-) -> Any:
+) -> ConversationView | None:
     stmt = _view(agent_id).where(
         conversations.c.account_id == account_id, conversations.c.id == conversation_id
     )
-    return (await session.execute(stmt)).first()
+    return _view_row((await session.execute(stmt)).first())
 
 
 async def list_conversation_views(
@@ -127,7 +184,7 @@ async def list_conversation_views(
     visitor_id: uuid.UUID | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> Sequence[Any]:
+) -> list[ConversationView]:
     c = conversations.c
     stmt = _view(agent_id).where(c.account_id == account_id)
     if status:
@@ -148,7 +205,7 @@ async def list_conversation_views(
             or_(c.last_activity_at < at, and_(c.last_activity_at == at, c.id < last_id))
         )
     stmt = stmt.order_by(c.last_activity_at.desc(), c.id.desc()).limit(limit)
-    return (await session.execute(stmt)).all()
+    return [ConversationView(**row._mapping) for row in await session.execute(stmt)]
 
 
 # --- the visitor's conversation, opening and changing ---------------------------------------
@@ -217,37 +274,37 @@ async def open_conversation_id(
 
 async def get_conversation(
     session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID, *, lock: bool = False
-) -> Any:
+) -> ConversationRow | None:
     stmt = select(conversations).where(
         conversations.c.account_id == account_id, conversations.c.id == conversation_id
     )
     if lock:
         stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).first()
+    return _row((await session.execute(stmt)).first())
 
 
 async def latest_conversation(
     session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
-) -> Any:
+) -> ConversationRow | None:
     stmt = (
         select(conversations)
         .where(conversations.c.account_id == account_id, conversations.c.visitor_id == visitor_id)
         .order_by((conversations.c.status == "open").desc(), conversations.c.created_at.desc())
         .limit(1)
     )
-    return (await session.execute(stmt)).first()
+    return _row((await session.execute(stmt)).first())
 
 
 async def update_conversation(
     session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID, **values: Any
-) -> Any:
+) -> ConversationRow | None:
     stmt = (
         update(conversations)
         .where(conversations.c.account_id == account_id, conversations.c.id == conversation_id)
         .values(**values)
         .returning(conversations)
     )
-    return (await session.execute(stmt)).first()
+    return _row((await session.execute(stmt)).first())
 
 
 async def idle_conversations(
@@ -272,7 +329,9 @@ async def idle_conversations(
     return (await session.execute(stmt)).all()
 
 
-async def get_conversation_any_account(session: AsyncSession, conversation_id: uuid.UUID) -> Any:
+async def get_conversation_any_account(
+    session: AsyncSession, conversation_id: uuid.UUID
+) -> ConversationRow | None:
     """Only for ids proven by a signed reply address (inbound e-mail), which names no account."""
     stmt = select(conversations).where(conversations.c.id == conversation_id)
-    return (await session.execute(stmt)).first()
+    return _row((await session.execute(stmt)).first())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -53,7 +53,7 @@ async def list_conversations(
     visitor_id: uuid.UUID | None = None,
     cursor: Annotated[Text | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
-) -> dict[str, Any]:
+) -> ConversationPage:
     """Newest activity first (seed: Conversations and Resolved tabs)."""
     return await service.list_views(
         session,
@@ -78,7 +78,7 @@ async def conversation_counts(session: SessionDep, agent: CurrentAgent) -> dict[
 @router.get("/conversations/{conversation_id}", response_model=ConversationOut, responses=NOT_FOUND)
 async def get_conversation(
     conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ConversationOut:
     return await service.get_view(session, agent, conversation_id)
 
 
@@ -94,7 +94,7 @@ async def contact_visitor(
     session: SessionDep,
     agent: CurrentAgent,
     response: Response,
-) -> dict[str, Any]:
+) -> ConversationOut:
     """The agent contacts a visitor; 200 with the open conversation if there is one."""
     view, created = await service.contact_visitor(session, agent, visitor_id, body.text)
     if not created:
@@ -107,7 +107,7 @@ async def contact_visitor(
 )
 async def join(
     conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ConversationOut:
     return await service.join(session, agent, conversation_id)
 
 
@@ -118,7 +118,7 @@ async def join(
 )
 async def resolve(
     conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ConversationOut:
     return await service.resolve(session, agent, conversation_id)
 
 
@@ -129,7 +129,7 @@ async def resolve(
 )
 async def reopen(
     conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ConversationOut:
     return await service.reopen(session, agent, conversation_id)
 
 
@@ -138,7 +138,7 @@ async def reopen(
 )
 async def mark_unread(
     conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ConversationOut:
     """Stays unread for the calling agent until they mark it read."""
     return await service.mark(session, agent, conversation_id, unread=True)
 
@@ -148,7 +148,7 @@ async def mark_unread(
 )
 async def mark_read(
     conversation_id: uuid.UUID, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ConversationOut:
     return await service.mark(session, agent, conversation_id, unread=False)
 
 
@@ -159,7 +159,7 @@ async def mark_read(
 )
 async def assign(
     conversation_id: uuid.UUID, body: AssignIn, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ConversationOut:
     return await service.assign(session, agent, conversation_id, body.agent_id)
 
 

@@ -24,46 +24,43 @@ from parley_chat.errors import (
 from parley_chat.events import emit_conversation
 from parley_chat.messages import repository as messages_repo
 from parley_chat.messages.store import Author, store_message, system_message
+from parley_chat.schemas import ConversationOut, ConversationPage, LastMessageOut, PersonOut
 from parley_common.pagination import InvalidCursor, decode_time_id, page_of
 from parley_common.security import AgentPrincipal
 
 
 # --- reading ----------------------------------------------------------------------------------
-def conversation_out(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "status": row.status,
-        "channel": row.channel,
-        "started_by": row.started_by,
-        "visitor_id": row.visitor_id,
-        "visitor": {
-            "id": row.visitor_id,
-            "name": row.visitor_name or row.visitor_label,
-            "email": row.visitor_email,
-        },
-        "assignee_id": row.assignee_id,
-        "assignee": (
-            {"id": row.assignee_id, "name": row.assignee_name} if row.assignee_id else None
+def conversation_out(row: repo.ConversationView) -> ConversationOut:
+    return ConversationOut(
+        id=row.id,
+        status=row.status,  # type: ignore[arg-type]  # "open" | "resolved" by the table's check
+        channel=row.channel,
+        started_by=row.started_by,
+        visitor_id=row.visitor_id,
+        visitor=PersonOut(
+            id=row.visitor_id, name=row.visitor_name or row.visitor_label, email=row.visitor_email
         ),
-        "agent_ids": list(row.agent_ids or []),
-        "last_message": {
-            "text": row.last_message_preview,
-            "author_type": row.last_message_author_type,
-            "created_at": row.last_message_at,
-        },
-        "unread_count": row.unread_count,
-        "marked_unread": row.marked_unread,
-        "created_at": row.created_at,
-        "last_activity_at": row.last_activity_at,
-        "resolved_at": row.resolved_at,
-        "rating": row.rating,
-        "rating_comment": row.rating_comment,
-    }
+        assignee_id=row.assignee_id,
+        assignee=PersonOut(id=row.assignee_id, name=row.assignee_name) if row.assignee_id else None,
+        agent_ids=list(row.agent_ids or []),
+        last_message=LastMessageOut(
+            text=row.last_message_preview,
+            author_type=row.last_message_author_type,
+            created_at=row.last_message_at,
+        ),
+        unread_count=row.unread_count,
+        marked_unread=row.marked_unread,
+        created_at=row.created_at,
+        last_activity_at=row.last_activity_at,
+        resolved_at=row.resolved_at,
+        rating=row.rating,
+        rating_comment=row.rating_comment,
+    )
 
 
 async def get_view(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
-) -> dict[str, Any]:
+) -> ConversationOut:
     row = await repo.conversation_view(session, agent.account_id, agent.agent_id, conversation_id)
     if row is None:
         raise ConversationNotFound()
@@ -82,7 +79,7 @@ async def list_views(
     visitor_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
-) -> dict[str, Any]:
+) -> ConversationPage:
     assignee_id: uuid.UUID | None = None
     if assignee == "me":
         assignee_id = agent.agent_id
@@ -105,7 +102,7 @@ async def list_views(
         limit=limit + 1,
     )
     page, next_cursor = page_of(rows, limit, lambda row: (row.last_activity_at, row.id))
-    return {"items": [conversation_out(row) for row in page], "next_cursor": next_cursor}
+    return ConversationPage(items=[conversation_out(row) for row in page], next_cursor=next_cursor)
 
 
 async def list_messages(
@@ -143,7 +140,9 @@ async def agent_display(session: AsyncSession, agent: AgentPrincipal) -> str:
     return await projections.agent_name(session, agent.account_id, agent.agent_id) or "Agent"
 
 
-async def _locked(session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID) -> Any:
+async def _locked(
+    session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID
+) -> repo.ConversationRow:
     row = await repo.get_conversation(session, account_id, conversation_id, lock=True)
     if row is None:
         raise ConversationNotFound()
@@ -152,7 +151,7 @@ async def _locked(session: AsyncSession, account_id: uuid.UUID, conversation_id:
 
 async def contact_visitor(
     session: AsyncSession, agent: AgentPrincipal, visitor_id: uuid.UUID, text: str | None
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[ConversationOut, bool]:
     """The agent starts a conversation with a visitor (or gets the one already open)."""
     visitor = await projections.get_visitor(session, agent.account_id, visitor_id)
     if visitor is None:
@@ -182,13 +181,13 @@ async def contact_visitor(
 
 async def join(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
-) -> dict[str, Any]:
+) -> ConversationOut:
     row = await _locked(session, agent.account_id, conversation_id)
     await _join(session, agent, row)
     return await get_view(session, agent, conversation_id)
 
 
-async def _join(session: AsyncSession, agent: AgentPrincipal, row: Any) -> None:
+async def _join(session: AsyncSession, agent: AgentPrincipal, row: repo.ConversationRow) -> None:
     """Add the agent to the conversation; the first agent to join becomes the assignee. An
     API key never joins: an integration writing must not take the conversation (and its
     pushes, which go to the assignee) from the team."""
@@ -211,13 +210,15 @@ async def _join(session: AsyncSession, agent: AgentPrincipal, row: Any) -> None:
         )
 
 
-async def join_if_needed(session: AsyncSession, agent: AgentPrincipal, row: Any) -> None:
+async def join_if_needed(
+    session: AsyncSession, agent: AgentPrincipal, row: repo.ConversationRow
+) -> None:
     await _join(session, agent, row)
 
 
 async def assign(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID, assignee_id: uuid.UUID
-) -> dict[str, Any]:
+) -> ConversationOut:
     row = await _locked(session, agent.account_id, conversation_id)
     if not await projections.is_active_agent(session, agent.account_id, assignee_id):
         raise AgentNotFound("The assignee must be an agent of this account.")
@@ -277,7 +278,7 @@ async def resolve_conversation(
 
 async def resolve(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
-) -> dict[str, Any]:
+) -> ConversationOut:
     await resolve_conversation(
         session, agent.account_id, conversation_id, resolved_by=agent.agent_id
     )
@@ -286,7 +287,7 @@ async def resolve(
 
 async def reopen(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
-) -> dict[str, Any]:
+) -> ConversationOut:
     row = await _locked(session, agent.account_id, conversation_id)
     if row.status != "resolved":
         raise ConversationNotResolved()
@@ -308,7 +309,7 @@ async def reopen(
 
 async def mark(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID, *, unread: bool
-) -> dict[str, Any]:
+) -> ConversationOut:
     row = await repo.get_conversation(session, agent.account_id, conversation_id)
     if row is None:
         raise ConversationNotFound()
