@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from parley_chat.errors import ShortcutNameTaken, ShortcutNotFound
 from parley_chat.schemas import ShortcutIn, ShortcutList, ShortcutOut, ShortcutPatch
 from parley_chat.shortcuts import service as shortcuts
+from parley_chat.shortcuts.repository import ShortcutRow
 from parley_common.db import SessionDep
 from parley_common.errors import responses
 from parley_common.security import CurrentAgent
@@ -29,7 +30,7 @@ async def list_shortcuts(session: SessionDep, agent: CurrentAgent) -> dict[str, 
 )
 async def create_shortcut(
     body: ShortcutIn, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ShortcutRow:
     return await shortcuts.create(session, agent.account_id, body.name, body.text)
 
 
@@ -40,7 +41,7 @@ async def create_shortcut(
 )
 async def update_shortcut(
     shortcut_id: uuid.UUID, body: ShortcutPatch, session: SessionDep, agent: CurrentAgent
-) -> dict[str, Any]:
+) -> ShortcutRow:
     return await shortcuts.change(
         session,
         agent.account_id,
