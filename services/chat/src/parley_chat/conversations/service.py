@@ -125,11 +125,11 @@ async def list_messages(
     rows = await messages_repo.list_messages(
         session, account_id, conversation_id, before=before, after=since, limit=limit + 1
     )
-    items = [dict(row._mapping) for row in rows[:limit]]
+    items = rows[:limit]
     # History pages newest first (pass next_cursor as `cursor`); catching up with `since` goes
     # oldest first (pass the last seq as `since` again while next_cursor is set).
     has_more = len(rows) > limit
-    return {"items": items, "next_cursor": str(items[-1]["seq"]) if has_more else None}
+    return {"items": items, "next_cursor": str(items[-1].seq) if has_more else None}
 
 
 # --- changing ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 from parley_chat.config import ChatSettings
 from parley_chat.errors import MailFailed
+from parley_chat.messages.repository import MessageRow
 from parley_common.mail import build_message, send_mail
 
 log = logging.getLogger("parley.chat.mail")
@@ -61,14 +62,14 @@ async def send_reply(
     )
 
 
-def _line(message: Any) -> str:
-    at = message["created_at"].strftime("%Y-%m-%d %H:%M")
-    who = message["author_name"] or message["author_type"].capitalize()
-    extra = "".join(f"\n    [attachment: {a['name']}]" for a in message["attachments"] or [])
-    return f"[{at}] {who}: {message['text']}{extra}"
+def _line(message: MessageRow) -> str:
+    at = message.created_at.strftime("%Y-%m-%d %H:%M")
+    who = message.author_name or message.author_type.capitalize()
+    extra = "".join(f"\n    [attachment: {a['name']}]" for a in message.attachments or [])
+    return f"[{at}] {who}: {message.text}{extra}"
 
 
-def transcript_bodies(messages: Sequence[dict[str, Any]]) -> tuple[str, str]:
+def transcript_bodies(messages: Sequence[MessageRow]) -> tuple[str, str]:
     """Plain text and HTML; every message text is escaped, nothing is rendered."""
     text = "\n".join(_line(m) for m in messages) or "(no messages)"
     rows = "".join(f"<p>{html.escape(_line(m)).replace(chr(10), '<br>')}</p>" for m in messages)
@@ -80,7 +81,7 @@ def transcript_bodies(messages: Sequence[dict[str, Any]]) -> tuple[str, str]:
 
 
 async def send_transcript(
-    settings: ChatSettings, *, to: str, messages: Sequence[dict[str, Any]]
+    settings: ChatSettings, *, to: str, messages: Sequence[MessageRow]
 ) -> None:
     text, page = transcript_bodies(messages)
     await _send(settings, to=to, subject="Your conversation transcript", text=text, html=page)

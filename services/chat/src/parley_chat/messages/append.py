@@ -26,13 +26,14 @@ from parley_chat.conversations import repository as conversations_repo
 from parley_chat.conversations.opening import open_conversation
 from parley_chat.errors import VisitorBlocked
 from parley_chat.events import emit_conversation
+from parley_chat.messages.repository import MessageRow
 from parley_chat.messages.store import Author, existing_message, store_message, system_message
 
 
 @dataclass(frozen=True)
 class Appended:
     conversation_id: uuid.UUID
-    message: dict[str, Any]
+    message: MessageRow
     created: bool  # False: the client_message_id was seen before; nothing changed
 
 
@@ -90,7 +91,7 @@ async def append_message(
         # A retry of a stored message opens or reopens nothing.
         seen = await existing_message(session, account_id, author, client_message_id)
         if seen is not None:
-            return Appended(seen["conversation_id"], seen, False)
+            return Appended(seen.conversation_id, seen, False)
     opened: Any = None
     if target is None:
         opened, _ = await open_conversation(

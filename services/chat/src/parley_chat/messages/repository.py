@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,29 @@ MESSAGE_COLUMNS = (
     messages.c.created_at,
     messages.c.delivery,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """A message as the API shows it (``MESSAGE_COLUMNS``)."""
+
+    id: uuid.UUID
+    seq: int
+    conversation_id: uuid.UUID
+    author_type: str
+    author_id: uuid.UUID | None
+    author_name: str | None
+    text: str
+    channel: str
+    client_message_id: str | None
+    attachments: list[dict[str, Any]]
+    internal: bool
+    created_at: datetime
+    delivery: dict[str, Any] | None
+
+
+def _row(row: Any) -> MessageRow | None:
+    return None if row is None else MessageRow(**row._mapping)
 
 
 # One round trip for a new message: the insert (a repeated client_message_id inserts nothing,
@@ -129,13 +152,13 @@ async def append_message(
 
 async def message_by_client_id(
     session: AsyncSession, account_id: uuid.UUID, author_id: uuid.UUID, client_message_id: str
-) -> Any:
+) -> MessageRow | None:
     stmt = select(*MESSAGE_COLUMNS).where(
         messages.c.account_id == account_id,
         messages.c.author_id == author_id,
         messages.c.client_message_id == client_message_id,
     )
-    return (await session.execute(stmt)).first()
+    return _row((await session.execute(stmt)).first())
 
 
 async def set_delivery(
@@ -148,11 +171,13 @@ async def set_delivery(
     )
 
 
-async def get_message(session: AsyncSession, account_id: uuid.UUID, message_id: uuid.UUID) -> Any:
+async def get_message(
+    session: AsyncSession, account_id: uuid.UUID, message_id: uuid.UUID
+) -> MessageRow | None:
     stmt = select(*MESSAGE_COLUMNS).where(
         messages.c.account_id == account_id, messages.c.id == message_id
     )
-    return (await session.execute(stmt)).first()
+    return _row((await session.execute(stmt)).first())
 
 
 async def list_messages(
@@ -164,7 +189,7 @@ async def list_messages(
     after: int | None,
     limit: int,
     with_notes: bool = True,
-) -> Sequence[Any]:
+) -> list[MessageRow]:
     """Newest first below ``before`` (history); oldest first above ``after`` (catch up).
     ``with_notes=False``: what the visitor may see (no internal notes)."""
     stmt = select(*MESSAGE_COLUMNS).where(
@@ -178,12 +203,12 @@ async def list_messages(
         if before is not None:
             stmt = stmt.where(messages.c.seq < before)
         stmt = stmt.order_by(messages.c.seq.desc())
-    return (await session.execute(stmt.limit(limit))).all()
+    return [MessageRow(**row._mapping) for row in await session.execute(stmt.limit(limit))]
 
 
 async def visible_messages(
     session: AsyncSession, account_id: uuid.UUID, conversation_id: uuid.UUID
-) -> Sequence[Any]:
+) -> list[MessageRow]:
     """Every message the visitor saw, oldest first (internal notes left out): transcripts."""
     stmt = (
         select(*MESSAGE_COLUMNS)
@@ -194,7 +219,7 @@ async def visible_messages(
         )
         .order_by(messages.c.seq.asc())
     )
-    return (await session.execute(stmt)).all()
+    return [MessageRow(**row._mapping) for row in await session.execute(stmt)]
 
 
 async def set_read_marker(

@@ -16,6 +16,7 @@ from parley_chat.email import mailer
 from parley_chat.errors import ConversationNotFound, VisitorHasNoEmail
 from parley_chat.facebook import service as messenger
 from parley_chat.messages import repository as repo
+from parley_chat.messages.repository import MessageRow
 from parley_chat.messages.store import Author, check_content, clean_text, store_message
 from parley_chat.schemas import AgentMessageIn
 from parley_chat.shortcuts import service as shortcuts
@@ -30,7 +31,7 @@ async def send_agent_message(
     agent: AgentPrincipal,
     conversation_id: uuid.UUID,
     body: AgentMessageIn,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[MessageRow, bool]:
     conversation = await conversations_repo.get_conversation(
         session, agent.account_id, conversation_id, lock=True
     )
@@ -100,7 +101,6 @@ async def send_transcript(
     )
     if retry_after is not None:
         raise TooManyRequests(retry_after, "Too many transcripts sent; try again later.")
-    rows = await repo.visible_messages(session, agent.account_id, conversation_id)
-    messages = [dict(row._mapping) for row in rows]
+    messages = await repo.visible_messages(session, agent.account_id, conversation_id)
     await mailer.send_transcript(settings, to=email, messages=messages)
     return {"sent_to": email, "messages": len(messages)}

@@ -19,6 +19,7 @@ from parley_chat.attachments import service as attachment_store
 from parley_chat.errors import EmptyMessage, MessageTooLong
 from parley_chat.events import message_event
 from parley_chat.messages import repository as repo
+from parley_chat.messages.repository import MessageRow
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ async def store_message(
     reopen: bool = False,
     visitor_name: str | None = None,
     internal: bool = False,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[MessageRow, bool]:
     """Store a message and its event; returns (message, created). Visitor-side channels
     call ``messages.append.append_message`` instead, which applies the conversation rules.
 
@@ -109,7 +110,21 @@ async def store_message(
         existing = await existing_message(session, account_id, author, client_message_id)
         assert existing is not None
         return existing, False
-    message["seq"] = seq
+    stored = MessageRow(
+        id=message_id,
+        seq=seq,
+        conversation_id=conversation_id,
+        author_type=author.type,
+        author_id=author.id,
+        author_name=author.name,
+        text=text,
+        channel=channel,
+        client_message_id=client_message_id,
+        attachments=message["attachments"],
+        internal=internal,
+        created_at=now,
+        delivery=values["delivery"],
+    )
     if author.type == "agent" and author.id is not None:
         await repo.set_read_marker(
             session,
@@ -118,16 +133,15 @@ async def store_message(
             agent_id=author.id,
             last_read_seq=seq,
         )
-    return message, True
+    return stored, True
 
 
 async def existing_message(
     session: AsyncSession, account_id: uuid.UUID, author: Author, client_message_id: str | None
-) -> dict[str, Any] | None:
+) -> MessageRow | None:
     if client_message_id is None or author.id is None:
         return None
-    row = await repo.message_by_client_id(session, account_id, author.id, client_message_id)
-    return dict(row._mapping) if row is not None else None
+    return await repo.message_by_client_id(session, account_id, author.id, client_message_id)
 
 
 async def system_message(session: AsyncSession, conversation: Any, text: str) -> None:

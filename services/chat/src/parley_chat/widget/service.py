@@ -86,7 +86,7 @@ async def current_conversation(
         "channel": row.channel,
         "rating_requested": row.rating_requested,
         "rated": row.rating is not None,
-        "messages": [dict(m._mapping) for m in reversed(messages)],
+        "messages": list(reversed(messages)),
     }
 
 
