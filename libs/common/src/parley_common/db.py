@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from parley_common.errors import DomainError, dependency_unavailable
 from parley_common.metrics import watch_pool
@@ -76,21 +77,35 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def driver_connection(session: AsyncSession) -> Any:
+# Set on a session once its request's last statement, its only write, ran as its own
+# transaction (``driver_fetchrow(..., last_write=True)``): no statement may follow it.
+_FINISHED = "parley_finished_by_its_only_write"
+
+
+def _refuse_after_last_write(session: Any) -> None:
+    if session.info.get(_FINISHED):
+        raise RuntimeError("the request's only write already ran on its own: nothing may follow")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _nothing_after_the_last_write(state: ORMExecuteState) -> None:
+    _refuse_after_last_write(state.session)
+
+
+async def driver_connection(session: AsyncSession, *, begin: bool = True) -> Any:
     """The session's asyncpg connection, for a hot statement that skips SQLAlchemy's adapter.
 
-    Always inside the session's transaction: SQLAlchemy begins it lazily, at its first
-    statement, so if none ran yet it is begun here. A statement on this connection then
-    commits or rolls back with the rest at the one commit point (``get_session``, the consumer
-    wrapper), never on its own. The price on chat's message path, whose only write used to
-    commit by itself: a BEGIN and a COMMIT round trip, +0.2-0.4 ms of chat CPU per message
-    (bench/results/chat-code-shape-begin-commit.json, A/B in one run).
+    Inside the session's transaction: SQLAlchemy begins it lazily, at its first statement,
+    so if none ran yet it is begun here (``begin=False``: not for a read, which needs none). A
+    statement on this connection commits or rolls back with the rest at the one commit point
+    (``get_session``, the consumer wrapper), never on its own.
     """
+    _refuse_after_last_write(session)
     connection = await session.connection()
     adapted: Any = (await connection.get_raw_connection()).dbapi_connection
     # The asyncpg dialect's adapter: the transaction it tracks is the one session.commit()
     # commits. (Private names of sqlalchemy.dialects.postgresql.asyncpg, pinned in uv.lock.)
-    if adapted._transaction is None:
+    if begin and adapted._transaction is None:
         await adapted._start_transaction()
     return adapted._connection
 
@@ -111,11 +126,38 @@ def driver_statement(sql: str) -> DriverStatement:
     return re.sub(r"(?<![:\w]):(\w+)", number, sql), tuple(names)
 
 
-async def driver_fetchrow(session: AsyncSession, statement: DriverStatement, **params: Any) -> Any:
-    """Run a ``driver_statement`` on the session's driver connection (inside its transaction);
-    its first row, or None."""
+async def driver_fetchrow(
+    session: AsyncSession,
+    statement: DriverStatement,
+    *,
+    read_only: bool = False,
+    last_write: bool = False,
+    **params: Any,
+) -> Any:
+    """Run a ``driver_statement`` on the session's driver connection; its first row, or None.
+
+    Inside the session's transaction (begun here if needed), except:
+    - ``read_only``: a read begins nothing (it runs in the transaction if one began);
+    - ``last_write``: the request's last statement and its only write. When nothing began,
+      it runs as its own transaction: PostgreSQL commits it at its end, which is where the
+      edge would have committed (nothing follows), without a BEGIN and a COMMIT round trip —
+      on chat's message path they cost 0.2-0.4 ms of chat CPU per message and most of the
+      sustained rate (bench/results/chat-code-shape-*.json, A/B). Once it returned a row (it
+      wrote), any statement after it on the session raises, so it cannot become one write
+      among several; a statement that wrote nothing returns no row and closes nothing. When a
+      transaction already began (a consumer's batch, an earlier write), it runs inside it like
+      any other.
+    """
     sql, names = statement
-    return await (await driver_connection(session)).fetchrow(sql, *(params[name] for name in names))
+    values = [params[name] for name in names]
+    if not last_write:
+        return await (await driver_connection(session, begin=not read_only)).fetchrow(sql, *values)
+    connection = await driver_connection(session, begin=False)
+    alone = not connection.is_in_transaction()
+    row = await connection.fetchrow(sql, *values)
+    if alone and row is not None:  # a last_write statement returns no row when it wrote nothing
+        session.info[_FINISHED] = True
+    return row
 
 
 def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:

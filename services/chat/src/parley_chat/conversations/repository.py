@@ -242,7 +242,7 @@ async def visitor_state(
     """One round trip (a read, on the driver connection): columns blocked, name, label,
     email, id, status, channel."""
     row = await driver_fetchrow(
-        session, _VISITOR_STATE, account_id=account_id, visitor_id=visitor_id
+        session, _VISITOR_STATE, read_only=True, account_id=account_id, visitor_id=visitor_id
     )
     return VisitorState(*row)
 

@@ -120,6 +120,9 @@ async def append_message(
         client_message_id=client_message_id,
         reopen=reopen,
         visitor_name=visitor_name,
+        # Into the open conversation, without attachments: the request's only write, and
+        # nothing follows it below (db.driver_fetchrow).
+        last_write=opened is None and not reopen and not attachment_ids,
     )
     if created and reopen:
         row = await conversations_repo.get_conversation(session, account_id, target)

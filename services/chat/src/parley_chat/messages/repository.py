@@ -123,11 +123,12 @@ async def append_message(
     at: datetime,
     reopen: bool,
     event: Event,
+    last_write: bool = False,
 ) -> int | None:
     """Insert a message, update its conversation and write its event (whose ``data.seq`` is
     set to the message's); returns the seq, or None (and changes nothing) when the author's
-    client_message_id was seen before. Run on the driver connection, inside the session's
-    transaction (the product's hottest statement: bench/chat_message_path.py)."""
+    client_message_id was seen before. Run on the driver connection (the product's hottest
+    statement: bench/chat_message_path.py); ``last_write``: see ``db.driver_fetchrow``."""
     author_type = values["author_type"]
     internal = bool(values.get("internal"))
     params = {
@@ -146,7 +147,7 @@ async def append_message(
         "event_type": event.type,
         "event_body": event.model_dump_json(),
     }
-    row = await driver_fetchrow(session, _APPEND_MESSAGE, **params)
+    row = await driver_fetchrow(session, _APPEND_MESSAGE, last_write=last_write, **params)
     return None if row is None else int(row[0])
 
 

@@ -62,12 +62,14 @@ async def store_message(
     reopen: bool = False,
     visitor_name: str | None = None,
     internal: bool = False,
+    last_write: bool = False,
 ) -> tuple[MessageRow, bool]:
     """Store a message and its event; returns (message, created). Visitor-side channels
     call ``messages.append.append_message`` instead, which applies the conversation rules.
 
     A repeated ``client_message_id`` of the same author returns the first message and
-    changes nothing.
+    changes nothing. ``last_write``: nothing follows in the request (``db.driver_fetchrow``);
+    an agent's message is followed by its read marker, so it never is.
     """
     now = datetime.now(UTC)
     message_id = uuid.uuid4()
@@ -105,7 +107,14 @@ async def store_message(
         visitor_name = author.name
     message = {**values, "seq": 0, "attachments": values.get("attachments", [])}
     event = message_event(account_id, visitor_id, message, visitor_name)
-    seq = await repo.append_message(session, values, at=now, reopen=reopen, event=event)
+    seq = await repo.append_message(
+        session,
+        values,
+        at=now,
+        reopen=reopen,
+        event=event,
+        last_write=last_write and author.type != "agent",
+    )
     if seq is None:
         existing = await existing_message(session, account_id, author, client_message_id)
         assert existing is not None

@@ -1,0 +1,43 @@
+"""The one exception to the single commit point: a request's last statement and only write
+runs as its own transaction (db.driver_fetchrow(..., last_write=True)) and nothing may follow
+it; after another write it is just one more statement of the request's transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from parley_common.db import create_session_factory, driver_fetchrow, driver_statement
+
+
+async def _count(engine, table: str) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text(f"SELECT count(*) FROM {table}")))
+
+
+async def test_the_only_write_stands_alone_and_nothing_may_follow_it(engine) -> None:
+    table = f"public.last_write_{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE TABLE {table} (n int)"))
+    insert = driver_statement(f"INSERT INTO {table} VALUES (:n) RETURNING n")
+    factory = create_session_factory(engine)
+
+    async with factory() as session:
+        state = await driver_fetchrow(session, driver_statement("SELECT 1"), read_only=True)
+        assert state[0] == 1
+        row = await driver_fetchrow(session, insert, last_write=True, n=1)
+        assert row[0] == 1
+        with pytest.raises(RuntimeError):
+            await session.execute(text(f"INSERT INTO {table} VALUES (2)"))
+        with pytest.raises(RuntimeError):
+            await driver_fetchrow(session, insert, n=3)
+        await session.rollback()
+    assert await _count(engine, table) == 1  # the write stood, nothing after it ran
+
+    async with factory() as session:  # after another write it joins the transaction
+        await session.execute(text(f"INSERT INTO {table} VALUES (4)"))
+        await driver_fetchrow(session, insert, last_write=True, n=5)
+        await session.rollback()
+    assert await _count(engine, table) == 1
