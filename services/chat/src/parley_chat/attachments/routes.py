@@ -13,8 +13,8 @@ from parley_chat.attachments.upload import MultipartFile, UploadIncomplete, Uplo
 from parley_chat.deps import ChatSettingsDep
 from parley_chat.errors import AttachmentInvalid, AttachmentNotFound, VisitorBlocked
 from parley_chat.schemas import AttachmentOut
-from parley_common import api_keys
 from parley_chat.widget import service as widget
+from parley_common import api_keys
 from parley_common.db import SessionDep
 from parley_common.errors import PayloadTooLarge, Unauthorized, responses
 from parley_common.security import (

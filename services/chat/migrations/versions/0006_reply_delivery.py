@@ -2,14 +2,14 @@
 commit; ``delivery`` says how that went ({"status": "pending" | "sent" | "failed", "code",
 "detail"}), NULL for a message nothing sends.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
