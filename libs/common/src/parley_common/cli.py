@@ -174,30 +174,6 @@ def serve(
         raise typer.Exit(3)  # the lifespan failed: exit non-zero like uvicorn.run
 
 
-def _nginx_settings_and_port(port: int | None) -> tuple[Any, int]:
-    from parley_common.contracts import PUBLIC_PORT
-
-    gateway = importlib.import_module("parley_gateway.config")
-    return gateway.get_gateway_settings(), port or PUBLIC_PORT
-
-
-@app.command("nginx-config")
-def nginx_config(port: Annotated[int | None, typer.Option()] = None) -> None:
-    """Print the nginx config generated from the gateway's routing table (the public port)."""
-    settings, port = _nginx_settings_and_port(port)
-    typer.echo(importlib.import_module("parley_gateway.nginx").render(settings, port), nl=False)
-
-
-@app.command()
-def nginx(port: Annotated[int | None, typer.Option()] = None) -> None:
-    """Run nginx in the foreground on the public port, in front of the services and the
-    gateway, with the config generated from the routing table (in PARLEY_NGINX_RUN_DIR,
-    default .local/nginx/<port>)."""
-    settings, port = _nginx_settings_and_port(port)
-    module = importlib.import_module("parley_gateway.nginx")
-    module.exec_nginx(settings, port, module.run_dir_for(settings, port))
-
-
 @app.command()
 def worker(name: ServiceName) -> None:
     """Run a service's outbox relay, consumers and background jobs."""
@@ -220,7 +196,7 @@ def asyncapi() -> None:
 def _register_service_commands() -> None:
     """Commands a service adds (``[project.entry-points."parley.commands"]``: a function
     ``register(app)``), so this library imports no service: create-account, seed-demo (auth),
-    seed-visitors (visitors), inbound-mail (chat)."""
+    seed-visitors (visitors), inbound-mail (chat), nginx-config and nginx (gateway)."""
     for ep in entry_points(group="parley.commands"):
         ep.load()(app)
 
