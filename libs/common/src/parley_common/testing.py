@@ -250,6 +250,7 @@ def service_client(database: str) -> Callable[[FastAPI], Any]:
 async def running_worker(service_name: str) -> AsyncIterator[Any]:
     """Start a service's worker (relay, consumers, background jobs) inside the test."""
     from parley_common.definition import load_service
+    from parley_common.tasks import stop_tasks
     from parley_common.worker import start_worker
 
     async with AsyncExitStack() as stack:
@@ -257,9 +258,7 @@ async def running_worker(service_name: str) -> AsyncIterator[Any]:
         try:
             yield ctx
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_tasks(tasks)
 
 
 @pytest.fixture

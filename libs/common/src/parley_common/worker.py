@@ -24,6 +24,7 @@ from parley_common.logging import configure_logging
 from parley_common.metrics import QUEUE_CONSUMERS, QUEUE_MESSAGES
 from parley_common.redis import create_redis
 from parley_common.settings import Settings, get_settings
+from parley_common.tasks import stop_tasks
 
 log = logging.getLogger("parley.worker")
 QUEUE_POLL_SECONDS = 15
@@ -172,6 +173,4 @@ async def run_worker(service: ServiceDef) -> None:
             len(service.consumers),
         )
         await stop.wait()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)

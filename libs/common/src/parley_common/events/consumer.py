@@ -25,6 +25,7 @@ from parley_common.events.catalogue import spec_for
 from parley_common.events.envelope import Event
 from parley_common.logging import request_id_var
 from parley_common.metrics import CONSUMER_LAG, EVENTS_CONSUMED, EVENTS_FAILED
+from parley_common.tasks import stop_tasks
 
 log = logging.getLogger("parley.consumer")
 
@@ -160,8 +161,11 @@ class BatchingHandler:
             f"SELECT false, event_id FROM claimed {erased_rows}"
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
+        if self._closed:
+            return  # stopping: left unacked, the broker redelivers it when the channel closes
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._run(), name=f"{self.name}-{i}")
@@ -170,9 +174,8 @@ class BatchingHandler:
         self._pending.put_nowait(message)
 
     async def aclose(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._closed = True
+        await stop_tasks(self._tasks)
         self._tasks = []
 
     async def _run(self) -> None:
