@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, FastAPI, Request, WebSocket
@@ -92,45 +93,50 @@ async def create_ticket(agent: CurrentAgent, request: Request) -> StreamTicket:
 
 @router.websocket("/api/v1/stream")
 async def agent_stream(websocket: WebSocket) -> None:
-    hub: Hub = websocket.app.state.stream_hub
-    try:
-        await check_upgrade_rate(websocket)
-        since, epoch = auth.position(websocket)
-        agent = await auth.authenticate_agent(websocket)
-    except DomainError as exc:
-        await _deny(websocket, exc)
-        return
-    sub = Subscriber(
-        account_id=str(agent.account_id),
-        agent_id=str(agent.agent_id),
-        session_id=str(agent.session_id),
-        max_queue=get_stream_settings().stream_send_queue,
-    )
-    sockets: SocketCounts = websocket.app.state.stream_sockets
-    with sockets.hold(agent_limits(websocket, str(agent.agent_id))) as full:
-        if full is not None:
-            await refuse(websocket, full)
-            return
-        await serve(websocket, hub, sub, since, epoch)
+    await _open_stream(websocket, _agent)
 
 
 @router.websocket("/api/v1/widget/stream")
 async def visitor_stream(websocket: WebSocket) -> None:
+    await _open_stream(websocket, _visitor)
+
+
+Limits = list[tuple[str, int]]
+Identify = Callable[[WebSocket, int], Awaitable[tuple[Subscriber, Limits]]]
+
+
+async def _agent(websocket: WebSocket, max_queue: int) -> tuple[Subscriber, Limits]:
+    agent = await auth.authenticate_agent(websocket)
+    sub = Subscriber(
+        account_id=str(agent.account_id),
+        agent_id=str(agent.agent_id),
+        session_id=str(agent.session_id),
+        max_queue=max_queue,
+    )
+    return sub, agent_limits(websocket, str(agent.agent_id))
+
+
+async def _visitor(websocket: WebSocket, max_queue: int) -> tuple[Subscriber, Limits]:
+    visitor = await auth.authenticate_visitor(websocket)
+    sub = Subscriber(
+        account_id=str(visitor.account_id), visitor_id=str(visitor.visitor_id), max_queue=max_queue
+    )
+    return sub, visitor_limits(websocket, str(visitor.visitor_id))
+
+
+async def _open_stream(websocket: WebSocket, identify: Identify) -> None:
+    """The upgrade rate, the position and the credentials checked (a refusal answers the
+    upgrade with a problem), then the socket counted against its owner's limits and served."""
     hub: Hub = websocket.app.state.stream_hub
     try:
         await check_upgrade_rate(websocket)
         since, epoch = auth.position(websocket)
-        visitor = await auth.authenticate_visitor(websocket)
+        sub, limits = await identify(websocket, get_stream_settings().stream_send_queue)
     except DomainError as exc:
         await _deny(websocket, exc)
         return
-    sub = Subscriber(
-        account_id=str(visitor.account_id),
-        visitor_id=str(visitor.visitor_id),
-        max_queue=get_stream_settings().stream_send_queue,
-    )
     sockets: SocketCounts = websocket.app.state.stream_sockets
-    with sockets.hold(visitor_limits(websocket, str(visitor.visitor_id))) as full:
+    with sockets.hold(limits) as full:
         if full is not None:
             await refuse(websocket, full)
             return
