@@ -115,12 +115,7 @@ async def test_a_key_with_stream_read_gets_the_agents_stream_until_revoked(
             proxy=None,
             open_timeout=5,
         ) as by_ticket,
-        connect(
-            system.ws_url("/api/v1/stream"),
-            additional_headers=zapier["headers"],
-            proxy=None,
-            open_timeout=5,
-        ) as by_bearer,
+        system.agent_stream(zapier["headers"]) as by_bearer,
     ):
         sent = await gateway.post(
             "/api/v1/widget/messages", headers=visitor["headers"], json={"text": "Any news?"}

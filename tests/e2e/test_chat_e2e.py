@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import aiosmtplib
-from websockets.asyncio.client import connect
 
 from parley_common.e2e import System, next_event
 from parley_common.testing import eventually
@@ -23,14 +22,8 @@ async def test_chat_end_to_end(system: System, gateway, smtp_sink) -> None:
     visitor = {"Authorization": f"Bearer {visitor_token}"}
 
     async with (
-        connect(
-            system.ws_url("/api/v1/stream"), additional_headers=headers, proxy=None, open_timeout=5
-        ) as agent_ws,
-        connect(
-            system.ws_url(f"/api/v1/widget/stream?token={visitor_token}"),
-            proxy=None,
-            open_timeout=5,
-        ) as visitor_ws,
+        system.agent_stream(headers) as agent_ws,
+        system.visitor_stream(visitor_token) as visitor_ws,
     ):
         sent = await gateway.post(
             "/api/v1/widget/messages",

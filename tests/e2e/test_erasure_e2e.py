@@ -15,7 +15,6 @@ import aio_pika
 import asyncpg
 import orjson
 import redis.asyncio as aioredis
-from websockets.asyncio.client import connect
 
 from parley_common.e2e import System, next_event
 from parley_common.events.broker import declare_exchanges
@@ -224,9 +223,7 @@ async def test_events_in_flight_after_an_erasure_bring_nothing_back(
     email = f"late-{uuid.uuid4().hex[:8]}@example.com"
     secret = f"late message {uuid.uuid4().hex}"
     page = f"https://shop.test/orders/{uuid.uuid4().hex}"
-    async with connect(
-        system.ws_url("/api/v1/stream"), additional_headers=headers, proxy=None, open_timeout=5
-    ) as ws:
+    async with system.agent_stream(headers) as ws:
         # Events about the visitor that were in flight when the erasure ran, arriving late.
         late = {
             "chat": [

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-from websockets.asyncio.client import connect
-
 from parley_common.e2e import System, next_event
 from parley_common.testing import eventually
 
@@ -25,14 +23,8 @@ async def test_a_note_reaches_agents_only(system: System, gateway, smtp_sink) ->
     )
 
     async with (
-        connect(
-            system.ws_url("/api/v1/stream"), additional_headers=headers, proxy=None, open_timeout=5
-        ) as agent_ws,
-        connect(
-            system.ws_url(f"/api/v1/widget/stream?token={visitor_token}"),
-            proxy=None,
-            open_timeout=5,
-        ) as visitor_ws,
+        system.agent_stream(headers) as agent_ws,
+        system.visitor_stream(visitor_token) as visitor_ws,
     ):
         sent = await gateway.post(
             "/api/v1/widget/messages", headers=visitor, json={"text": "My parcel is late"}

@@ -9,7 +9,6 @@ from collections import Counter
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import connect
 
 from parley_common.e2e import System
 from parley_common.testing import eventually
@@ -42,12 +41,7 @@ async def test_overload_is_refused_at_once_and_retries_land_once(system: System,
     limits = {"PARLEY_UPSTREAM_IN_FLIGHT": "2"}  # nginx's requests in flight per service
     async with (
         system.reconfigured("nginx", limits),
-        connect(
-            system.ws_url("/api/v1/stream"),
-            additional_headers=owner["headers"],
-            proxy=None,
-            open_timeout=5,
-        ) as agent_ws,
+        system.agent_stream(owner["headers"]) as agent_ws,
     ):
         keys = [f"o-{n}" for n in range(MESSAGES)]
         results = await asyncio.gather(*(send(key) for key in keys))

@@ -24,7 +24,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from websockets.asyncio.client import connect
 
 from parley_common.e2e import System, free_port, next_event
 from parley_common.testing import eventually
@@ -106,12 +105,7 @@ async def test_one_visitor_message_is_one_connected_trace(system: System, gatewa
     visitor_token = session["visitor_token"]
     with otlp_collector() as (endpoint, spans):
         async with traced(system, endpoint):
-            async with connect(
-                system.ws_url("/api/v1/stream"),
-                additional_headers=owner["headers"],
-                proxy=None,
-                open_timeout=5,
-            ) as agent_ws:
+            async with system.agent_stream(owner["headers"]) as agent_ws:
                 sent = await gateway.post(
                     "/api/v1/widget/messages",
                     headers={"Authorization": f"Bearer {visitor_token}", "traceparent": CLIENT},

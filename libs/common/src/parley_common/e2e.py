@@ -226,6 +226,21 @@ class System:
     def ws_url(self, path: str) -> str:
         return self.url.replace("http://", "ws://", 1) + path
 
+    def agent_stream(self, headers: dict[str, str], query: str = "") -> Any:
+        """The agent's stream socket through the public port (``async with``: a websockets
+        client connection); ``query`` such as ``?since=12&epoch=...``."""
+        from websockets.asyncio.client import connect
+
+        url = self.ws_url("/api/v1/stream" + query)
+        return connect(url, additional_headers=headers, proxy=None, open_timeout=5)
+
+    def visitor_stream(self, visitor_token: str) -> Any:
+        """The visitor's stream socket (the chat box's) through the public port."""
+        from websockets.asyncio.client import connect
+
+        url = self.ws_url(f"/api/v1/widget/stream?token={visitor_token}")
+        return connect(url, proxy=None, open_timeout=5)
+
     commands: dict[str, list[str]] = field(default_factory=dict)
 
 
