@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from parley_chat.attachments import service as attachments
+from parley_chat.attachments.repository import AttachmentRow
 from parley_chat.attachments.upload import MultipartFile, UploadIncomplete, UploadInvalid
 from parley_chat.deps import ChatSettingsDep
 from parley_chat.errors import AttachmentInvalid, AttachmentNotFound, VisitorBlocked
@@ -150,7 +151,7 @@ async def download(
     return await _stream(storage, row)
 
 
-async def _stream(storage: Any, row: Any) -> StreamingResponse:
+async def _stream(storage: Any, row: AttachmentRow) -> StreamingResponse:
     try:
         body = await storage.open(row.storage_key)
     except StoredObjectMissing:

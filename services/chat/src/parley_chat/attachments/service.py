@@ -7,18 +7,17 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import filetype
-from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley_chat.attachments import repository as repo
+from parley_chat.attachments.repository import AttachmentRow
 from parley_chat.errors import AttachmentInvalid, AttachmentNotFound
-from parley_chat.models import Attachment, Conversation
+from parley_chat.models import Attachment
 from parley_common.errors import PayloadTooLarge
 from parley_common.storage import Storage
-
-attachments = Attachment.__table__
-conversations = Conversation.__table__
 
 # Only raster images are ever shown inline; everything else downloads.
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -57,7 +56,8 @@ def safe_name(name: str | None) -> str:
     return cleaned[:200] or "file"
 
 
-def public(row: Any) -> dict[str, Any]:
+def public(row: AttachmentRow | Attachment) -> dict[str, Any]:
+    """The client's view of a stored row or of the model (the export reads the model)."""
     return {
         "id": row.id,
         "name": row.name,
@@ -95,19 +95,17 @@ async def upload(
     if size == 0:
         await storage.delete(key)
         raise AttachmentInvalid("The file is empty.")
-    values = {
-        "id": attachment_id,
-        "account_id": uploader.account_id,
-        "uploader_type": uploader.type,
-        "uploader_id": uploader.id,
-        "name": safe_name(filename),
-        "size": size,
-        "content_type": detect_type(head),
-        "storage_key": key,
-    }
-    row = (
-        await session.execute(attachments.insert().values(**values).returning(attachments))
-    ).one()
+    row = await repo.insert(
+        session,
+        attachment_id=attachment_id,
+        account_id=uploader.account_id,
+        uploader_type=uploader.type,
+        uploader_id=uploader.id,
+        name=safe_name(filename),
+        size=size,
+        content_type=detect_type(head),
+        storage_key=key,
+    )
     return public(row)
 
 
@@ -123,20 +121,15 @@ async def claim(
     if not ids:
         return []
     unique = list(dict.fromkeys(ids))
-    rows = (
-        await session.execute(
-            update(attachments)
-            .where(
-                attachments.c.account_id == uploader.account_id,
-                attachments.c.id.in_(unique),
-                attachments.c.uploader_type == uploader.type,
-                attachments.c.uploader_id == uploader.id,
-                attachments.c.message_id.is_(None),
-            )
-            .values(conversation_id=conversation_id, message_id=message_id)
-            .returning(attachments)
-        )
-    ).all()
+    rows = await repo.claim_unused(
+        session,
+        uploader.account_id,
+        ids=unique,
+        uploader_type=uploader.type,
+        uploader_id=uploader.id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+    )
     if len(rows) != len(unique):
         raise AttachmentInvalid("An attachment id is unknown or already used.")
     by_id = {row.id: row for row in rows}
@@ -149,29 +142,13 @@ async def delete_unattached(
     """Forget up to ``limit`` uploads never attached to a message within the grace period;
     their storage keys (the caller deletes the files after the commit)."""
     cutoff = datetime.now(UTC) - timedelta(seconds=older_than_seconds)
-    stale = (
-        select(attachments.c.id)
-        .where(attachments.c.message_id.is_(None), attachments.c.created_at < cutoff)
-        .limit(limit)
-        .scalar_subquery()
-    )
-    rows = await session.execute(
-        delete(attachments)
-        # Re-checked under the row lock: one claimed meanwhile is kept.
-        .where(attachments.c.id.in_(stale), attachments.c.message_id.is_(None))
-        .returning(attachments.c.storage_key)
-    )
-    return list(rows.scalars())
+    return await repo.delete_unattached(session, before=cutoff, limit=limit)
 
 
-async def for_agent(session: AsyncSession, account_id: uuid.UUID, attachment_id: uuid.UUID) -> Any:
-    row = (
-        await session.execute(
-            select(attachments).where(
-                attachments.c.account_id == account_id, attachments.c.id == attachment_id
-            )
-        )
-    ).first()
+async def for_agent(
+    session: AsyncSession, account_id: uuid.UUID, attachment_id: uuid.UUID
+) -> AttachmentRow:
+    row = await repo.get(session, account_id, attachment_id)
     if row is None:
         raise AttachmentNotFound()
     return row
@@ -179,37 +156,17 @@ async def for_agent(session: AsyncSession, account_id: uuid.UUID, attachment_id:
 
 async def for_visitor(
     session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID, attachment_id: uuid.UUID
-) -> Any:
+) -> AttachmentRow:
     """The visitor's own uploads and any attachment in one of their conversations."""
-    in_their_conversation = (
-        select(conversations.c.id)
-        .where(
-            conversations.c.account_id == account_id,
-            conversations.c.visitor_id == visitor_id,
-            conversations.c.id == attachments.c.conversation_id,
-        )
-        .exists()
-    )
-    own = (attachments.c.uploader_type == "visitor") & (attachments.c.uploader_id == visitor_id)
-    row = (
-        await session.execute(
-            select(attachments).where(
-                attachments.c.account_id == account_id,
-                attachments.c.id == attachment_id,
-                own | in_their_conversation,
-            )
-        )
-    ).first()
+    row = await repo.get_for_visitor(session, account_id, visitor_id, attachment_id)
     if row is None:
         raise AttachmentNotFound()
     return row
 
 
-def download_headers(row: Any) -> dict[str, str]:
+def download_headers(row: AttachmentRow) -> dict[str, str]:
     disposition = "inline" if row.content_type in INLINE_TYPES else "attachment"
     ascii_name = row.name.encode("ascii", "replace").decode().replace("?", "_")
-    from urllib.parse import quote
-
     return {
         "Content-Disposition": f'{disposition}; filename="{ascii_name}"; '
         f"filename*=UTF-8''{quote(row.name)}",
