@@ -1,8 +1,10 @@
-"""SQL of the Facebook integration: connected pages and Messenger contacts."""
+"""SQL of the Facebook integration: connected pages (``PageRow``) and Messenger contacts
+(``ContactRow``)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,14 +18,44 @@ pages = FacebookPage.__table__
 contacts = FacebookContact.__table__
 
 
-async def get_page(session: AsyncSession, account_id: uuid.UUID) -> Any:
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    account_id: uuid.UUID
+    page_id: str
+    page_name: str | None
+    access_token: str
+    status: str
+    connected_by: uuid.UUID | None
+    connected_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    account_id: uuid.UUID
+    page_id: str
+    psid: str
+    visitor_id: uuid.UUID
+    name: str | None
+    created_at: datetime
+
+
+def _page(row: Any) -> PageRow | None:
+    return None if row is None else PageRow(**row._mapping)
+
+
+def _contact(row: Any) -> ContactRow | None:
+    return None if row is None else ContactRow(**row._mapping)
+
+
+async def get_page(session: AsyncSession, account_id: uuid.UUID) -> PageRow | None:
     stmt = select(pages).where(pages.c.account_id == account_id)
-    return (await session.execute(stmt)).first()
+    return _page((await session.execute(stmt)).first())
 
 
-async def page_by_page_id(session: AsyncSession, page_id: str) -> Any:
+async def page_by_page_id(session: AsyncSession, page_id: str) -> PageRow | None:
     """Any account's page: only for the signed webhook, which names a page, not an account."""
-    return (await session.execute(select(pages).where(pages.c.page_id == page_id))).first()
+    return _page((await session.execute(select(pages).where(pages.c.page_id == page_id))).first())
 
 
 async def save_page(
@@ -34,7 +66,7 @@ async def save_page(
     page_name: str | None,
     access_token: str,
     connected_by: uuid.UUID,
-) -> Any:
+) -> PageRow:
     """Insert or replace the account's page; raises IntegrityError if another account has it."""
     now = datetime.now(UTC)
     values = {
@@ -51,34 +83,36 @@ async def save_page(
         .on_conflict_do_update(index_elements=["account_id"], set_=values)
         .returning(pages)
     )
-    return (await session.execute(stmt)).one()
+    return PageRow(**(await session.execute(stmt)).one()._mapping)
 
 
 async def delete_page(session: AsyncSession, account_id: uuid.UUID) -> None:
     await session.execute(delete(pages).where(pages.c.account_id == account_id))
 
 
-async def get_contact(session: AsyncSession, account_id: uuid.UUID, page_id: str, psid: str) -> Any:
+async def get_contact(
+    session: AsyncSession, account_id: uuid.UUID, page_id: str, psid: str
+) -> ContactRow | None:
     stmt = select(contacts).where(
         contacts.c.account_id == account_id,
         contacts.c.page_id == page_id,
         contacts.c.psid == psid,
     )
-    return (await session.execute(stmt)).first()
+    return _contact((await session.execute(stmt)).first())
 
 
 async def contact_by_visitor(
     session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
-) -> Any:
+) -> ContactRow | None:
     stmt = select(contacts).where(
         contacts.c.account_id == account_id, contacts.c.visitor_id == visitor_id
     )
-    return (await session.execute(stmt)).first()
+    return _contact((await session.execute(stmt)).first())
 
 
 async def insert_contact(
     session: AsyncSession, account_id: uuid.UUID, page_id: str, psid: str, name: str | None
-) -> tuple[Any, bool]:
+) -> tuple[ContactRow, bool]:
     """The contact for (page, PSID), created with a new visitor id unless it exists already;
     and whether this call created it."""
     stmt = (
@@ -94,4 +128,6 @@ async def insert_contact(
         .returning(contacts.c.visitor_id)
     )
     created = (await session.execute(stmt)).scalar() is not None
-    return await get_contact(session, account_id, page_id, psid), created
+    contact = await get_contact(session, account_id, page_id, psid)
+    assert contact is not None  # inserted now, or by the insert this one yielded to
+    return contact, created

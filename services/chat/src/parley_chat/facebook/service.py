@@ -20,12 +20,13 @@ from parley_chat.facebook.errors import (
     FacebookUnavailable,
 )
 from parley_chat.facebook.graph import GraphAPI, GraphError
+from parley_chat.facebook.repository import PageRow
 from parley_common.security import AgentPrincipal
 
 log = logging.getLogger("parley.chat.facebook")
 
 
-def page_out(row: Any) -> dict[str, Any]:
+def page_out(row: PageRow) -> dict[str, Any]:
     return {
         "page_id": row.page_id,
         "page_name": row.page_name,
@@ -98,7 +99,7 @@ async def disconnect(session: AsyncSession, graph: GraphAPI, account_id: uuid.UU
     await _unsubscribe(graph, row)
 
 
-async def _unsubscribe(graph: GraphAPI, row: Any) -> None:
+async def _unsubscribe(graph: GraphAPI, row: PageRow) -> None:
     try:
         await graph.unsubscribe(row.page_id, row.access_token)
     except GraphError as exc:
@@ -114,7 +115,9 @@ async def check_reply(
     await _recipient(session, account_id, visitor_id)
 
 
-async def _recipient(session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
+async def _recipient(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
+) -> tuple[PageRow, str]:
     contact = await repo.contact_by_visitor(session, account_id, visitor_id)
     page = await repo.get_page(session, account_id)
     if contact is None or page is None or page.page_id != contact.page_id:
