@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,6 +26,27 @@ from parley_common.events.envelope import Event
 accounts = Account.__table__
 agents = Agent.__table__
 visitors = Visitor.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorRow:
+    account_id: uuid.UUID
+    visitor_id: uuid.UUID
+    name: str | None
+    email: str | None
+    label: str | None
+    blocked: bool
+
+
+class Named(Protocol):
+    """What names a visitor: a ``VisitorRow`` or the hot path's ``VisitorState``."""
+
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -175,17 +196,20 @@ async def fill_visitor_contact(
     )
 
 
-async def get_visitor(session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID) -> Any:
-    return (
+async def get_visitor(
+    session: AsyncSession, account_id: uuid.UUID, visitor_id: uuid.UUID
+) -> VisitorRow | None:
+    row = (
         await session.execute(
             select(visitors).where(
                 visitors.c.account_id == account_id, visitors.c.visitor_id == visitor_id
             )
         )
     ).first()
+    return None if row is None else VisitorRow(**row._mapping)
 
 
-def visitor_display_name(row: Any) -> str:
+def visitor_display_name(row: Named | None) -> str:
     """Name, else label, else e-mail; "Visitor" for one we know nothing about."""
     if row is None:
         return "Visitor"
