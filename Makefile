@@ -2,11 +2,11 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 
-.PHONY: install services run test lint format bench browser nginx chaos sdk i18n app
+.PHONY: install services run test lint format bench browser nginx chaos sdk i18n app compose-check
 
 ## install: uv (if missing) and the locked dependencies
 install:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@command -v $(UV) >/dev/null 2>&1 || bash scripts/ensure-uv.sh
 	@# .pyc files written once here (incremental afterwards): the environment may set
 	@# PYTHONDONTWRITEBYTECODE, and then each of the thirteen processes compiled every module it
 	@# imports at every start (3.5x the CPU of a start from bytecode: bench/process_start.py).
@@ -71,3 +71,9 @@ bench: install services nginx
 ## PostgreSQL restarted — against servers of its own; prints what each fault cost, then checks
 chaos: install nginx
 	$(UV) run --frozen python tests/chaos/harness.py
+
+## compose-check: the image built offline on a Debian base, the compose stack up, the smoke
+## through the gateway, then bare Debian's `make run` + `make test` in a container (as root;
+## starts dockerd if needed; leaves nothing running). COMPOSE_CHECK_BARE=0 skips bare Debian.
+compose-check: install
+	bash scripts/compose-check.sh
