@@ -57,8 +57,8 @@ cleanup() {
         fi
         say "docker-compose down -v"
         compose down -v --remove-orphans --timeout 10 >/dev/null 2>&1
-        docker rm -f "$BARE_NAME" >/dev/null 2>&1
     fi
+    docker rm -f "$BARE_NAME" >/dev/null 2>&1
     rm -rf "$work"
     if [ -n "$started_dockerd" ]; then
         say "stopping the dockerd this check started"
@@ -188,16 +188,18 @@ bare_debian() {
             step() { echo "bare-debian: $1 ($((SECONDS))s)"; }
             step "apt-get install make (the one thing a fresh machine adds by hand)"
             apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make >/dev/null
-            step "make run (in the background), until /readyz answers"
-            make run >/tmp/make-run.log 2>&1 &
+            step "make run (in the background, a process group of its own), until /readyz answers"
+            setsid make run >/tmp/make-run.log 2>&1 &
+            run=$!
             until python -c "import urllib.request as u; u.urlopen(\"http://127.0.0.1:8001/readyz\", timeout=3)" 2>/dev/null; do
-                kill -0 $! 2>/dev/null || { tail -n 60 /tmp/make-run.log; exit 1; }
+                kill -0 $run 2>/dev/null || { tail -n 60 /tmp/make-run.log; exit 1; }
                 [ $SECONDS -lt 1500 ] || { tail -n 60 /tmp/make-run.log; exit 1; }
                 sleep 2
             done
             grep -E "^(services|install|keys):" /tmp/make-run.log || true
-            step "/readyz: 200"
-            kill -INT $! && wait $! || true
+            step "/readyz: 200; stopping make run"
+            kill -TERM -- -$run
+            wait $run || true
             [ "$RUN_TESTS" = 1 ] || exit 0
             step "make test"
             start=$SECONDS

@@ -6,6 +6,8 @@ FROM ${BASE_IMAGE}
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # No "main" cluster from the package: the entrypoint makes one in the volume.
+# Debian's current bookworm packages, like the base made from the same mirror: not pinned.
+# hadolint ignore=DL3008
 RUN mkdir -p /etc/postgresql-common/createcluster.d \
     && echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/no-main.conf \
     && apt-get update -q \
