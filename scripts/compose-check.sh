@@ -181,7 +181,7 @@ bare_debian() {
     # bare base with only `make` added; the container's own loopback holds the stores.
     git clone -q --no-hardlinks "$ROOT" "$work/clone"
     local run_tests="${COMPOSE_CHECK_BARE_TEST:-1}"
-    docker run --name "$BARE_NAME" --rm -v "$work/clone:/src/parley" -w /src/parley \
+    docker run --name "$BARE_NAME" --rm --shm-size=1g -v "$work/clone:/src/parley" -w /src/parley \
         -e SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt -e CI=true \
         -e PARLEY_GATEWAY_INTERNAL_PORT=8001 -e RUN_TESTS="$run_tests" \
         "$BASE" bash -euo pipefail -c '
