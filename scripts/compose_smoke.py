@@ -102,7 +102,12 @@ async def smoke(system: System, gateway: httpx.AsyncClient, apns: Any, started: 
     step(f"signed up {owner['account']['id']}", started)
 
     token = uuid.uuid4().hex * 2
-    device = {"platform": "ios", "token": token, "environment": "production", "bundle_id": BUNDLE_ID}
+    device = {
+        "platform": "ios",
+        "token": token,
+        "environment": "production",
+        "bundle_id": BUNDLE_ID,
+    }
     resp = await gateway.post("/api/v1/devices", headers=headers, json=device)
     assert resp.status_code == 201, resp.text
     resp = await gateway.patch(
