@@ -181,7 +181,7 @@ bare_debian() {
     # bare base with only `make` added; the container's own loopback holds the stores.
     git clone -q --no-hardlinks "$ROOT" "$work/clone"
     local run_tests="${COMPOSE_CHECK_BARE_TEST:-1}"
-    docker run --name "$BARE_NAME" --rm --shm-size=1g -v "$work/clone:/src/parley" -w /src/parley \
+    docker run --name "$BARE_NAME" --rm --init --shm-size=1g -v "$work/clone:/src/parley" -w /src/parley \
         -e SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt -e CI=true \
         -e PARLEY_GATEWAY_INTERNAL_PORT=8001 -e RUN_TESTS="$run_tests" \
         "$BASE" bash -euo pipefail -c '
@@ -197,9 +197,13 @@ bare_debian() {
                 sleep 2
             done
             grep -E "^(services|install|keys):" /tmp/make-run.log || true
-            step "/readyz: 200; stopping make run"
-            kill -TERM -- -$run
+            # SIGTERM to the child of make (uv run) only, which passes it on to honcho once: sent
+            # to the whole group, honcho got two at once, crashed in its handler and hung.
+            step "/readyz: 200; stopping make run (SIGTERM to uv run)"
+            kill -TERM $(cat /proc/$run/task/$run/children)
+            (sleep 60 && echo "bare-debian: make run still running after 60s: SIGKILL" && kill -KILL -- -$run) &
             wait $run || true
+            kill $! 2>/dev/null || true
             [ "$RUN_TESTS" = 1 ] || exit 0
             step "make test"
             start=$SECONDS
