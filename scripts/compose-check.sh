@@ -183,13 +183,15 @@ bare_debian() {
     local run_tests="${COMPOSE_CHECK_BARE_TEST:-1}"
     docker run --name "$BARE_NAME" --rm --init --shm-size=1g -v "$work/clone:/src/parley" -w /src/parley \
         -e SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt -e CI=true \
-        -e PARLEY_GATEWAY_INTERNAL_PORT=8001 -e RUN_TESTS="$run_tests" \
+        -e RUN_TESTS="$run_tests" \
         "$BASE" bash -euo pipefail -c '
             step() { echo "bare-debian: $1 ($((SECONDS))s)"; }
             step "apt-get install make (the one thing a fresh machine adds by hand)"
             apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make >/dev/null
             step "make run (in the background, a process group of its own), until /readyz answers"
-            setsid make run >/tmp/make-run.log 2>&1 &
+            # /readyz is served on the internal port only (for make run; not for make test, whose
+            # tests start gateways of their own).
+            PARLEY_GATEWAY_INTERNAL_PORT=8001 setsid make run >/tmp/make-run.log 2>&1 &
             run=$!
             until python -c "import urllib.request as u; u.urlopen(\"http://127.0.0.1:8001/readyz\", timeout=3)" 2>/dev/null; do
                 kill -0 $run 2>/dev/null || { tail -n 60 /tmp/make-run.log; exit 1; }

@@ -7,7 +7,7 @@ UV_VERSION=0.13.9
 command -v uv >/dev/null 2>&1 && exit 0
 [ -x "$HOME/.local/bin/uv" ] && exit 0
 echo "install: uv not found: installing uv $UV_VERSION from PyPI into ~/.local/bin"
-python3 -m pip install --quiet --user "uv==$UV_VERSION" 2>/dev/null && exit 0
+python3 -m pip install --quiet --user "uv==$UV_VERSION" 2>/dev/null && exit 0  # uv and uvx
 if ! python3 -c 'import ensurepip' 2>/dev/null && [ "$(id -u)" -eq 0 ]; then
     echo "install: python3-venv (Debian package) for uv's virtualenv"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null 2>&1 || {
@@ -19,3 +19,4 @@ python3 -m venv "$HOME/.local/share/uv-venv"
 "$HOME/.local/share/uv-venv/bin/pip" install --quiet --disable-pip-version-check "uv==$UV_VERSION"
 mkdir -p "$HOME/.local/bin"
 ln -sf "$HOME/.local/share/uv-venv/bin/uv" "$HOME/.local/bin/uv"
+ln -sf "$HOME/.local/share/uv-venv/bin/uvx" "$HOME/.local/bin/uvx"
