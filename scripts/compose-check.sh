@@ -141,6 +141,7 @@ POSTGRES_PASSWORD=$(secret)
 RABBITMQ_USER=parley
 RABBITMQ_PASSWORD=$(secret)
 REDIS_PASSWORD=$(secret)
+PARLEY_SECRETS_KEY=$(uv run --frozen parley secrets-key)
 PARLEY_GATEWAY_PORT=127.0.0.1:$gateway_port
 PARLEY_INBOUND_SMTP_PORT=127.0.0.1:$(free_port)
 RABBITMQ_UI_PORT=$(free_port)
