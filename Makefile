@@ -2,11 +2,11 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 
-.PHONY: install services run test lint format bench browser nginx chaos sdk i18n app
+.PHONY: install services run test lint format bench browser nginx chaos sdk i18n app compose-check node
 
 ## install: uv (if missing) and the locked dependencies
 install:
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@command -v $(UV) >/dev/null 2>&1 || bash scripts/ensure-uv.sh
 	@# .pyc files written once here (incremental afterwards): the environment may set
 	@# PYTHONDONTWRITEBYTECODE, and then each of the thirteen processes compiled every module it
 	@# imports at every start (3.5x the CPU of a start from bytecode: bench/process_start.py).
@@ -23,7 +23,7 @@ browser:
 
 ## app: the agent web app (app/, Vite + Preact), built into app/dist for the gateway's /app/
 ## (npm ci only when package-lock.json is newer than what node_modules holds)
-app: install
+app: install node
 	cd app && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build
 
 # The app's build when it is missing (`make app` rebuilds it on demand).
@@ -41,8 +41,13 @@ run: install services nginx app/dist/index.html
 	$(UV) run --frozen parley seed-demo
 	$(UV) run --frozen honcho start -f Procfile
 
+## node: Node.js and npm (Debian's packages, if missing) for the generated clients' tests
+node:
+	@command -v npm >/dev/null 2>&1 || { echo "node: installing nodejs and npm (Debian packages)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+
 ## test: every test (libs, services, gateway, end-to-end) against the real servers
-test: install services browser app nginx
+test: install services browser node app nginx
 	$(UV) run --frozen pytest
 
 lint: install
@@ -71,3 +76,9 @@ bench: install services nginx
 ## PostgreSQL restarted — against servers of its own; prints what each fault cost, then checks
 chaos: install nginx
 	$(UV) run --frozen python tests/chaos/harness.py
+
+## compose-check: the image built offline on a Debian base, the compose stack up, the smoke
+## through the gateway, then bare Debian's `make run` + `make test` in a container (as root;
+## starts dockerd if needed; leaves nothing running). COMPOSE_CHECK_BARE=0 skips bare Debian.
+compose-check: install
+	bash scripts/compose-check.sh

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Checks that PostgreSQL, RabbitMQ and Redis answer; starts a locally installed one that is stopped.
+# Checks that PostgreSQL, RabbitMQ and Redis answer; starts a locally installed one that is
+# stopped; on a Debian machine (as root) installs a missing one from Debian's packages first,
+# as `make test` installs Chromium. PARLEY_NO_INSTALL=1: never install anything.
 set -uo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
@@ -19,9 +21,40 @@ start_redis() {
 start_rabbit() { command -v rabbitmq-server >/dev/null || return 1; rabbitmq-server -detached; }
 
 wait_for() {  # name check
-  for _ in $(seq 1 60); do "$2" && return 0; sleep 1; done
+  for _ in $(seq 1 120); do "$2" && return 0; sleep 1; done
   return 1
 }
+
+# The Debian package of each server whose command is missing, for a machine that has none.
+install_missing() {
+  local packages=()
+  command -v pg_ctlcluster >/dev/null || packages+=(postgresql)
+  command -v redis-server >/dev/null || packages+=(redis-server)
+  command -v rabbitmq-server >/dev/null || packages+=(rabbitmq-server)
+  [ ${#packages[@]} -gt 0 ] || return 0
+  if [ -n "${PARLEY_NO_INSTALL:-}" ] || [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "services: not installed: ${packages[*]} (as root on Debian this installs them: apt-get install ${packages[*]})"
+    return 0
+  fi
+  echo "services: installing ${packages[*]} from Debian's packages (apt-get, as root)"
+  export DEBIAN_FRONTEND=noninteractive
+  # The cluster the postgresql package creates takes its encoding from the locale: UTF-8.
+  LANG=C.UTF-8 LC_ALL=C.UTF-8 apt-get install -y -qq "${packages[@]}" >/dev/null 2>&1 || {
+    apt-get update -qq
+    LANG=C.UTF-8 LC_ALL=C.UTF-8 apt-get install -y -qq "${packages[@]}" >/dev/null
+  } || return 0
+  if [[ " ${packages[*]} " == *" postgresql "* ]]; then
+    # A development cluster, as PARLEY_DATABASE_URL's default expects: user postgres, no
+    # password, from this machine's loopback only.
+    local hba
+    hba="/etc/postgresql/$(ls /etc/postgresql | head -1)/main/pg_hba.conf"
+    sed -i -e '1i host all all 127.0.0.1/32 trust' -e '1i host all all ::1/128 trust' "$hba"
+    echo "services: PostgreSQL: cluster 'main' (UTF-8); connections from 127.0.0.1 and ::1 trusted ($hba)"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main reload >/dev/null 2>&1 || true
+  fi
+}
+
+pg_up && redis_up && rabbit_up || install_missing
 
 missing=()
 for svc in pg:PostgreSQL:5432 redis:Redis:6379 rabbit:RabbitMQ:5672; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files (called by `make lint`); works offline:
 #   docker-compose.yml  -> docker-compose config -q
-#   deploy/Dockerfile   -> hadolint
+#   deploy/Dockerfile, deploy/check/*.Dockerfile -> hadolint
 #   deploy/k8s/base/*.yaml -> kubernetes-validate --strict (schemas ship with it)
 #   each overlay's build   -> kubernetes-validate again, and pinned to one release
 #                             (scripts/check_k8s_release.py), when kubectl is installed
@@ -25,8 +25,8 @@ fi
 echo "== docker-compose config -q (with .env.example)"
 docker-compose --file docker-compose.yml --env-file .env.example config -q
 
-echo "== hadolint deploy/Dockerfile"
-uv run --frozen hadolint deploy/Dockerfile
+echo "== hadolint deploy/Dockerfile deploy/check/*.Dockerfile"
+uv run --frozen hadolint deploy/Dockerfile deploy/check/*.Dockerfile
 
 echo "== kubernetes-validate deploy/k8s/base (kubernetes ${K8S_VERSION}, strict)"
 manifests=()

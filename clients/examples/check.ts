@@ -10,9 +10,17 @@ function check(condition: boolean, what: string, value?: unknown): asserts condi
   if (!condition) throw new Error(`${what}: ${JSON.stringify(value)}`);
 }
 
+// A random (version 4 shaped) UUID without the global `crypto`, which Node 18 (Debian
+// bookworm's, installed by `make test` where no Node is) lacks in ES modules.
+function uuid(): string {
+  return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
+    (Number(c) ^ (Math.floor(Math.random() * 16) >> (Number(c) / 4))).toString(16),
+  );
+}
+
 async function main(baseUrl: string): Promise<void> {
   const api = createClient<paths>({ baseUrl });
-  const email = `sdk-${crypto.randomUUID().slice(0, 10)}@example.com`;
+  const email = `sdk-${uuid().slice(0, 10)}@example.com`;
   const password = "correct horse battery";
 
   const signup = await api.POST("/api/v1/auth/signup", {
@@ -37,7 +45,7 @@ async function main(baseUrl: string): Promise<void> {
 
   const missing = await api.GET("/api/v1/conversations/{conversation_id}", {
     headers,
-    params: { path: { conversation_id: crypto.randomUUID() } },
+    params: { path: { conversation_id: uuid() } },
   });
   const notFound: Problem | undefined = missing.error;
   check(missing.response.status === 404 && notFound !== undefined, "404", missing.data);

@@ -43,7 +43,8 @@ class TestPKI:
     p8_public: Any
 
     @classmethod
-    def create(cls, directory: Path) -> TestPKI:
+    def create(cls, directory: Path, hosts: tuple[str, ...] = ("localhost",)) -> TestPKI:
+        """A new PKI in ``directory``; the server certificate names ``hosts`` and 127.0.0.1."""
         directory.mkdir(parents=True, exist_ok=True)
         now = dt.datetime.now(dt.UTC)
         ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -84,20 +85,15 @@ class TestPKI:
             .not_valid_after(now + dt.timedelta(days=2))
             .add_extension(
                 x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                    [x509.DNSName(host) for host in hosts]
+                    + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
                 ),
                 critical=False,
             )
             .sign(ca_key, hashes.SHA256())
         )
         pem = serialization.Encoding.PEM
-        pki = cls(
-            directory / "ca.pem",
-            directory / "server.pem",
-            directory / "server.key",
-            directory / "AuthKey_TEST.p8",
-            None,
-        )
+        pki = cls.load(directory)
         pki.ca_file.write_bytes(ca.public_bytes(pem))
         pki.cert_file.write_bytes(cert.public_bytes(pem))
         pki.key_file.write_bytes(
@@ -109,6 +105,17 @@ class TestPKI:
         )
         pki.p8_public = p8.public_key()
         return pki
+
+    @classmethod
+    def load(cls, directory: Path) -> TestPKI:
+        """The PKI that ``create`` wrote in ``directory`` (without the .p8's public key)."""
+        return cls(
+            directory / "ca.pem",
+            directory / "server.pem",
+            directory / "server.key",
+            directory / "AuthKey_TEST.p8",
+            None,
+        )
 
     def server_context(self) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
