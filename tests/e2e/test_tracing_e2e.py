@@ -128,7 +128,12 @@ async def test_one_visitor_message_is_one_connected_trace(system: System, gatewa
                 trace = [s for s in spans if s.trace_id == trace_id]
                 services = {s.service for s in trace}
                 wanted = {"parley-gateway", "parley-chat", "parley-chat-worker"}
-                return trace if wanted | {"parley-gateway-worker"} <= services else None
+                if not wanted | {"parley-gateway-worker"} <= services:
+                    return None
+                # Each process exports a span when it ends, in batches: a parent (the request's
+                # server span) can arrive after its children. Wait until every parent is in.
+                ids = {s.span_id for s in trace} | {CLIENT_SPAN_ID}
+                return trace if all(s.parent_id in ids for s in trace) else None
 
             trace = await eventually(complete, timeout=20)
 
