@@ -50,9 +50,11 @@ async def client(service_client: Any) -> AsyncIterator[httpx.AsyncClient]:
 def handle(client: httpx.AsyncClient) -> Callable[..., Awaitable[None]]:
     """Run a consumer handler on an event in its own committed transaction."""
 
-    async def run(event_type: str, account_id: uuid.UUID, data: dict[str, Any]) -> None:
+    async def run(
+        event_type: str, account_id: uuid.UUID, data: dict[str, Any], **envelope: Any
+    ) -> None:
         handler = consumers.CONSUMERS[0].handlers[event_type]
-        event = Event(type=event_type, account_id=account_id, data=data)
+        event = Event(type=event_type, account_id=account_id, data=data, **envelope)
         async with visitors_app.state.session_factory() as session, session.begin():
             await handler(session, event)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from parley_common.testing import make_agent
 
@@ -56,3 +57,24 @@ async def test_agents_going_offline_at_once_leave_nobody_online(client, handle, 
         data["agents_online"] for kind, data in await events(site.account_id) if kind == CHANGED
     ]
     assert flips == [True, False]
+
+
+async def test_an_older_status_handled_later_changes_nothing(client, handle, site):
+    """Consumer batches run concurrently: signup's agent.created ("offline") can be handled
+    after the agent's first status change ("online"), and must not undo it."""
+    agent = make_agent("agent", site.account_id)
+    now = datetime.now(UTC)
+    await handle(
+        "auth.agent.status_changed",
+        site.account_id,
+        {"agent_id": str(agent.agent_id), "status": "online"},
+        occurred_at=now,
+    )
+    await handle(
+        "auth.agent.created",
+        site.account_id,
+        {"agent_id": str(agent.agent_id), "status": "offline", "name": "New"},
+        occurred_at=now - timedelta(seconds=1),
+    )
+    resp = await client.get("/api/v1/widget/settings", params={"widget_key": site.widget_key})
+    assert resp.json()["agents_online"] is True

@@ -70,7 +70,9 @@ async def on_settings_updated(session: AsyncSession, event: Event) -> None:
 async def on_agent_status_changed(session: AsyncSession, event: Event) -> None:
     data = AgentStatusChanged.model_validate(event.data)
     await repo.lock_account(session, event.account_id)
-    await repo.set_agent_status(session, event.account_id, data.agent_id, data.status)
+    await repo.set_agent_status(
+        session, event.account_id, data.agent_id, data.status, event.occurred_at
+    )
     await _availability_changed(session, event)
 
 
@@ -78,7 +80,9 @@ async def on_agent_saved(session: AsyncSession, event: Event) -> None:
     data = AgentData.model_validate(event.data)
     if data.status in ("online", "away", "offline"):
         await repo.lock_account(session, event.account_id)
-        await repo.set_agent_status(session, event.account_id, data.agent_id, data.status)
+        await repo.set_agent_status(
+            session, event.account_id, data.agent_id, data.status, event.occurred_at
+        )
         await _availability_changed(session, event)
 
 

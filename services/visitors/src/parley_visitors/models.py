@@ -39,6 +39,8 @@ class AgentStatus(Base):
     account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
+    # The occurred_at of the event that set it: an older event handled later changes nothing.
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OpenConversation(Base):

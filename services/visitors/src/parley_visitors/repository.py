@@ -58,12 +58,19 @@ async def save_account_settings(
 
 
 async def set_agent_status(
-    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, status: str
+    session: AsyncSession, account_id: uuid.UUID, agent_id: uuid.UUID, status: str, at: datetime
 ) -> None:
-    stmt = insert(AgentStatus).values(account_id=account_id, agent_id=agent_id, status=status)
+    """The agent's status as of ``at`` (its event's occurred_at). Events of one account can be
+    handled out of order (consumer batches run concurrently): a status set by a newer event is
+    never overwritten by an older one (signup's "offline" after the first "online")."""
+    stmt = insert(AgentStatus).values(
+        account_id=account_id, agent_id=agent_id, status=status, status_at=at
+    )
     await session.execute(
         stmt.on_conflict_do_update(
-            index_elements=[AgentStatus.account_id, AgentStatus.agent_id], set_={"status": status}
+            index_elements=[AgentStatus.account_id, AgentStatus.agent_id],
+            set_={"status": status, "status_at": at},
+            where=AgentStatus.status_at.is_(None) | (AgentStatus.status_at <= at),
         )
     )
 
