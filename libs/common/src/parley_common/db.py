@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
@@ -19,6 +19,8 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from parley_common.errors import DomainError, dependency_unavailable
 from parley_common.metrics import watch_pool
+
+R = TypeVar("R")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,6 +73,11 @@ async def warm_pool(engine: AsyncEngine, size: int) -> None:
     finally:
         for connection in connections:
             await connection.close()
+
+
+def row_as(cls: Callable[..., R], row: Any) -> R | None:
+    """A result row (or None) as ``cls``, a dataclass of its columns: a repository's typed row."""
+    return None if row is None else cls(**row._mapping)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.models import Account, Agent, Visitor
+from parley_common.db import row_as
 from parley_common.events.catalogue import (
     AccountCreated,
     AgentData,
@@ -206,7 +207,7 @@ async def get_visitor(
             )
         )
     ).first()
-    return None if row is None else VisitorRow(**row._mapping)
+    return row_as(VisitorRow, row)
 
 
 def visitor_display_name(row: Named | None) -> str:

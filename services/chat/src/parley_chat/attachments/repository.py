@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.models import Attachment, Conversation
+from parley_common.db import row_as
 
 attachments = Attachment.__table__
 conversations = Conversation.__table__
@@ -30,10 +30,6 @@ class AttachmentRow:
     content_type: str
     storage_key: str
     created_at: datetime
-
-
-def _row(row: Any) -> AttachmentRow | None:
-    return None if row is None else AttachmentRow(**row._mapping)
 
 
 async def insert(
@@ -115,7 +111,7 @@ async def get(
     stmt = select(attachments).where(
         attachments.c.account_id == account_id, attachments.c.id == attachment_id
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(AttachmentRow, (await session.execute(stmt)).first())
 
 
 async def get_for_visitor(
@@ -137,4 +133,4 @@ async def get_for_visitor(
         attachments.c.id == attachment_id,
         own | in_their_conversation,
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(AttachmentRow, (await session.execute(stmt)).first())

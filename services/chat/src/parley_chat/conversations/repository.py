@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.models import Account, Agent, Conversation, Message, ReadMarker, Visitor
-from parley_common.db import driver_fetchrow, driver_statement
+from parley_common.db import driver_fetchrow, driver_statement, row_as
 
 conversations = Conversation.__table__
 messages = Message.__table__
@@ -70,14 +70,6 @@ class Counts:
     open: int
     unread: int
     resolved_today: int
-
-
-def _row(row: Any) -> ConversationRow | None:
-    return None if row is None else ConversationRow(**row._mapping)
-
-
-def _view_row(row: Any) -> ConversationView | None:
-    return None if row is None else ConversationView(**row._mapping)
 
 
 def _view(agent_id: uuid.UUID) -> Any:
@@ -168,7 +160,7 @@ async def conversation_view(
     stmt = _view(agent_id).where(
         conversations.c.account_id == account_id, conversations.c.id == conversation_id
     )
-    return _view_row((await session.execute(stmt)).first())
+    return row_as(ConversationView, (await session.execute(stmt)).first())
 
 
 async def list_conversation_views(
@@ -280,7 +272,7 @@ async def get_conversation(
     )
     if lock:
         stmt = stmt.with_for_update()
-    return _row((await session.execute(stmt)).first())
+    return row_as(ConversationRow, (await session.execute(stmt)).first())
 
 
 async def latest_conversation(
@@ -292,7 +284,7 @@ async def latest_conversation(
         .order_by((conversations.c.status == "open").desc(), conversations.c.created_at.desc())
         .limit(1)
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(ConversationRow, (await session.execute(stmt)).first())
 
 
 async def update_conversation(
@@ -304,7 +296,7 @@ async def update_conversation(
         .values(**values)
         .returning(conversations)
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(ConversationRow, (await session.execute(stmt)).first())
 
 
 async def idle_conversations(
@@ -334,4 +326,4 @@ async def get_conversation_any_account(
 ) -> ConversationRow | None:
     """Only for ids proven by a signed reply address (inbound e-mail), which names no account."""
     stmt = select(conversations).where(conversations.c.id == conversation_id)
-    return _row((await session.execute(stmt)).first())
+    return row_as(ConversationRow, (await session.execute(stmt)).first())

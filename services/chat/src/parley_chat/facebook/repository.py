@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.facebook.models import FacebookContact, FacebookPage
+from parley_common.db import row_as
 
 pages = FacebookPage.__table__
 contacts = FacebookContact.__table__
@@ -40,22 +40,16 @@ class ContactRow:
     created_at: datetime
 
 
-def _page(row: Any) -> PageRow | None:
-    return None if row is None else PageRow(**row._mapping)
-
-
-def _contact(row: Any) -> ContactRow | None:
-    return None if row is None else ContactRow(**row._mapping)
-
-
 async def get_page(session: AsyncSession, account_id: uuid.UUID) -> PageRow | None:
     stmt = select(pages).where(pages.c.account_id == account_id)
-    return _page((await session.execute(stmt)).first())
+    return row_as(PageRow, (await session.execute(stmt)).first())
 
 
 async def page_by_page_id(session: AsyncSession, page_id: str) -> PageRow | None:
     """Any account's page: only for the signed webhook, which names a page, not an account."""
-    return _page((await session.execute(select(pages).where(pages.c.page_id == page_id))).first())
+    return row_as(
+        PageRow, (await session.execute(select(pages).where(pages.c.page_id == page_id))).first()
+    )
 
 
 async def save_page(
@@ -98,7 +92,7 @@ async def get_contact(
         contacts.c.page_id == page_id,
         contacts.c.psid == psid,
     )
-    return _contact((await session.execute(stmt)).first())
+    return row_as(ContactRow, (await session.execute(stmt)).first())
 
 
 async def contact_by_visitor(
@@ -107,7 +101,7 @@ async def contact_by_visitor(
     stmt = select(contacts).where(
         contacts.c.account_id == account_id, contacts.c.visitor_id == visitor_id
     )
-    return _contact((await session.execute(stmt)).first())
+    return row_as(ContactRow, (await session.execute(stmt)).first())
 
 
 async def insert_contact(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.events import outbox
 from parley_chat.models import Conversation, Message, ReadMarker
-from parley_common.db import driver_fetchrow, driver_statement
+from parley_common.db import driver_fetchrow, driver_statement, row_as
 from parley_common.events.envelope import Event
 
 conversations = Conversation.__table__
@@ -59,10 +59,6 @@ class MessageRow:
     internal: bool
     created_at: datetime
     delivery: dict[str, Any] | None
-
-
-def _row(row: Any) -> MessageRow | None:
-    return None if row is None else MessageRow(**row._mapping)
 
 
 # One round trip for a new message: the insert (a repeated client_message_id inserts nothing,
@@ -159,7 +155,7 @@ async def message_by_client_id(
         messages.c.author_id == author_id,
         messages.c.client_message_id == client_message_id,
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(MessageRow, (await session.execute(stmt)).first())
 
 
 async def set_delivery(
@@ -178,7 +174,7 @@ async def get_message(
     stmt = select(*MESSAGE_COLUMNS).where(
         messages.c.account_id == account_id, messages.c.id == message_id
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(MessageRow, (await session.execute(stmt)).first())
 
 
 async def list_messages(

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.models import Shortcut
+from parley_common.db import row_as
 
 shortcuts = Shortcut.__table__
 
@@ -24,10 +25,6 @@ class ShortcutRow:
     text: str
     created_at: datetime
     updated_at: datetime
-
-
-def _row(row: Any) -> ShortcutRow | None:
-    return None if row is None else ShortcutRow(**row._mapping)
 
 
 async def list_all(session: AsyncSession, account_id: uuid.UUID) -> list[ShortcutRow]:
@@ -43,7 +40,7 @@ async def get(
     stmt = select(shortcuts).where(
         shortcuts.c.account_id == account_id, shortcuts.c.id == shortcut_id
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(ShortcutRow, (await session.execute(stmt)).first())
 
 
 async def name_taken(session: AsyncSession, account_id: uuid.UUID, name: str) -> bool:
@@ -63,7 +60,7 @@ async def insert(
         .on_conflict_do_nothing(constraint="uq_shortcuts_account_name")
         .returning(shortcuts)
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(ShortcutRow, (await session.execute(stmt)).first())
 
 
 async def update_values(
@@ -75,7 +72,7 @@ async def update_values(
         .values(**values, updated_at=datetime.now(UTC))
         .returning(shortcuts)
     )
-    return _row((await session.execute(stmt)).first())
+    return row_as(ShortcutRow, (await session.execute(stmt)).first())
 
 
 async def delete_one(session: AsyncSession, account_id: uuid.UUID, shortcut_id: uuid.UUID) -> bool:
