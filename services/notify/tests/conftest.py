@@ -76,10 +76,13 @@ def feed(sessions: async_sessionmaker[AsyncSession]) -> Callable[..., Any]:
         data: dict[str, Any] | None = None,
         *,
         event: Event | None = None,
+        **envelope: Any,
     ) -> Event:
         if event is None:
             assert event_type is not None and account_id is not None
-            event = Event(type=event_type, account_id=account_id, data=_jsonable(data or {}))
+            event = Event(
+                type=event_type, account_id=account_id, data=_jsonable(data or {}), **envelope
+            )
         async with sessions() as session, session.begin():
             await HANDLERS[event.type](session, event)
         return event

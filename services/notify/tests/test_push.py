@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import REGISTRY
 from sqlalchemy import select
@@ -209,6 +210,36 @@ async def test_unassigned_message_reaches_every_agent_but_not_offline_ones_witho
     await eventually(lambda: _all_settled(sessions, agent.account_id))
     pushed = {a for a, t in tokens.items() if apns.for_token(t)}
     assert pushed == {agent.agent_id, online.agent_id, offline_opted_in.agent_id}
+
+
+async def test_an_older_status_handled_later_does_not_silence_an_online_agent(
+    api, agent, feed, apns, notify_worker, sessions
+):
+    """Consumer batches run concurrently: signup's agent.created ("offline") can be handled
+    after the agent's first status change ("online"). It must not undo it, or an agent who
+    does not want pushes while offline gets none while online either."""
+    newcomer = make_agent("agent", agent.account_id)
+    token = await register(api, newcomer)
+    await api.patch(
+        "/api/v1/me/notification-settings",
+        headers=newcomer.headers,
+        json={"offline_notifications": False},
+    )
+    now = datetime.now(UTC)
+    await feed(
+        "auth.agent.status_changed",
+        agent.account_id,
+        {"agent_id": newcomer.agent_id, "status": "online"},
+        occurred_at=now,
+    )
+    await feed(
+        "auth.agent.created",
+        agent.account_id,
+        {"agent_id": newcomer.agent_id, "status": "offline", "name": "New"},
+        occurred_at=now - timedelta(seconds=1),
+    )
+    await feed("chat.message.created", agent.account_id, message(uuid.uuid4()))
+    await eventually(lambda: apns.for_token(token))
 
 
 async def test_redelivered_event_pushes_each_device_once(

@@ -42,6 +42,8 @@ class Agent(Base):
     role: Mapped[str | None] = mapped_column(String(20))
     # None until auth tells us; treated as reachable (not offline).
     status: Mapped[str | None] = mapped_column(String(20))
+    # The occurred_at of the event that set it: an older event handled later changes nothing.
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class NotificationSettings(Base):

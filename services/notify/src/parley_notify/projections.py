@@ -70,14 +70,22 @@ async def on_agent_upserted(session: AsyncSession, event: Event) -> None:
         if v is not None
     }
     await repository.upsert_agent(
-        session, account_id=event.account_id, agent_id=data.agent_id, fields=fields
+        session,
+        account_id=event.account_id,
+        agent_id=data.agent_id,
+        fields=fields,
+        at=event.occurred_at,
     )
 
 
 async def on_agent_status_changed(session: AsyncSession, event: Event) -> None:
     data = AgentStatusChanged.model_validate(event.data)
-    await repository.set_agent_status(
-        session, account_id=event.account_id, agent_id=data.agent_id, status=data.status
+    await repository.upsert_agent(
+        session,
+        account_id=event.account_id,
+        agent_id=data.agent_id,
+        fields={"status": data.status},
+        at=event.occurred_at,
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import case, delete, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,23 +129,32 @@ async def ensure_agent(
 
 
 async def upsert_agent(
-    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID, fields: dict[str, Any]
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    fields: dict[str, Any],
+    at: datetime,
 ) -> None:
-    stmt = pg_insert(Agent).values(agent_id=agent_id, account_id=account_id, **fields)
-    if fields:
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Agent.agent_id], set_=fields, where=Agent.account_id == account_id
-            )
-        )
-    else:
+    """Project what auth says of an agent as of ``at`` (its event's occurred_at). Events of one
+    account can be handled out of order (consumer batches run concurrently): a status set by a
+    newer event is never overwritten by an older one (signup's "offline" after the first
+    "online")."""
+    values = dict(fields, status_at=at) if "status" in fields else fields
+    stmt = pg_insert(Agent).values(agent_id=agent_id, account_id=account_id, **values)
+    if not fields:
         await session.execute(stmt.on_conflict_do_nothing())
-
-
-async def set_agent_status(
-    session: AsyncSession, *, account_id: uuid.UUID, agent_id: uuid.UUID, status: str
-) -> None:
-    await upsert_agent(session, account_id=account_id, agent_id=agent_id, fields={"status": status})
+        return
+    set_: dict[str, Any] = dict(values)
+    if "status" in fields:
+        newer = or_(Agent.status_at.is_(None), Agent.status_at <= stmt.excluded.status_at)
+        set_["status"] = case((newer, stmt.excluded.status), else_=Agent.status)
+        set_["status_at"] = case((newer, stmt.excluded.status_at), else_=Agent.status_at)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[Agent.agent_id], set_=set_, where=Agent.account_id == account_id
+        )
+    )
 
 
 async def remove_agent(
