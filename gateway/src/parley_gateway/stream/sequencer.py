@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from parley_common import telemetry
 from parley_common.events import broker
@@ -94,9 +94,7 @@ class Sequencer:
         self.revocations = Revocations(redis, settings)
         self.script = redis.register_script(SEQUENCE)
 
-    async def stage(
-        self, pipe: Any, envelope: dict[str, Any], traceparent: str | None = None
-    ) -> int:
+    def stage(self, pipe: Any, envelope: dict[str, Any], traceparent: str | None = None) -> int:
         """Queue the Redis commands for one event on ``pipe``; return how many were queued."""
         event_type = str(envelope["type"])
         account = str(envelope["account_id"])
@@ -141,24 +139,24 @@ class Sequencer:
                 with telemetry.span(f"sequence {event_type}", parent=traceparent):
                     frame["traceparent"] = telemetry.traceparent()
             body = orjson.dumps(frame)
-            await self.script(
-                keys=[
-                    k.seen(account, str(envelope["id"])),
-                    k.meta(account),
-                    k.log(account),
-                    k.erased(account, str(data.get("visitor_id"))),
-                ],
-                args=[
-                    body[1:],
-                    new_epoch(),
-                    s.stream_window_count,
-                    s.stream_dedupe_seconds,
-                    s.stream_window_seconds,
-                    s.stream_meta_seconds,
-                    k.channel(account),
-                    int(time.time() * 1000),
-                ],
-                client=pipe,
+            # EVALSHA queued as a plain command: a script object on a pipeline costs a SCRIPT
+            # EXISTS round trip before every batch (``process`` loads it when Redis lost it).
+            pipe.execute_command(
+                "EVALSHA",
+                self.script.sha,
+                4,
+                k.seen(account, str(envelope["id"])),
+                k.meta(account),
+                k.log(account),
+                k.erased(account, str(data.get("visitor_id"))),
+                body[1:],
+                new_epoch(),
+                s.stream_window_count,
+                s.stream_dedupe_seconds,
+                s.stream_window_seconds,
+                s.stream_meta_seconds,
+                k.channel(account),
+                int(time.time() * 1000),
             )
             queued += 1
         return queued
@@ -178,12 +176,11 @@ class Sequencer:
         if doomed:
             await self.redis.xdel(log_key, *doomed)
 
-    async def process(self, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]) -> None:
-        """Sequence a batch in one pipelined round trip, then ack what Redis accepted."""
-        for _, envelope in batch:
-            if envelope["type"] == ERASURE_REQUESTED:
-                data = envelope.get("data") or {}
-                await self.forget_visitor(str(envelope["account_id"]), str(data.get("visitor_id")))
+    async def _execute(
+        self, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]
+    ) -> tuple[list[int], list[Any]]:
+        """The batch's commands in one pipelined round trip: per event, how many commands it
+        queued, and every command's result (an error as an exception object)."""
         counts: list[int] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for message, envelope in batch:
@@ -192,8 +189,22 @@ class Sequencer:
                     traceparent = telemetry.message_traceparent(
                         message.headers, envelope.get("traceparent")
                     )
-                counts.append(await self.stage(pipe, envelope, traceparent))
+                counts.append(self.stage(pipe, envelope, traceparent))
             results = await pipe.execute(raise_on_error=False) if len(pipe) else []
+        return counts, list(results)
+
+    async def process(self, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]) -> None:
+        """Sequence a batch in one pipelined round trip, then ack what Redis accepted."""
+        for _, envelope in batch:
+            if envelope["type"] == ERASURE_REQUESTED:
+                data = envelope.get("data") or {}
+                await self.forget_visitor(str(envelope["account_id"]), str(data.get("visitor_id")))
+        counts, results = await self._execute(batch)
+        if any(isinstance(r, NoScriptError) for r in results):
+            # Redis restarted or flushed its scripts: nothing of the batch's scripts ran, and
+            # everything else in it is idempotent; load the script and run the batch again.
+            await self.redis.script_load(self.script.script)
+            counts, results = await self._execute(batch)
         position = 0
         failed: list[AbstractIncomingMessage] = []
         for (message, _), count in zip(batch, counts, strict=True):
