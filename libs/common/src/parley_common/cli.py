@@ -129,6 +129,13 @@ ServiceName = Annotated[
 ]
 
 
+# How long a service keeps an idle HTTP connection: longer than any client pool keeps one
+# (nginx's upstream keepalive_timeout, the gateway's aiohttp pool), so the pool, not uvicorn,
+# closes it. With uvicorn's default 5 s, a request nginx sent on a connection uvicorn was
+# closing failed as a 502 (seen as a 503 upstream_unavailable in make test beside make run).
+KEEP_ALIVE_SECONDS = 75
+
+
 @app.command()
 def serve(
     name: ServiceName, port: Annotated[int | None, typer.Option()] = None, workers: int = 1
@@ -158,6 +165,7 @@ def serve(
         # (bench/stream_idle_memory.py); stream frames are small JSON.
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     sockets = [config.bind_socket()]
     internal_port = service.internal_port() if service.internal_port else 0
