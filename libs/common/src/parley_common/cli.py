@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from importlib.metadata import entry_points
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -138,18 +138,40 @@ KEEP_ALIVE_SECONDS = 75
 
 @app.command()
 def serve(
-    name: ServiceName, port: Annotated[int | None, typer.Option()] = None, workers: int = 1
+    name: ServiceName,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: int = 1,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="Run the service's worker (relay, consumers, jobs) in this process too: "
+            "one process per service for development (the Procfile). Not with --workers.",
+        ),
+    ] = False,
 ) -> None:
     """Run a service's (or the gateway's) HTTP app, and its internal listener if it has one."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    if with_worker and workers > 1:
+        raise typer.BadParameter(
+            "one worker per service: not with --with-worker", param_hint="--workers"
+        )
     settings = get_settings()
     # Before the app is imported: create_service_app wraps it when tracing is on.
     telemetry.setup(name, settings.otlp_endpoint)
     service = load_service(name)
+    target: Any = service.app
+    if with_worker:
+        from uvicorn.importer import import_from_string
+
+        from parley_common.worker import attach_worker
+
+        target = import_from_string(service.app)
+        attach_worker(target, service)
     config = uvicorn.Config(
-        service.app,
+        target,
         host=settings.host,
         port=port or service.port,
         workers=workers,
