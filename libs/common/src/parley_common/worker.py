@@ -186,7 +186,7 @@ def attach_worker(app: Any, service: ServiceDef) -> None:
     """Run the service's worker in ``app``'s lifespan: one process carries the API and the
     worker (development: ``parley serve <name> --with-worker``; deployments keep them apart,
     as they scale independently). The app serves once the worker has started, its readiness
-    fails while a worker task has ended or the worker's broker connection is closed, and on
+    fails while a worker task has died or the worker's broker connection is closed, and on
     shutdown the worker's tasks stop before its resources and the API's close. ``app``: a
     FastAPI app, or an ASGI wrapper holding it as ``.app`` (the gateway's ``EdgeGuard``)."""
     while not isinstance(app, FastAPI):
@@ -200,9 +200,13 @@ def attach_worker(app: Any, service: ServiceDef) -> None:
             stack.push_async_callback(stop_tasks, tasks)
 
             async def worker_running() -> None:
-                ended = [task.get_name() for task in tasks if task.done()]
-                if ended:
-                    raise RuntimeError(f"worker tasks ended: {', '.join(ended)}")
+                # A job may finish (a one-off at start); a task that died makes it not ready.
+                died = [t for t in tasks if t.done() and (t.cancelled() or t.exception())]
+                for task in died:
+                    error = "cancelled" if task.cancelled() else task.exception()
+                    log.error("worker task %s died: %r", task.get_name(), error)
+                if died:
+                    raise RuntimeError("a worker task died")
                 if ctx.connection.is_closed:
                     raise ConnectionError("the worker's broker connection is closed")
 
