@@ -148,6 +148,11 @@ async def test_a_service_refuses_a_request_that_queued_too_long_in_front_of_it(d
             "/api/v1/held", headers={"X-Request-Start": f"t={time.time() - 5:.3f}"}
         )
         fresh = await client.get("/api/v1/held", headers={"X-Request-Start": f"t={time.time()}"})
+        app.state.admission.from_front = False  # PARLEY_ADMISSION_WAIT_FROM_FRONT=false
+        unchecked = await client.get(
+            "/api/v1/held", headers={"X-Request-Start": f"t={time.time() - 5:.3f}"}
+        )
+    assert unchecked.status_code == 200
     assert stale.status_code == 503
     assert stale.headers["content-type"] == "application/problem+json"
     assert stale.headers["retry-after"] == "1"

@@ -11,7 +11,10 @@ of the gateway's own calls (boot); in front, nginx bounds the requests in flight
 The wait counts from when nginx took the request (its ``X-Request-Start: t=<epoch seconds>``),
 not from when the service's event loop got to it: a starved service's socket backlog and
 busy loop are a queue too, and a request that already waited its whole wait there is refused
-at once, before any work, instead of being answered too late (bench/README.md).
+at once, before any work, instead of being answered too late (bench/README.md). That needs
+nginx's clock and the service's in step (NTP: milliseconds); where they may not be, turn it
+off (``PARLEY_ADMISSION_WAIT_FROM_FRONT=false``): a service whose clock runs ahead of nginx's
+by more than the wait would refuse everything.
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ class Admission:
     """At most ``limit`` holders; up to ``queue`` more wait (first come, first served) at most
     ``wait`` seconds each; anyone else is refused with ``Overloaded`` at once."""
 
-    def __init__(self, limit: int, *, wait: float, queue: int | None = None) -> None:
+    def __init__(
+        self, limit: int, *, wait: float, queue: int | None = None, from_front: bool = False
+    ) -> None:
         self.limit = limit
         self.wait = wait
+        self.from_front = from_front  # the middleware counts the wait in front of the service
         self.queue = 4 * limit if queue is None else queue
         self.in_flight = 0
         self.refused = 0
@@ -119,7 +125,9 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            await admission.acquire(waited_in_front(scope["headers"]))
+            await admission.acquire(
+                waited_in_front(scope["headers"]) if admission.from_front else 0.0
+            )
         except Overloaded as exc:
             response = problem(exc.status, exc.code, exc.title, exc.detail, exc.headers)
             await response(scope, receive, send)

@@ -195,6 +195,7 @@ def create_service_app(
                 cfg.max_requests_in_flight,
                 wait=cfg.admission_wait_ms / 1000,
                 queue=cfg.admission_queue,
+                from_front=cfg.admission_wait_from_front,
             )
             app.state.revocations = Revocations(app.state.redis, cfg)
             for hook in on_startup:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_requests_in_flight: int = 32
     admission_queue: int = 128
     admission_wait_ms: int = 250
+    # The wait counts from when nginx took the request (X-Request-Start), so time in this
+    # process's backlog counts too; needs nginx's clock and ours in step (parley_common.admission).
+    admission_wait_from_front: bool = True
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Prefix for every Redis key and RabbitMQ name, so test runs never collide with a live system.
