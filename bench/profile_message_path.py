@@ -23,7 +23,7 @@ from bench.chat_message_path import Run, open_loop, setup
 from bench.common import ROOT, write_results
 from bench.system import System, bench_env
 
-PROCESSES = ("chat", "gateway", "chat-worker", "gateway-sequencer")
+PROCESSES = ("chat", "gateway", "chat-worker", "gateway-worker")
 RATE = 100
 SECONDS = 15
 TOP = 25

@@ -15,9 +15,11 @@ import httpx
 import pytest
 from aiohttp import web
 
+from parley_common.cli import KEEP_ALIVE_SECONDS
 from parley_common.testing import eventually, free_port
 from parley_gateway.config import ROUTES, SERVICES, GatewaySettings, route_for
-from parley_gateway.nginx import location_regex, nginx_argv, render
+from parley_gateway.nginx import UPSTREAM_IDLE_SECONDS, location_regex, nginx_argv, render
+from parley_gateway.upstream import IDLE_SECONDS
 
 
 @dataclass
@@ -411,3 +413,11 @@ def test_every_gateway_api_route_is_routed_to_the_gateway() -> None:
     api = [p for p in paths if p.startswith("/api/v1/")]
     assert "/api/v1/boot" in api
     assert {p: route_for(p.removeprefix("/api/v1")) for p in api} == {p: "gateway" for p in api}
+
+
+def test_client_pools_close_idle_connections_before_the_services_do() -> None:
+    """A request sent on an idle connection the service is closing fails (nginx answers 502):
+    nginx's and the Python gateway's pools must give an idle connection up first."""
+    config = render(GatewaySettings(), port=8000)
+    assert f"keepalive_timeout {UPSTREAM_IDLE_SECONDS}s;" in config
+    assert max(UPSTREAM_IDLE_SECONDS, IDLE_SECONDS) < KEEP_ALIVE_SECONDS

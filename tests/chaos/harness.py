@@ -1,12 +1,14 @@
 """`make chaos`: nothing accepted is lost while processes, the broker, Redis or PostgreSQL fail.
 
 Every process of the Procfile runs against PostgreSQL, RabbitMQ and Redis of the run's own
-(``infra.PrivateServers``: the machine's shared servers are never restarted). Visitors send
-numbered messages through the gateway while two agents listen on the stream (``load``). In
-turn, during the load, each fault is injected and undone: ``kill -9`` of every process and a
-fresh start, ``rabbitmqctl stop_app``/``start_app``, a Redis restart (it keeps nothing on disk:
-the stream's replay window and presence are gone, agents get ``reset`` and refetch over REST),
-PostgreSQL stopped for 5 s. Then the checks (``checks``) and a table per fault.
+(``infra.PrivateServers``: the machine's shared servers are never restarted), each service's
+API and worker as separate processes, as deployed (not `make run`'s one process per service),
+so each is killed on its own. Visitors send numbered messages through the gateway while two
+agents listen on the stream (``load``). In turn, during the load, each fault is injected and
+undone: ``kill -9`` of every process and a fresh start, ``rabbitmqctl stop_app``/``start_app``,
+a Redis restart (it keeps nothing on disk: the stream's replay window and presence are gone,
+agents get ``reset`` and refetch over REST), PostgreSQL stopped for 5 s. Then the checks
+(``checks``) and a table per fault.
 
 Run: make chaos   (or: uv run python tests/chaos/harness.py --messages 200 --faults chat,redis)
 """
@@ -41,7 +43,7 @@ PROCESSES = [
     "chat-worker",
     "nginx",
     "gateway",
-    "gateway-sequencer",
+    "gateway-worker",
     "notify",
     "notify-worker",
     "bots",

@@ -30,7 +30,7 @@ from parley_common.testing import eventually
 
 CLIENT_TRACE_ID, CLIENT_SPAN_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 CLIENT = f"00-{CLIENT_TRACE_ID}-{CLIENT_SPAN_ID}-01"  # a W3C traceparent, as a client sends it
-TRACED = ("gateway", "chat", "chat-worker", "gateway-sequencer")
+TRACED = ("gateway", "chat", "chat-worker", "gateway-worker")
 
 
 @dataclass(frozen=True)

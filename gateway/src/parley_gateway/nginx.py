@@ -267,12 +267,18 @@ def _real_ip(settings: GatewaySettings) -> str:
     return f"{trusted}\n    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;"
 
 
+# nginx closes an idle upstream connection after this; services keep one open longer
+# (parley_common.cli.KEEP_ALIVE_SECONDS), so nginx never reuses one a service is closing.
+UPSTREAM_IDLE_SECONDS = 60
+
+
 def _upstream(name: str, url: str, keepalive: int) -> str:
     address = url.split("://", 1)[-1].rstrip("/")
     return f"""
 upstream {name} {{
     server {address};
     keepalive {keepalive};
+    keepalive_timeout {UPSTREAM_IDLE_SECONDS}s;
 }}"""
 
 

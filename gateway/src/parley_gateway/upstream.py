@@ -50,11 +50,16 @@ class UpstreamTimeout(DomainError):
     status, code, title = 504, "upstream_timeout", "Service timed out"
 
 
+# The pool gives up an idle connection before the service would
+# (parley_common.cli.KEEP_ALIVE_SECONDS).
+IDLE_SECONDS = 30
+
+
 def create_client(settings: GatewaySettings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=settings.upstream_connections,
         limit_per_host=0,
-        keepalive_timeout=30,
+        keepalive_timeout=IDLE_SECONDS,
         ttl_dns_cache=300,
     )
     timeout = aiohttp.ClientTimeout(

@@ -119,3 +119,10 @@ def test_unknown_service_name_prints_usage_and_names(tmp_path) -> None:
         assert "Traceback" not in result.stderr
         assert f"Usage: python -m parley_common.cli {command} [OPTIONS]" in result.stderr
         assert "'nope' is not one of: auth, visitors, chat, notify, bots, gateway" in result.stderr
+
+
+def test_one_worker_per_service_not_with_several_api_workers(tmp_path) -> None:
+    result = parley("serve", "chat", "--with-worker", "--workers", "2", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "one worker per service: not with --with-worker" in result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from importlib.metadata import entry_points
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -129,20 +129,49 @@ ServiceName = Annotated[
 ]
 
 
+# How long a service keeps an idle HTTP connection: longer than any client pool keeps one
+# (nginx's upstream keepalive_timeout, the gateway's aiohttp pool), so the pool, not uvicorn,
+# closes it. With uvicorn's default 5 s, a request nginx sent on a connection uvicorn was
+# closing failed as a 502 (seen as a 503 upstream_unavailable in make test beside make run).
+KEEP_ALIVE_SECONDS = 75
+
+
 @app.command()
 def serve(
-    name: ServiceName, port: Annotated[int | None, typer.Option()] = None, workers: int = 1
+    name: ServiceName,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: int = 1,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="Run the service's worker (relay, consumers, jobs) in this process too: "
+            "one process per service for development (the Procfile). Not with --workers.",
+        ),
+    ] = False,
 ) -> None:
     """Run a service's (or the gateway's) HTTP app, and its internal listener if it has one."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    if with_worker and workers > 1:
+        raise typer.BadParameter(
+            "one worker per service: not with --with-worker", param_hint="--workers"
+        )
     settings = get_settings()
     # Before the app is imported: create_service_app wraps it when tracing is on.
     telemetry.setup(name, settings.otlp_endpoint)
     service = load_service(name)
+    target: Any = service.app
+    if with_worker:
+        from uvicorn.importer import import_from_string
+
+        from parley_common.worker import attach_worker
+
+        target = import_from_string(service.app)
+        attach_worker(target, service)
     config = uvicorn.Config(
-        service.app,
+        target,
         host=settings.host,
         port=port or service.port,
         workers=workers,
@@ -158,6 +187,7 @@ def serve(
         # (bench/stream_idle_memory.py); stream frames are small JSON.
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     sockets = [config.bind_socket()]
     internal_port = service.internal_port() if service.internal_port else 0

@@ -1,7 +1,9 @@
-"""End-to-end fixtures (part of the test plugin): the Procfile started like `make run`.
+"""End-to-end fixtures (part of the test plugin): the Procfile's processes, as deployed.
 
 ``system`` starts the services, their workers and the gateway on free ports against this
-run's database, broker namespace and Redis keys, waits for the gateway's /readyz (on its
+run's database, broker namespace and Redis keys: each service's API and worker as separate
+processes (``<name>`` and ``<name>-worker``), as deploy/ and compose run them, where `make run`
+starts one process per service (``--with-worker``); waits for the gateway's /readyz (on its
 internal port, ``internal_url``), and gives a client for the gateway only. Extra environment
 for the processes comes from the ``system_env`` fixture: override it in a conftest (session
 scope) to point a process at a test double (e.g. notify at an APNs double).
@@ -45,7 +47,7 @@ def free_port() -> int:
 ROOT = Path.cwd()
 LOGS = ROOT / "test-artifacts" / "logs"
 
-# Thirteen processes starting at once on a busy 2-core machine (other test runs, `make run`)
+# Fourteen processes starting at once on a busy 2-core machine (other test runs, `make run`)
 # take far longer than on a quiet one; a process that fails says so at once anyway.
 READY_TIMEOUT = float(os.environ.get("PARLEY_E2E_READY_TIMEOUT", "240"))
 
@@ -58,6 +60,7 @@ class System:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     log_offsets: dict[str, int] = field(default_factory=dict)
     logs: Path = LOGS
+    root: Path = ROOT  # the checkout the processes run from
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, timeout=15, **kwargs)
@@ -146,7 +149,7 @@ class System:
     def start(self, name: str) -> None:
         log = self.logs / f"{name}.log"
         self.log_offsets[name] = log.stat().st_size if log.exists() else 0
-        self.processes[name] = _spawn(log, self.commands[name], self.env)
+        self.processes[name] = _spawn(log, self.commands[name], self.env, self.root)
 
     def start_all(self) -> None:
         for name in self.commands:
@@ -268,30 +271,40 @@ async def next_event(ws: Any, predicate: Any, timeout: float = 15) -> dict[str, 
             return dict(frame)
 
 
-def procfile_commands(ports: dict[str, int], root: Path = ROOT) -> dict[str, list[str]]:
+def procfile_commands(
+    ports: dict[str, int], root: Path = ROOT, *, separate_workers: bool = True
+) -> dict[str, list[str]]:
     """The Procfile's processes, with free ports instead of the fixed ones (``ports``: one per
     service and ``public`` for nginx; ``root``: another checkout's, for a benchmark comparing
-    two commits)."""
+    two commits). ``separate_workers``: a ``serve <name> --with-worker`` line becomes two
+    processes, ``<name>`` (the API) and ``<name>-worker``, as deployed; else one, as `make run`
+    starts it."""
     commands: dict[str, list[str]] = {}
     for line in (root / "Procfile").read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         name, _, command = line.partition(":")
+        name = name.strip()
         argv = shlex.split(command)
         argv[0] = str(root / argv[0])
         if argv[1:2] == ["serve"]:
+            if separate_workers and "--with-worker" in argv:
+                argv.remove("--with-worker")
+                commands[f"{name}-worker"] = [argv[0], "worker", argv[2]]
             argv += ["--port", str(ports[argv[2]])]
         elif argv[1:2] == ["nginx"]:  # in front of the gateway, on the public port
             argv += ["--port", str(ports["public"])]
-        commands[name.strip()] = argv
+        commands[name] = argv
     return commands
 
 
-def _spawn(path: Path, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(
+    path: Path, argv: list[str], env: dict[str, str], root: Path = ROOT
+) -> subprocess.Popen[bytes]:
     path.parent.mkdir(parents=True, exist_ok=True)
     log = open(path, "ab")
     return subprocess.Popen(
-        argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+        argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True
     )
 
 
@@ -308,8 +321,15 @@ def system_env() -> dict[str, str]:
     return {}
 
 
-def make_system(extra_env: dict[str, str], logs: Path = LOGS) -> System:
-    """The Procfile's processes (not started) on free ports, with this environment on top."""
+def make_system(
+    extra_env: dict[str, str],
+    logs: Path = LOGS,
+    *,
+    root: Path = ROOT,
+    separate_workers: bool = True,
+) -> System:
+    """The Procfile's processes (not started) on free ports, with this environment on top
+    (``root``, ``separate_workers``: see ``procfile_commands``)."""
     ports = {name: free_port() for name in [*SERVICE_PORTS, "public"]}
     env = dict(os.environ)
     env.update(service_urls(ports))
@@ -331,8 +351,9 @@ def make_system(extra_env: dict[str, str], logs: Path = LOGS) -> System:
         url=env["PARLEY_PUBLIC_URL"],
         env=env,
         internal_url=f"http://127.0.0.1:{env['PARLEY_GATEWAY_INTERNAL_PORT']}",
-        commands=procfile_commands(ports),
+        commands=procfile_commands(ports, root, separate_workers=separate_workers),
         logs=logs,
+        root=root,
     )
 
 

@@ -1,16 +1,22 @@
-"""A service's worker process: its outbox relay, its consumers and its background tasks."""
+"""A service's worker process: its outbox relay, its consumers and its background tasks.
+
+In development the worker runs inside the service's API process instead
+(``parley serve <name> --with-worker``, the Procfile): ``attach_worker``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from fastapi import FastAPI
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -174,3 +180,39 @@ async def run_worker(service: ServiceDef) -> None:
         )
         await stop.wait()
         await stop_tasks(tasks)
+
+
+def attach_worker(app: Any, service: ServiceDef) -> None:
+    """Run the service's worker in ``app``'s lifespan: one process carries the API and the
+    worker (development: ``parley serve <name> --with-worker``; deployments keep them apart,
+    as they scale independently). The app serves once the worker has started, its readiness
+    fails while a worker task has died or the worker's broker connection is closed, and on
+    shutdown the worker's tasks stop before its resources and the API's close. ``app``: a
+    FastAPI app, or an ASGI wrapper holding it as ``.app`` (the gateway's ``EdgeGuard``)."""
+    while not isinstance(app, FastAPI):
+        app = app.app
+    api_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with api_lifespan(app) as state, AsyncExitStack() as stack:
+            ctx, tasks = await start_worker(service, stack, app.state.settings)
+            stack.push_async_callback(stop_tasks, tasks)
+
+            async def worker_running() -> None:
+                # A job may finish (a one-off at start); a task that died makes it not ready.
+                died = [t for t in tasks if t.done() and (t.cancelled() or t.exception())]
+                for task in died:
+                    error = "cancelled" if task.cancelled() else task.exception()
+                    log.error("worker task %s died: %r", task.get_name(), error)
+                if died:
+                    raise RuntimeError("a worker task died")
+                if ctx.connection.is_closed:
+                    raise ConnectionError("the worker's broker connection is closed")
+
+            checks = getattr(app.state, "ready_checks", [])
+            app.state.ready_checks = [*checks, ("worker", worker_running)]
+            log.info("%s worker running in the API process (%d tasks)", service.name, len(tasks))
+            yield state
+
+    app.router.lifespan_context = lifespan

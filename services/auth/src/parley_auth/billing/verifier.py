@@ -1,5 +1,8 @@
 """Apple's signed data (JWS, ES256, x5c chain up to Apple's root) verified with Apple's own
-``app-store-server-library`` and reduced to the few fields Parley uses."""
+``app-store-server-library`` and reduced to the few fields Parley uses.
+
+The library (with requests, urllib3, attrs and cattrs) is imported by the first verification,
+not at start: ~70 ms of every auth process's start for two routes (python -X importtime)."""
 
 from __future__ import annotations
 
@@ -10,24 +13,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jwt
-from appstoreserverlibrary.models.Environment import Environment
-from appstoreserverlibrary.signed_data_verifier import (
-    SignedDataVerifier,
-    VerificationException,
-    VerificationStatus,
-)
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from parley_auth.billing.errors import AppStoreUnavailable, AppStoreVerificationFailed
 from parley_auth.config import AuthSettings
 
+if TYPE_CHECKING:
+    from appstoreserverlibrary.signed_data_verifier import SignedDataVerifier
+
 log = logging.getLogger("parley.auth.app_store")
 
 # Xcode and LocalTesting data is unsigned: the library skips verification for them.
-ENVIRONMENTS = {"Production": Environment.PRODUCTION, "Sandbox": Environment.SANDBOX}
+ENVIRONMENTS = ("Production", "Sandbox")  # the values of the library's Environment
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +81,15 @@ def _der(path: str) -> bytes:
 def _verifier(
     roots: tuple[str, ...], bundle_id: str, environment: str, app_apple_id: int | None, online: bool
 ) -> SignedDataVerifier:
+    from appstoreserverlibrary.models.Environment import Environment
+    from appstoreserverlibrary.signed_data_verifier import SignedDataVerifier
+
     if not roots or environment not in ENVIRONMENTS:
         raise AppStoreUnavailable("App Store purchases are not configured on this server.")
     try:
         certificates = [_der(path) for path in roots]
         return SignedDataVerifier(
-            certificates, online, ENVIRONMENTS[environment], bundle_id, app_apple_id
+            certificates, online, Environment(environment), bundle_id, app_apple_id
         )
     except (OSError, ValueError) as exc:
         log.error("app store verifier misconfigured: %s", exc)
@@ -103,6 +107,11 @@ def verifier(settings: AuthSettings) -> SignedDataVerifier:
 
 
 def _failed(exc: Exception) -> Exception:
+    from appstoreserverlibrary.signed_data_verifier import (
+        VerificationException,
+        VerificationStatus,
+    )
+
     if isinstance(exc, VerificationException):
         if exc.status == VerificationStatus.RETRYABLE_VERIFICATION_FAILURE:
             return AppStoreUnavailable("Apple's certificate status could not be checked.")
