@@ -174,6 +174,8 @@ async def test_forwards_method_path_query_body_request_id_and_client_address(tmp
     # The client's claim first, the address nginx saw last (the one services believe).
     assert got["headers"]["X-Forwarded-For"] == "6.6.6.6, 127.0.0.1"
     assert got["body"] == b'{"name":"Welcome"}'
+    assert got["headers"]["X-Request-Start"].startswith("t=")  # the service's wait counts from here
+    float(got["headers"]["X-Request-Start"][2:])
     generated = front.upstreams["bots"].seen[1]["headers"]["X-Request-Id"]
     assert len(generated) == 32 and fresh.headers["x-request-id"] == generated
 
@@ -348,6 +350,32 @@ async def test_a_full_upstream_is_refused_at_once_with_503_and_retry_after(tmp_p
     assert [s["body"] for s in bots.seen if "body" in s] == [b'{"name":"y"}']
     assert other_service.status_code == 200
     assert after.status_code == 201
+
+
+async def test_a_burst_within_the_services_limit_and_queue_reaches_the_service(tmp_path) -> None:
+    """nginx's limit is the service's in-flight limit plus its queue: a burst up to it is not
+    refused at the front but reaches the service (which runs it or lets it wait briefly);
+    only the request past it is refused at once."""
+    async with (
+        running_front(tmp_path, upstream_in_flight=3, upstream_timeout_seconds=60) as front,
+        httpx.AsyncClient(base_url=front.url, timeout=60) as c,
+    ):
+        bots = front.upstreams["bots"]
+        held = [asyncio.create_task(c.get("/api/v1/chatbots/hold")) for _ in range(3)]
+        await eventually(lambda: sum(1 for s in bots.seen if s.get("held")) == 3)
+        refused = await c.get("/api/v1/chatbots/hold")
+        bots.release.set()
+        answers = await asyncio.gather(*held)
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert_problem(refused, 503, "overloaded")
+    assert refused.headers["retry-after"] == "1"
+
+
+def test_the_upstreams_keep_as_many_idle_connections_as_may_be_in_flight() -> None:
+    """A burst up to the limit opens no connection per request to the service afterwards."""
+    conf = render(GatewaySettings(upstream_in_flight=48), 8080)
+    assert conf.count("keepalive 48;") == len(SERVICES) + 1
+    assert conf.count("limit_conn upstream 48;") == sum(1 for _, s in ROUTES if s != "gateway")
 
 
 def test_location_regex_follows_route_for_segments() -> None:

@@ -51,9 +51,13 @@ SERVICES = ("auth", "visitors", "chat", "notify", "bots")
 
 class GatewaySettings(Settings):
     max_body_bytes: int = 30 * 1024 * 1024
-    # Admission control per upstream service (parley_common.admission): requests in flight,
-    # and how long one more waits for a slot before the gateway answers 503 + Retry-After.
-    upstream_in_flight: int = 32
+    # Admission control per upstream service: requests in flight at once. nginx (limit_conn)
+    # refuses one more at once with 503 + Retry-After, so this is a service's own limit plus
+    # its queue (max_requests_in_flight + admission_queue, 32 + 128): a burst nginx lets
+    # through runs or waits briefly in the service's queue (admission_wait_ms), and only what
+    # the service could not start within that wait is refused. The gateway's own calls (boot)
+    # wait up to upstream_wait_ms for one of these slots (parley_common.admission).
+    upstream_in_flight: int = 160
     upstream_wait_ms: int = 250
     # A backstop: with the limits above a healthy service answers long before this.
     upstream_timeout_seconds: float = 10.0

@@ -8,7 +8,14 @@ rate limits per client address and per Authorization header (429 + Retry-After),
 limit (413), problem+json for its own refusals, request ids, the forwarded client address,
 CORS, and path normalisation (dot-segments and encoded separators never reach a service).
 Admission: at most ``upstream_in_flight`` requests at once per service (limit_conn); one
-more is refused at once, 503 + Retry-After, without waiting for a slot.
+more is refused at once, 503 + Retry-After (nginx has no queue for limit_conn). That limit
+is the service's own in-flight limit plus its admission queue: a burst within it is not
+refused here but runs or waits briefly at the service (parley_common.admission), which
+refuses what it could not start within its wait; past it nginx refuses at about 20 µs of CPU
+a refusal, where a refusal by the Python service costs it an HTTP request's parsing.
+The upstream keeps as many idle connections as may be in flight, so a burst opens none.
+Each request carries the time nginx took it (X-Request-Start): the service's wait counts
+from there, so time spent in a starved service's backlog counts against it.
 
 ``render(settings, port)`` is the whole config; ``parley nginx`` writes it to a run directory
 and runs nginx in the foreground; ``parley nginx-config`` prints it (for Kubernetes/compose).
@@ -208,7 +215,8 @@ PROXY_HEADERS = """
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Real-IP $remote_addr;
         proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header X-Forwarded-Host $host;"""
+        proxy_set_header X-Forwarded-Host $host;
+        proxy_set_header X-Request-Start "t=$msec";"""
 
 
 def _burst(per_minute: int) -> str:
@@ -264,12 +272,12 @@ def _real_ip(settings: GatewaySettings) -> str:
 UPSTREAM_IDLE_SECONDS = 60
 
 
-def _upstream(name: str, url: str) -> str:
+def _upstream(name: str, url: str, keepalive: int) -> str:
     address = url.split("://", 1)[-1].rstrip("/")
     return f"""
 upstream {name} {{
     server {address};
-    keepalive 32;
+    keepalive {keepalive};
     keepalive_timeout {UPSTREAM_IDLE_SECONDS}s;
 }}"""
 
@@ -284,7 +292,10 @@ def render(settings: GatewaySettings, port: int, run_dir: Path | None = None) ->
         else _service_location(pattern, service, settings)
         for pattern, service in ROUTES
     )
-    upstreams = "".join(_upstream(s, settings.service_url(s)) for s in (*SERVICES, "gateway"))
+    upstreams = "".join(
+        _upstream(s, settings.service_url(s), settings.upstream_in_flight)
+        for s in (*SERVICES, "gateway")
+    )
     workers = settings.nginx_workers or "auto"
     timeout_ms = int(settings.upstream_timeout_seconds * 1000)
     per_address, per_token = settings.rate_limit_ip_per_minute, settings.rate_limit_token_per_minute
@@ -380,10 +391,20 @@ def nginx_binary() -> str:
     return shutil.which("nginx") or NGINX
 
 
+# Admission only holds if the process that refuses gets the CPU to refuse: on a machine
+# saturated by the work it admits (or by anything else) nginx at the same priority as the
+# services answered refusals in seconds (bench/README.md). Its workers run at this nice
+# value where the process may raise its priority (root on a development box); elsewhere
+# (Kubernetes, non-root) nginx has its own CPU request and this is left out.
+WORKER_PRIORITY = -5
+
+
 def nginx_argv(run_dir: Path, conf: Path) -> list[str]:
     """nginx in the foreground, errors to stderr. Started as root (a development box), its
-    workers stay root too: they must write request bodies into the run directory."""
-    main = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
+    workers stay root too: they must write request bodies into the run directory; and they
+    run ahead of the services (WORKER_PRIORITY)."""
+    root = os.geteuid() == 0
+    main = "daemon off;" + (f" user root; worker_priority {WORKER_PRIORITY};" if root else "")
     return [nginx_binary(), "-e", "stderr", "-p", str(run_dir), "-c", str(conf), "-g", main]
 
 

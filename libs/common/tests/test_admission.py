@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from fastapi import APIRouter
 
-from parley_common.admission import Admission
+from parley_common.admission import Admission, waited_in_front
 from parley_common.app import create_service_app
 from parley_common.errors import Overloaded
 from parley_common.settings import Settings
@@ -90,3 +91,69 @@ async def test_a_full_service_answers_503_problem_json_with_retry_after(database
     assert refused.json()["request_id"] == "r-1"
     assert health.status_code == 200
     assert again.status_code == 200
+
+
+async def test_a_request_queued_briefly_is_answered_and_one_past_the_queue_refused(
+    database,
+) -> None:
+    """Within the limit plus the queue nothing is refused: the queued request runs when a slot
+    frees. Past the queue the next one is refused at once (503 problem+json, Retry-After)."""
+    settings = Settings(max_requests_in_flight=1, admission_queue=1, admission_wait_ms=30_000)
+    app = create_service_app("test", [router], uses_database=False, settings=settings)
+    gate.clear()
+    async with running_app(app) as client:
+        first = asyncio.create_task(client.get("/api/v1/held"))
+        await eventually(lambda: app.state.admission.in_flight == 1)
+        queued = asyncio.create_task(client.get("/api/v1/held"))
+        await eventually(lambda: len(app.state.admission._waiters) == 1)
+        refused = await client.get("/api/v1/held")
+        assert not first.done() and not queued.done()
+        gate.set()
+        answers = [await first, await queued]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert refused.status_code == 503
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["retry-after"] == "1"
+    assert app.state.admission.in_flight == 0 and app.state.admission.refused == 1
+
+
+async def test_a_request_that_already_waited_its_wait_in_front_is_refused_at_once() -> None:
+    """Time in front of the service (nginx's X-Request-Start) counts against the wait: a
+    request that used it all is refused even with a slot free; one that used part waits less."""
+    admission = Admission(1, wait=10)
+    with pytest.raises(Overloaded):
+        await admission.acquire(waited=10.5)
+    await admission.acquire(waited=0.5)
+    assert admission.in_flight == 1 and admission.refused == 1
+    with pytest.raises(Overloaded):
+        await admission.acquire(waited=9.999)  # full, and too little of its wait left to queue
+    admission.release()
+
+
+def test_the_wait_in_front_comes_from_x_request_start() -> None:
+    now = time.time()
+    assert 1.9 < waited_in_front([(b"x-request-start", f"t={now - 2:.3f}".encode())]) < 60
+    assert waited_in_front([]) == 0.0
+    assert waited_in_front([(b"x-request-start", b"t=nonsense")]) == 0.0
+    assert waited_in_front([(b"x-request-start", f"t={now + 5:.3f}".encode())]) == 0.0  # skew
+    assert waited_in_front([(b"x-request-start", f"t={now - 3600:.3f}".encode())]) == 0.0
+
+
+async def test_a_service_refuses_a_request_that_queued_too_long_in_front_of_it(database) -> None:
+    settings = Settings(max_requests_in_flight=4, admission_wait_ms=1000)
+    app = create_service_app("test", [router], uses_database=False, settings=settings)
+    gate.set()
+    async with running_app(app) as client:
+        stale = await client.get(
+            "/api/v1/held", headers={"X-Request-Start": f"t={time.time() - 5:.3f}"}
+        )
+        fresh = await client.get("/api/v1/held", headers={"X-Request-Start": f"t={time.time()}"})
+        app.state.admission.from_front = False  # PARLEY_ADMISSION_WAIT_FROM_FRONT=false
+        unchecked = await client.get(
+            "/api/v1/held", headers={"X-Request-Start": f"t={time.time() - 5:.3f}"}
+        )
+    assert unchecked.status_code == 200
+    assert stale.status_code == 503
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert stale.headers["retry-after"] == "1"
+    assert fresh.status_code == 200

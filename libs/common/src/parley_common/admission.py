@@ -7,11 +7,20 @@ come back, where an unbounded queue answers in 15 s, or never (bench/chat_messag
 One ``Admission`` guards each service's HTTP app (``AdmissionMiddleware``) and each upstream
 of the gateway's own calls (boot); in front, nginx bounds the requests in flight per service
 (``limit_conn``, parley_gateway.nginx) and refuses past that at once.
+
+The wait counts from when nginx took the request (its ``X-Request-Start: t=<epoch seconds>``),
+not from when the service's event loop got to it: a starved service's socket backlog and
+busy loop are a queue too, and a request that already waited its whole wait there is refused
+at once, before any work, instead of being answered too late (bench/README.md). That needs
+nginx's clock and the service's in step (NTP: milliseconds); where they may not be, turn it
+off (``PARLEY_ADMISSION_WAIT_FROM_FRONT=false``): a service whose clock runs ahead of nginx's
+by more than the wait would refuse everything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,15 +31,33 @@ from parley_common.errors import Overloaded, problem
 
 # Health and metrics answer even when the service is full: an overloaded service is alive.
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+REQUEST_START = b"x-request-start"  # set by nginx: "t=<seconds since the epoch, in ms>"
+# A claimed wait longer than this is a clock out of step, not a queue: ignored.
+MAX_BELIEVED_WAIT = 60.0
+
+
+def waited_in_front(headers: list[tuple[bytes, bytes]]) -> float:
+    """Seconds since the front proxy took the request (``X-Request-Start``); 0 if unknown."""
+    for name, value in headers:
+        if name == REQUEST_START:
+            try:
+                waited = time.time() - float(value.removeprefix(b"t="))
+            except ValueError:
+                return 0.0
+            return waited if 0.0 < waited < MAX_BELIEVED_WAIT else 0.0
+    return 0.0
 
 
 class Admission:
     """At most ``limit`` holders; up to ``queue`` more wait (first come, first served) at most
     ``wait`` seconds each; anyone else is refused with ``Overloaded`` at once."""
 
-    def __init__(self, limit: int, *, wait: float, queue: int | None = None) -> None:
+    def __init__(
+        self, limit: int, *, wait: float, queue: int | None = None, from_front: bool = False
+    ) -> None:
         self.limit = limit
         self.wait = wait
+        self.from_front = from_front  # the middleware counts the wait in front of the service
         self.queue = 4 * limit if queue is None else queue
         self.in_flight = 0
         self.refused = 0
@@ -44,17 +71,23 @@ class Admission:
         finally:
             self.release()
 
-    async def acquire(self) -> None:
+    async def acquire(self, waited: float = 0.0) -> None:
+        """A slot, or ``Overloaded``. ``waited``: seconds the request already queued in front
+        of us (``waited_in_front``); they count against its wait."""
+        budget = self.wait - waited
+        if self.wait > 0 and budget <= 0:  # it already waited its whole wait before it got here
+            self.refused += 1
+            raise Overloaded()
         if self.in_flight < self.limit and not self._waiters:
             self.in_flight += 1
             return
-        if len(self._waiters) >= self.queue or self.wait <= 0:
+        if len(self._waiters) >= self.queue or budget <= 0:
             self.refused += 1
             raise Overloaded()
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
-        timer = loop.call_later(self.wait, self._expire, waiter)
+        timer = loop.call_later(budget, self._expire, waiter)
         try:
             await waiter  # a released slot is handed over with its count: in_flight unchanged
         except asyncio.CancelledError:
@@ -92,7 +125,9 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            await admission.acquire()
+            await admission.acquire(
+                waited_in_front(scope["headers"]) if admission.from_front else 0.0
+            )
         except Overloaded as exc:
             response = problem(exc.status, exc.code, exc.title, exc.detail, exc.headers)
             await response(scope, receive, send)

@@ -192,7 +192,10 @@ def create_service_app(
             stack.push_async_callback(app.state.redis.aclose)
             app.state.rate_limiter = RateLimiter(app.state.redis, cfg.namespace)
             app.state.admission = Admission(
-                cfg.max_requests_in_flight, wait=cfg.admission_wait_ms / 1000
+                cfg.max_requests_in_flight,
+                wait=cfg.admission_wait_ms / 1000,
+                queue=cfg.admission_queue,
+                from_front=cfg.admission_wait_from_front,
             )
             app.state.revocations = Revocations(app.state.redis, cfg)
             for hook in on_startup:

@@ -28,10 +28,22 @@ class Settings(BaseSettings):
     # about a second, and a request that waited longer would miss the 1 s budget of accepted work.
     database_pool_size: int = 10
     database_pool_timeout_seconds: float = 0.5
-    # Admission control of each HTTP service (parley_common.admission): requests in flight, and
-    # how long one more may wait for a slot before it is refused with 503 + Retry-After.
+    # Admission control of each HTTP service (parley_common.admission): requests in flight; up
+    # to ``admission_queue`` more wait for a slot, each at most ``admission_wait_ms``, then are
+    # refused with 503 + Retry-After. Sized by measurement (bench/chat_message_path.py, closed
+    # loops at 8-64 POSTs in flight; bench/README.md "Admission sized by measurement"): the
+    # message path is near its best rate with 16-32 in flight, more only adds latency. The
+    # wait bounds the latency of accepted work (250 ms + a request's p99 with 32 in flight,
+    # ~0.15-0.35 s: within the 1 s budget on a machine twice as slow); the queue is the rate
+    # times that wait (~500 msg/s x 0.25 s): a stall or burst the service can catch up with
+    # inside the wait is absorbed, not refused (with a queue of 32, 45% of a 200 msg/s phase,
+    # a third of the sustained rate, was refused after a stall of a few hundred milliseconds).
     max_requests_in_flight: int = 32
+    admission_queue: int = 128
     admission_wait_ms: int = 250
+    # The wait counts from when nginx took the request (X-Request-Start), so time in this
+    # process's backlog counts too; needs nginx's clock and ours in step (parley_common.admission).
+    admission_wait_from_front: bool = True
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Prefix for every Redis key and RabbitMQ name, so test runs never collide with a live system.
