@@ -135,6 +135,59 @@ async def test_blocked_visitor_gets_403_and_nothing_is_stored(client, visitor, f
     await visitor_writes(client, visitor, "sorry")
 
 
+async def test_a_message_into_the_open_conversation_is_stored_and_told_in_full(
+    client, visitor, feed, session_factory
+):
+    # The open conversation's message is one statement (messages.store): the event it writes
+    # carries the same message as the answer, with the names the projection gives.
+    first = await visitor_writes(client, visitor, "one")
+    await feed(
+        "visitors.visitor.arrived",
+        visitor.account_id,
+        {"visitor_id": str(visitor.visitor_id), "name": "", "label": "#7"},
+    )
+    sent = await visitor_writes(client, visitor, "two", client_message_id="c-2")
+    message = sent["message"]
+    assert sent["conversation_id"] == first["conversation_id"]
+    assert (message["author_name"], message["client_message_id"]) == ("#7", "c-2")
+    events = await events_of(session_factory, "chat.message.created", sent["conversation_id"])
+    data = events[-1]["data"]
+    assert {k: data[k] for k in ("message_id", "seq", "author_name", "visitor_name")} == {
+        "message_id": message["id"],
+        "seq": message["seq"],
+        "author_name": "#7",
+        "visitor_name": "#7",
+    }
+    assert (data["conversation_id"], data["previous_author_type"]) == (
+        sent["conversation_id"],
+        "visitor",
+    )
+    assert data["seq"] > first["message"]["seq"]
+    again = await visitor_writes(client, visitor, "two", client_message_id="c-2")
+    assert again["message"] == message
+    events = await events_of(session_factory, "chat.message.created", sent["conversation_id"])
+    assert len(events) == 2
+
+
+async def test_a_visitor_blocked_during_a_conversation_cannot_write_into_it(
+    client, visitor, agent, feed
+):
+    sent = await visitor_writes(client, visitor, "hello")
+    await feed(
+        "visitors.visitor.blocked", visitor.account_id, {"visitor_id": str(visitor.visitor_id)}
+    )
+    response = await client.post(
+        "/api/v1/widget/messages", headers=visitor.headers, json={"text": "spam"}
+    )
+    assert response.status_code == 403 and response.json()["code"] == "visitor_blocked"
+    page = (
+        await client.get(
+            f"/api/v1/conversations/{sent['conversation_id']}/messages", headers=agent.headers
+        )
+    ).json()
+    assert [m["text"] for m in page["items"]] == ["hello"]
+
+
 async def test_bad_messages_are_clear_4xx(client, visitor, agent):
     empty = await client.post(
         "/api/v1/widget/messages", headers=visitor.headers, json={"text": "   "}

@@ -27,7 +27,13 @@ from parley_chat.conversations.opening import open_conversation
 from parley_chat.errors import VisitorBlocked
 from parley_chat.events import emit_conversation
 from parley_chat.messages.repository import MessageRow
-from parley_chat.messages.store import Author, existing_message, store_message, system_message
+from parley_chat.messages.store import (
+    Author,
+    existing_message,
+    store_message,
+    system_message,
+    visitor_message_into_open_conversation,
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,23 @@ async def append_message(
     it reopens if resolved, unless the visitor has another one open, which it then does not
     disturb. Without it, the visitor's current conversation takes the message.
     """
+    if (
+        author is None
+        and conversation_id is None
+        and not attachment_ids
+        and channel.message_channel is not None
+    ):
+        # The common case (the visitor's open conversation takes it) in one round trip.
+        message = await visitor_message_into_open_conversation(
+            session,
+            account_id=account_id,
+            visitor_id=visitor_id,
+            text=text,
+            channel=channel.message_channel,
+            client_message_id=client_message_id,
+        )
+        if message is not None:
+            return Appended(message.conversation_id, message, True)
     # One round trip: blocked, the visitor's name, their current conversation and its status.
     state = await conversations_repo.visitor_state(session, account_id, visitor_id)
     if state.blocked:

@@ -17,13 +17,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.events import outbox
-from parley_chat.models import Conversation, Message, ReadMarker
-from parley_common.db import driver_fetchrow, driver_statement, row_as
+from parley_chat.models import Conversation, Message, ReadMarker, Visitor
+from parley_common.db import DriverStatement, driver_fetchrow, driver_statement, row_as
 from parley_common.events.envelope import Event
 
 conversations = Conversation.__table__
 messages = Message.__table__
 markers = ReadMarker.__table__
+visitors = Visitor.__table__
 
 MESSAGE_COLUMNS = (
     messages.c.id,
@@ -65,20 +66,21 @@ class MessageRow:
 # and then nothing else happens), the conversation's summary, and the outbox row of
 # chat.message.created, whose seq is set from the inserted row and previous_author_type from
 # the conversation as it was (read under the row lock the update takes anyway, so two
-# concurrent messages each see the other's turn in order). Only table names (from the models)
-# are formatted in; every value is a bound parameter.
-_APPEND_MESSAGE_SQL = f"""
+# concurrent messages each see the other's turn in order). ``target`` selects the conversation
+# (locked) as ``prev``: its id, last author type, and the message's author and visitor names.
+# Only table names (from the models) are formatted in; every value is a bound parameter.
+def _append_statement(target: str) -> DriverStatement:
+    return driver_statement(f"""
 WITH prev AS (
-    SELECT c.last_message_author_type FROM {conversations.fullname} AS c
-    WHERE c.account_id = :account_id AND c.id = :conversation_id
-    FOR UPDATE
+    {target}
 ), ins AS (
     INSERT INTO {messages.fullname} AS m (id, account_id, conversation_id, author_type,
         author_id, author_name, text, channel, client_message_id, attachments, internal,
         created_at, delivery)
-    VALUES (:id, :account_id, :conversation_id, :author_type, :author_id, :author_name,
-        :text, :channel, :client_message_id, CAST(:attachments AS jsonb), :internal, :created_at,
-        CAST(:delivery AS jsonb))
+    SELECT :id, :account_id, prev.id, :author_type, :author_id, prev.author_name, :text,
+        :channel, :client_message_id, CAST(:attachments AS jsonb), :internal, :created_at,
+        CAST(:delivery AS jsonb)
+    FROM prev
     ON CONFLICT (account_id, author_id, client_message_id)
         WHERE client_message_id IS NOT NULL DO NOTHING
     RETURNING m.seq
@@ -97,19 +99,51 @@ WITH prev AS (
         resolved_at = CASE WHEN :reopen THEN NULL ELSE c.resolved_at END,
         resolved_by = CASE WHEN :reopen THEN NULL ELSE c.resolved_by END
     FROM ins, prev
-    WHERE c.account_id = :account_id AND c.id = :conversation_id
+    WHERE c.account_id = :account_id AND c.id = prev.id
 ), event AS (
     INSERT INTO {outbox.table.fullname} (id, type, body)
-    SELECT :event_id, :event_type,
-        jsonb_set(
-            jsonb_set(CAST(:event_body AS jsonb), '{{data,seq}}', to_jsonb(ins.seq)),
-            '{{data,previous_author_type}}',
-            coalesce(to_jsonb(prev.last_message_author_type), 'null'::jsonb))
-    FROM ins LEFT JOIN prev ON true
+    SELECT :event_id, :event_type, jsonb_set(
+        CAST(:event_body AS jsonb), '{{data}}',
+        (CAST(:event_body AS jsonb) -> 'data') || jsonb_build_object(
+            'seq', ins.seq,
+            'conversation_id', prev.id,
+            'author_name', prev.author_name,
+            'visitor_name', prev.visitor_name,
+            'previous_author_type', prev.last_message_author_type))
+    FROM ins, prev
 )
-SELECT seq FROM ins
-"""  # noqa: S608
-_APPEND_MESSAGE = driver_statement(_APPEND_MESSAGE_SQL)
+SELECT ins.seq, prev.id, prev.author_name FROM ins, prev
+""")  # noqa: S608
+
+
+# Into the conversation the caller chose; the names are the caller's.
+_APPEND_MESSAGE = _append_statement(f"""
+    SELECT c.id, c.last_message_author_type, CAST(:author_name AS text) AS author_name,
+        CAST(:visitor_name AS text) AS visitor_name
+    FROM {conversations.fullname} AS c
+    WHERE c.account_id = :account_id AND c.id = :conversation_id
+    FOR UPDATE OF c""")  # noqa: S608
+
+# A visitor's message into their open conversation, named as
+# ``projections.visitor_display_name`` names them: no row (and nothing written) when they
+# have no open conversation or are blocked, which the caller then handles.
+_APPEND_VISITOR_MESSAGE = _append_statement(f"""
+    SELECT c.id, c.last_message_author_type, who.name AS author_name, who.name AS visitor_name
+    FROM {conversations.fullname} AS c
+    LEFT JOIN {visitors.fullname} AS k
+        ON k.account_id = :account_id AND k.visitor_id = :visitor_id
+    CROSS JOIN LATERAL (SELECT coalesce(nullif(k.name, ''), nullif(k.label, ''),
+        nullif(k.email, ''), 'Visitor') AS name) AS who
+    WHERE c.account_id = :account_id AND c.visitor_id = :visitor_id AND c.status = 'open'
+        AND NOT coalesce(k.blocked, false)
+    FOR UPDATE OF c""")  # noqa: S608
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    seq: int
+    conversation_id: uuid.UUID
+    author_name: str | None
 
 
 async def append_message(
@@ -119,12 +153,16 @@ async def append_message(
     at: datetime,
     reopen: bool,
     event: Event,
+    visitor_name: str | None = None,
+    into_open: bool = False,
     last_write: bool = False,
-) -> int | None:
-    """Insert a message, update its conversation and write its event (whose ``data.seq`` is
-    set to the message's); returns the seq, or None (and changes nothing) when the author's
-    client_message_id was seen before. Run on the driver connection (the product's hottest
-    statement: bench/chat_message_path.py); ``last_write``: see ``db.driver_fetchrow``."""
+) -> Appended | None:
+    """Insert a message, update its conversation and write its event (whose ``data`` gets the
+    message's seq, conversation and names); None (and nothing changed) when the author's
+    client_message_id was seen before. ``into_open``: a visitor's message into their open
+    conversation, ``values``' conversation and author name unused; None also when they have
+    none or are blocked. Run on the driver connection (the product's hottest statement:
+    bench/chat_message_path.py); ``last_write``: see ``db.driver_fetchrow``."""
     author_type = values["author_type"]
     internal = bool(values.get("internal"))
     params = {
@@ -139,12 +177,14 @@ async def append_message(
         # A note answers nobody: it is not the agent's first reply.
         "by_agent": author_type == "agent" and not internal,
         "reopen": reopen,
+        "visitor_name": visitor_name,
         "event_id": event.id,
         "event_type": event.type,
         "event_body": event.model_dump_json(),
     }
-    row = await driver_fetchrow(session, _APPEND_MESSAGE, last_write=last_write, **params)
-    return None if row is None else int(row[0])
+    statement = _APPEND_VISITOR_MESSAGE if into_open else _APPEND_MESSAGE
+    row = await driver_fetchrow(session, statement, last_write=last_write, **params)
+    return None if row is None else Appended(int(row[0]), row[1], row[2])
 
 
 async def message_by_client_id(

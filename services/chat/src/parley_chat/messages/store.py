@@ -107,42 +107,91 @@ async def store_message(
         visitor_name = author.name
     message = {**values, "seq": 0, "attachments": values.get("attachments", [])}
     event = message_event(account_id, visitor_id, message, visitor_name)
-    seq = await repo.append_message(
+    appended = await repo.append_message(
         session,
         values,
         at=now,
         reopen=reopen,
         event=event,
+        visitor_name=visitor_name,
         last_write=last_write and author.type != "agent",
     )
-    if seq is None:
+    if appended is None:
         existing = await existing_message(session, account_id, author, client_message_id)
         assert existing is not None
         return existing, False
-    stored = MessageRow(
-        id=message_id,
-        seq=seq,
-        conversation_id=conversation_id,
-        author_type=author.type,
-        author_id=author.id,
-        author_name=author.name,
-        text=text,
-        channel=channel,
-        client_message_id=client_message_id,
-        attachments=message["attachments"],
-        internal=internal,
-        created_at=now,
-        delivery=values["delivery"],
-    )
+    stored = _stored(values, appended)
     if author.type == "agent" and author.id is not None:
         await repo.set_read_marker(
             session,
             account_id=account_id,
             conversation_id=conversation_id,
             agent_id=author.id,
-            last_read_seq=seq,
+            last_read_seq=appended.seq,
         )
     return stored, True
+
+
+async def visitor_message_into_open_conversation(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    visitor_id: uuid.UUID,
+    text: str,
+    channel: str,
+    client_message_id: str | None,
+) -> MessageRow | None:
+    """The message path's common case in one statement: a visitor (not blocked) writes into
+    their open conversation, named as their projection names them. None, with nothing
+    written, in every other case (no open conversation, blocked, a retry of a stored
+    message): ``append.append_message`` then applies the general rules.
+
+    As ``store_message`` with ``last_write=True``: nothing may follow it in the request."""
+    now = datetime.now(UTC)
+    values = {
+        "id": uuid.uuid4(),
+        "account_id": account_id,
+        "conversation_id": None,  # the open one, chosen by the statement
+        "author_type": "visitor",
+        "author_id": visitor_id,
+        "author_name": None,  # the projection's, set by the statement (event and row)
+        "text": text,
+        "channel": channel,
+        "client_message_id": client_message_id,
+        "internal": False,
+        "created_at": now,
+        "delivery": None,
+        "visitor_id": visitor_id,  # whose open conversation
+    }
+    # seq, conversation_id and the names in the event are set by the statement.
+    event = message_event(
+        account_id, visitor_id, {**values, "conversation_id": _UNKNOWN, "seq": 0, "attachments": []}
+    )
+    appended = await repo.append_message(
+        session, values, at=now, reopen=False, event=event, into_open=True, last_write=True
+    )
+    return None if appended is None else _stored(values, appended)
+
+
+_UNKNOWN = uuid.UUID(int=0)
+
+
+def _stored(values: dict[str, Any], appended: repo.Appended) -> MessageRow:
+    return MessageRow(
+        id=values["id"],
+        seq=appended.seq,
+        conversation_id=appended.conversation_id,
+        author_type=values["author_type"],
+        author_id=values["author_id"],
+        author_name=appended.author_name,
+        text=values["text"],
+        channel=values["channel"],
+        client_message_id=values["client_message_id"],
+        attachments=values.get("attachments", []),
+        internal=values["internal"],
+        created_at=values["created_at"],
+        delivery=values["delivery"],
+    )
 
 
 async def existing_message(
