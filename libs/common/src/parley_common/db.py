@@ -173,8 +173,12 @@ def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -
 
 
 async def commit(session: AsyncSession) -> None:
-    """Commit, then run what ``after_commit`` registered."""
-    await session.commit()
+    """Commit, then run what ``after_commit`` registered. A session finished by its only
+    write (``driver_fetchrow(..., last_write=True)``) has nothing left to commit: PostgreSQL
+    committed that statement, nothing may follow it, and closing the session rolls back no
+    transaction (none began), so SQLAlchemy's commit, a no-op on the wire, is skipped too."""
+    if not session.info.get(_FINISHED):
+        await session.commit()
     for action in session.info.pop("after_commit", []):
         await action()
 

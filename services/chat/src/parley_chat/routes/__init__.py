@@ -11,10 +11,12 @@ from parley_chat.shortcuts import routes as shortcuts
 from parley_chat.stats import routes as stats
 from parley_chat.widget import routes as widget
 
+# The widget's first: the visitor's message is the hottest request, and routes are matched
+# in order (no path of one router matches another's).
 ROUTERS = [
+    widget.router,
     conversations.router,
     messages.router,
-    widget.router,
     attachments.router,
     shortcuts.router,
     stats.router,
