@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import text
 
+from parley_chat.errors import ConversationNotFound
+from parley_chat.messages.store import Author, store_message
 from parley_common.events.catalogue import routing_key
 
 from .conftest import colleague, events_of, make_visitor, visitor_writes
@@ -339,3 +342,25 @@ async def test_bots_do_not_write_to_blocked_visitors(client, visitor, feed):
     )
     response = await client.get("/api/v1/widget/conversation", headers=visitor.headers)
     assert response.status_code == 404
+
+
+async def test_a_message_into_a_conversation_gone_meanwhile_is_a_404_and_stores_nothing(
+    session_factory, visitor
+):
+    """An erasure can delete the conversation between reading it and writing the message."""
+    gone = uuid.uuid4()
+    async with session_factory() as session, session.begin():
+        with pytest.raises(ConversationNotFound):
+            await store_message(
+                session,
+                account_id=visitor.account_id,
+                conversation_id=gone,
+                visitor_id=visitor.visitor_id,
+                author=Author("visitor", visitor.visitor_id, None),
+                text="Still there?",
+            )
+    async with session_factory() as session:
+        stored = await session.scalar(
+            text("SELECT count(*) FROM chat.messages WHERE conversation_id = :c"), {"c": gone}
+        )
+    assert stored == 0

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_chat.attachments import service as attachment_store
-from parley_chat.errors import EmptyMessage, MessageTooLong
+from parley_chat.errors import ConversationNotFound, EmptyMessage, MessageTooLong
 from parley_chat.events import message_event
 from parley_chat.messages import repository as repo
 from parley_chat.messages.repository import MessageRow
@@ -118,7 +118,8 @@ async def store_message(
     )
     if appended is None:
         existing = await existing_message(session, account_id, author, client_message_id)
-        assert existing is not None
+        if existing is None:  # the conversation went (erased) while the message was on its way
+            raise ConversationNotFound()
         return existing, False
     stored = _stored(values, appended)
     if author.type == "agent" and author.id is not None:
