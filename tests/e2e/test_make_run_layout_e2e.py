@@ -9,18 +9,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from parley_common.e2e import LOGS, System, make_system, next_event, wait_ready
+from parley_common.e2e import LOGS, System, make_system, next_event, running
 
 
 @pytest.fixture(scope="module")
 def make_run(database: str, system_env: dict[str, str]) -> Iterator[System]:
-    system = make_system(system_env, logs=LOGS / "make-run", separate_workers=False)
-    try:
-        system.start_all()
-        wait_ready(system)
+    with running(make_system(system_env, logs=LOGS / "make-run", separate_workers=False)) as system:
         yield system
-    finally:
-        system.stop_all()
 
 
 async def test_one_process_per_service_carries_its_worker(make_run: System) -> None:

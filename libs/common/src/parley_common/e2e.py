@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -357,15 +357,21 @@ def make_system(
     )
 
 
-@pytest.fixture(scope="session")
-def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
-    system = make_system(system_env)
+@contextmanager
+def running(system: System) -> Iterator[System]:
+    """The system started and ready; stopped at the end, whatever happens."""
     try:
         system.start_all()
         wait_ready(system)
         yield system
     finally:
         system.stop_all()
+
+
+@pytest.fixture(scope="session")
+def system(database: str, system_env: dict[str, str]) -> Iterator[System]:
+    with running(make_system(system_env)) as system:
+        yield system
 
 
 def wait_ready(system: System, timeout: float = READY_TIMEOUT) -> None:
