@@ -33,7 +33,10 @@ class Upstream:
 
     async def echo(self, request: web.Request) -> web.Response:
         body = await request.read()
-        self.seen.append({"path": request.path_qs, "headers": request.headers.copy(), "body": body})
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.seen.append(
+            {"path": request.path_qs, "headers": request.headers.copy(), "body": body, "peer": peer}
+        )
         return web.json_response(
             {
                 "service": self.name,
@@ -421,3 +424,16 @@ def test_client_pools_close_idle_connections_before_the_services_do() -> None:
     config = render(GatewaySettings(), port=8000)
     assert f"keepalive_timeout {UPSTREAM_IDLE_SECONDS}s;" in config
     assert max(UPSTREAM_IDLE_SECONDS, IDLE_SECONDS) < KEEP_ALIVE_SECONDS
+
+
+async def test_a_websocket_upgrade_never_shares_its_connection(tmp_path) -> None:
+    """The gateway closes the connection of a refused handshake (a 403 stream upgrade): had
+    nginx pooled it, the next request sent on it failed (seen as a 503 upstream_unavailable
+    for POST /stream/tickets right after a refused upgrade)."""
+    async with running_front(tmp_path) as front, httpx.AsyncClient(base_url=front.url) as client:
+        upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"}
+        await client.get("/api/v1/stream", headers=upgrade)
+        ticket = await client.post("/api/v1/stream/tickets")
+        assert ticket.status_code == 201
+        seen = {r["path"]: r["peer"] for r in front.upstreams["gateway"].seen}
+        assert seen["/api/v1/stream"] != seen["/api/v1/stream/tickets"]

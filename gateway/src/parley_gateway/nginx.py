@@ -247,10 +247,11 @@ def _service_location(pattern: str, service: str, settings: GatewaySettings) -> 
 
 
 def _gateway_location(location: str) -> str:
-    """The Python gateway's own paths; websockets (the stream) pass through."""
+    """The Python gateway's own paths; websockets (the stream) pass through, each on a
+    connection of its own ($gateway_upstream)."""
     return f"""
     location {location} {{
-        proxy_pass http://gateway;{PROXY_HEADERS}
+        proxy_pass http://$gateway_upstream;{PROXY_HEADERS}
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection $connection_upgrade;
         proxy_read_timeout {STREAM_READ_TIMEOUT}s;
@@ -273,12 +274,19 @@ UPSTREAM_IDLE_SECONDS = 60
 
 
 def _upstream(name: str, url: str, keepalive: int) -> str:
+    """``keepalive`` 0: no pool, a connection per request (websocket upgrades: the gateway
+    closes the connection of a refused handshake, which a pool could reuse: a 502)."""
     address = url.split("://", 1)[-1].rstrip("/")
+    pool = (
+        f"""
+    keepalive {keepalive};
+    keepalive_timeout {UPSTREAM_IDLE_SECONDS}s;"""
+        if keepalive
+        else ""
+    )
     return f"""
 upstream {name} {{
-    server {address};
-    keepalive {keepalive};
-    keepalive_timeout {UPSTREAM_IDLE_SECONDS}s;
+    server {address};{pool}
 }}"""
 
 
@@ -295,7 +303,7 @@ def render(settings: GatewaySettings, port: int, run_dir: Path | None = None) ->
     upstreams = "".join(
         _upstream(s, settings.service_url(s), settings.upstream_in_flight)
         for s in (*SERVICES, "gateway")
-    )
+    ) + _upstream("gateway_upgrade", settings.service_url("gateway"), 0)
     workers = settings.nginx_workers or "auto"
     timeout_ms = int(settings.upstream_timeout_seconds * 1000)
     per_address, per_token = settings.rate_limit_ip_per_minute, settings.rate_limit_token_per_minute
@@ -336,6 +344,10 @@ http {{
     map $http_upgrade $connection_upgrade {{
         default upgrade;
         "" "";
+    }}
+    map $http_upgrade $gateway_upstream {{
+        default gateway_upgrade;
+        "" gateway;
     }}{_cors_maps(settings)}{_title_maps()}
 
 {_real_ip(settings)}
