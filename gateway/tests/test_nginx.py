@@ -437,3 +437,14 @@ async def test_a_websocket_upgrade_never_shares_its_connection(tmp_path) -> None
         assert ticket.status_code == 201
         seen = {r["path"]: r["peer"] for r in front.upstreams["gateway"].seen}
         assert seen["/api/v1/stream"] != seen["/api/v1/stream/tickets"]
+
+
+def test_nginx_lets_through_what_a_service_runs_or_queues() -> None:
+    """Past its limit in flight a service queues briefly (parley_common.admission); nginx
+    refusing at once below that refused bursts the service would have served."""
+    from parley_common.settings import Settings
+
+    service = Settings()
+    assert GatewaySettings().upstream_in_flight == (
+        service.max_requests_in_flight + service.admission_queue
+    )

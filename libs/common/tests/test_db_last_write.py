@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from parley_common.db import create_session_factory, driver_fetchrow, driver_statement
+from parley_common.db import commit, create_session_factory, driver_fetchrow, driver_statement
 
 
 async def _count(engine, table: str) -> int:
@@ -41,3 +42,25 @@ async def test_the_only_write_stands_alone_and_nothing_may_follow_it(engine) -> 
         await driver_fetchrow(session, insert, last_write=True, n=5)
         await session.rollback()
     assert await _count(engine, table) == 1
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Note(_Base):
+    __tablename__ = "last_write_orm"
+    __table_args__ = {"schema": "public"}
+    n: Mapped[int] = mapped_column(primary_key=True)
+
+
+async def test_orm_changes_after_the_last_write_are_refused_not_dropped(engine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_Base.metadata.create_all)
+    insert = driver_statement("INSERT INTO public.last_write_orm VALUES (:n) RETURNING n")
+    first = uuid.uuid4().int % 1_000_000_000
+    async with create_session_factory(engine)() as session:
+        await driver_fetchrow(session, insert, last_write=True, n=first)
+        session.add(_Note(n=first + 1))  # never flushed: commit would skip it silently
+        with pytest.raises(RuntimeError):
+            await commit(session)

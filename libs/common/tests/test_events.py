@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 
 import aio_pika
 import pytest
@@ -316,3 +317,42 @@ async def test_events_about_an_erased_visitor_are_recorded_and_skipped(engine, b
         await handler.aclose()
         await queue.delete(if_unused=False, if_empty=False)
         await channel.close()
+
+
+class _DatabaseAway:
+    """An engine whose every transaction fails, as when PostgreSQL is away."""
+
+    attempts = 0
+
+    def begin(self):
+        self.attempts += 1
+        raise OSError("database away")
+
+
+async def test_a_failed_cleanup_does_not_stop_the_relay(engine, broker, settings):
+    """The relay forgets old rows every 10 minutes; the database being away at that moment
+    must not end it (it did: no event of the service was published again until a restart)."""
+    away = _DatabaseAway()
+    async with AsyncExitStack() as stack:
+        channel = await broker.channel(publisher_confirms=True)
+        stack.push_async_callback(channel.close)
+        exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
+        relay = OutboxRelay(auth_outbox, engine, exchange, settings.database_url)
+        relay.engine = away  # only the cleanup uses it
+        relay._last_cleanup = datetime.min.replace(tzinfo=UTC)  # due now
+        task = asyncio.create_task(relay.run())
+        stack.callback(task.cancel)
+        await eventually(lambda: away.attempts > 0)
+        event = await _emit(engine, uuid.uuid4(), commit=True)
+
+        async def published() -> bool:
+            async with engine.connect() as conn:
+                sent = await conn.scalar(
+                    select(auth_outbox.table.c.published_at).where(
+                        auth_outbox.table.c.id == event.id
+                    )
+                )
+            return sent is not None
+
+        await eventually(published)
+        assert not task.done()

@@ -179,6 +179,9 @@ async def commit(session: AsyncSession) -> None:
     transaction (none began), so SQLAlchemy's commit, a no-op on the wire, is skipped too."""
     if not session.info.get(_FINISHED):
         await session.commit()
+    elif session.new or session.dirty or session.deleted:
+        # ORM changes after (or before) the last write would be silently dropped.
+        raise RuntimeError("ORM changes in a session its last_write statement finished")
     for action in session.info.pop("after_commit", []):
         await action()
 

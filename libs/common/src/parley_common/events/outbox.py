@@ -250,8 +250,14 @@ class OutboxRelay:
             _discard(conn)
 
     async def _connect(self) -> asyncpg.Connection:
-        conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
-        await conn.add_listener(notify_channel(self.outbox.schema), lambda *_: self._wake.set())
+        # command_timeout: a half-open connection (a failover without a reset) fails the batch
+        # instead of stalling the relay for good.
+        conn = await asyncpg.connect(asyncpg_dsn(self.database_url), command_timeout=30)
+        try:
+            await conn.add_listener(notify_channel(self.outbox.schema), lambda *_: self._wake.set())
+        except BaseException:
+            conn.terminate()
+            raise
         return conn
 
     async def publish_batch(self, conn: asyncpg.Connection) -> int:
@@ -305,10 +311,15 @@ class OutboxRelay:
         EVENTS_PUBLISHED.labels(event_type).inc()
 
     async def _cleanup(self) -> None:
+        """Forget rows sent more than KEEP_SENT ago, every 10 minutes. A failure (the database
+        away at that moment) is logged and tried again next time: it must not end the relay."""
         now = datetime.now(UTC)
         if now - self._last_cleanup < timedelta(minutes=10):
             return
         self._last_cleanup = now
         table = self.outbox.table
-        async with self.engine.begin() as conn:
-            await conn.execute(table.delete().where(table.c.published_at < now - KEEP_SENT))
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(table.delete().where(table.c.published_at < now - KEEP_SENT))
+        except Exception:
+            log.warning("outbox cleanup failed; trying again in 10 minutes", exc_info=True)
