@@ -13,13 +13,14 @@ from parley_common.testing import eventually
 SHOP = "https://shop.example"
 
 
-async def visitor_session(gateway: httpx.AsyncClient, widget_key: str, url: str) -> dict[str, str]:
-    resp = await gateway.post(
-        "/api/v1/widget/sessions",
-        json={"widget_key": widget_key, "page": {"url": url, "title": "Shop"}},
-    )
-    assert resp.status_code in (200, 201), resp.text
-    return {"Authorization": f"Bearer {resp.json()['visitor_token']}"}
+async def visitor_session(
+    system: System, gateway: httpx.AsyncClient, owner: dict[str, Any], url: str
+) -> dict[str, str]:
+    """The visitor's headers, once visitors has seen the new account (it learns of it from
+    auth's event: a chat box opened in the same instant as the signup waits for it)."""
+    session = await system.widget_session(gateway, owner, url, title="Shop")
+    headers: dict[str, str] = session["headers"]
+    return headers
 
 
 def conversation_texts(gateway: httpx.AsyncClient, visitor: dict[str, str], *wanted: str) -> Any:
@@ -50,7 +51,7 @@ async def test_automatic_message_reaches_the_visitor(system: System, gateway) ->
     listed = await gateway.get("/api/v1/automatic-messages", headers=owner["headers"])
     assert [i["id"] for i in listed.json()["items"]] == [bot_id]
 
-    visitor = await visitor_session(gateway, owner["account"]["widget_key"], f"{SHOP}/")
+    visitor = await visitor_session(system, gateway, owner, f"{SHOP}/")
     messages = await eventually(
         conversation_texts(gateway, visitor, "Hi! Ask us anything."), timeout=20
     )
@@ -95,7 +96,7 @@ async def test_chatbot_follows_the_visitors_quick_reply(system: System, gateway)
     )
     assert second.status_code == 403 and second.json()["code"] == "plan_limit_reached"
 
-    visitor = await visitor_session(gateway, owner["account"]["widget_key"], f"{SHOP}/")
+    visitor = await visitor_session(system, gateway, owner, f"{SHOP}/")
     resp = await gateway.post(
         "/api/v1/widget/page-views",
         headers=visitor,

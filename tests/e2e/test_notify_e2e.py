@@ -75,15 +75,8 @@ async def test_offline_agent_gets_one_push_for_a_visitor_message(system, gateway
     # The push depends on notify knowing the agent is offline (auth's status event).
     await eventually(lambda: notify_sees_status(system, owner["agent"]["id"], "offline"))
 
-    session = await gateway.post(
-        "/api/v1/widget/sessions",
-        json={
-            "widget_key": owner["account"]["widget_key"],
-            "page": {"url": "https://shop.example/", "title": "Shop"},
-        },
-    )
-    assert session.status_code in (200, 201), session.text
-    visitor = {"Authorization": f"Bearer {session.json()['visitor_token']}"}
+    session = await system.widget_session(gateway, owner, title="Shop")
+    visitor = session["headers"]
     sent = await gateway.post(
         "/api/v1/widget/messages", headers=visitor, json={"text": "Do you ship to Norway?"}
     )

@@ -61,6 +61,7 @@ async def test_token_responses_are_not_stored(system: System, gateway: httpx.Asy
         "/api/v1/auth/refresh", json={"refresh_token": login.json()["refresh_token"]}
     )
     ticket = await gateway.post("/api/v1/stream/tickets", headers=owner["headers"])
+    await system.widget_session(gateway, owner)  # once visitors has seen the new account
     widget = await gateway.post(
         "/api/v1/widget/sessions",
         json={"widget_key": owner["account"]["widget_key"], "page": {"url": "https://a.test/"}},

@@ -97,7 +97,11 @@ class System:
                 await asyncio.sleep(0.3)
 
     async def widget_session(
-        self, client: httpx.AsyncClient, owner: dict[str, Any], url: str = "https://shop.example/"
+        self,
+        client: httpx.AsyncClient,
+        owner: dict[str, Any],
+        url: str = "https://shop.example/",
+        title: str | None = None,
     ) -> dict[str, Any]:
         """A visitor session on ``owner``'s chat box, once visitors has seen the account;
         the body plus ``headers`` for the visitor."""
@@ -106,7 +110,10 @@ class System:
         async def attempt() -> httpx.Response | None:
             resp = await client.post(
                 "/api/v1/widget/sessions",
-                json={"widget_key": owner["account"]["widget_key"], "page": {"url": url}},
+                json={
+                    "widget_key": owner["account"]["widget_key"],
+                    "page": {"url": url} if title is None else {"url": url, "title": title},
+                },
             )
             return resp if resp.status_code in (200, 201) else None
 
