@@ -183,11 +183,13 @@ async def join(
     session: AsyncSession, agent: AgentPrincipal, conversation_id: uuid.UUID
 ) -> ConversationOut:
     row = await _locked(session, agent.account_id, conversation_id)
-    await _join(session, agent, row)
+    await join_if_needed(session, agent, row)
     return await get_view(session, agent, conversation_id)
 
 
-async def _join(session: AsyncSession, agent: AgentPrincipal, row: repo.ConversationRow) -> None:
+async def join_if_needed(
+    session: AsyncSession, agent: AgentPrincipal, row: repo.ConversationRow
+) -> None:
     """Add the agent to the conversation; the first agent to join becomes the assignee. An
     API key never joins: an integration writing must not take the conversation (and its
     pushes, which go to the assignee) from the team."""
@@ -208,12 +210,6 @@ async def _join(session: AsyncSession, agent: AgentPrincipal, row: repo.Conversa
             assignee_name=name,
             agent_id=agent.agent_id,
         )
-
-
-async def join_if_needed(
-    session: AsyncSession, agent: AgentPrincipal, row: repo.ConversationRow
-) -> None:
-    await _join(session, agent, row)
 
 
 async def assign(
