@@ -21,7 +21,7 @@ from parley_common.cli import remove_namespace
 @contextlib.asynccontextmanager
 async def stream_deployment(
     *,
-    ws: str = "wsproto",
+    ws: str = "websockets-sansio",
     sequencer: bool = True,
 ) -> AsyncIterator[dict[str, Any]]:
     """One gateway process (uvicorn with ``ws``) and, optionally, the sequencer worker."""

@@ -1,7 +1,7 @@
 """Stream latency: event published to RabbitMQ → frame received on agent websockets.
 
 Path measured: publisher (confirms) → RabbitMQ → sequencer worker (Lua in Redis, pipelined)
-→ Redis pub/sub → gateway process → websocket (wsproto) → aiohttp client.
+→ Redis pub/sub → gateway process → websocket (websockets-sansio) → aiohttp client.
 Run: uv run python -m bench stream_latency  → bench/results/stream_latency.json
 """
 

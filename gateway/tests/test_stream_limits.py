@@ -24,7 +24,11 @@ async def gateway_ws(database) -> AsyncIterator[str]:
     """A gateway served by uvicorn in this process, so a test can lower its limits."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(GatewaySettings()), host="127.0.0.1", port=port, ws="wsproto", log_config=None
+        create_app(GatewaySettings()),
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        log_config=None,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import uuid
 
 from parley_auth.events import outbox as auth_outbox
@@ -13,25 +12,7 @@ from parley_common.events import broker as broker_mod
 from parley_common.events.consumer import BatchingHandler, Consumer
 from parley_common.events.envelope import Event
 from parley_common.events.outbox import OutboxRelay
-from parley_common.testing import eventually
-
-
-def close_connections(name: str) -> int:
-    """Force-close the broker connections named ``name`` (as a broker restart would)."""
-    listing = subprocess.run(
-        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    pids = [line.split("\t")[0] for line in listing.splitlines() if name in line]
-    for pid in pids:
-        subprocess.run(
-            ["rabbitmqctl", "-q", "close_connection", pid, "test: broker restart"],
-            check=True,
-            capture_output=True,
-        )
-    return len(pids)
+from parley_common.testing import close_connections, eventually
 
 
 async def emit(engine, account_id: uuid.UUID) -> Event:

@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from aio_pika.abc import AbstractIncomingMessage
+from aiormq.abc import DeliveredMessage
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
@@ -39,10 +39,13 @@ log = logging.getLogger("parley.stream.sequencer")
 
 QUEUE_PURPOSE = "stream"
 
-# KEYS: seen, meta, log, the mark of the event's visitor's erasure. ARGV: frame body (the JSON
-# object without its opening brace), new epoch, log max length, seen ttl, log ttl, meta ttl,
-# channel, now (ms). An event about an erased visitor (in flight during the erasure) is dropped.
+# KEYS: seen, meta, log, the mark of the event's visitor's erasure, the conversation's owner.
+# ARGV: frame body (the JSON object without its opening brace), new epoch, log max length, seen
+# ttl, log ttl, meta ttl, channel, now (ms), the conversation's visitor ('' for none), its ttl.
+# The owner is side state (typing checks it), recorded first like the rest of it. An event about
+# an erased visitor (in flight during the erasure) is dropped.
 SEQUENCE = """
+if ARGV[9] ~= '' then redis.call('SET', KEYS[5], ARGV[9], 'EX', ARGV[10]) end
 if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return 0 end
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
@@ -94,8 +97,11 @@ class Sequencer:
         self.revocations = Revocations(redis, settings)
         self.script = redis.register_script(SEQUENCE)
 
-    def stage(self, pipe: Any, envelope: dict[str, Any], traceparent: str | None = None) -> int:
-        """Queue the Redis commands for one event on ``pipe``; return how many were queued."""
+    def stage(
+        self, pipe: Any, envelope: dict[str, Any], epoch: str, traceparent: str | None = None
+    ) -> int:
+        """Queue the Redis commands for one event on ``pipe``; return how many were queued.
+        ``epoch`` is taken by the event's account only if it has none yet."""
         event_type = str(envelope["type"])
         account = str(envelope["account_id"])
         data: dict[str, Any] = envelope.get("data") or {}
@@ -113,18 +119,22 @@ class Sequencer:
         if event_type == AGENT_REMOVED and data.get("agent_id"):
             self.revocations.stage_agent(pipe, str(data["agent_id"]), None)
             queued += 1
-        if data.get("conversation_id") and data.get("visitor_id"):
-            pipe.set(
-                k.conversation(account, str(data["conversation_id"])),
-                str(data["visitor_id"]),
-                ex=CONVERSATION_TTL,
-            )
+        streamed = is_streamed(event_type)
+        # The conversation's owner: set by the script of a streamed event, else here.
+        conversation = k.conversation(account, str(data.get("conversation_id") or ""))
+        owner = (
+            str(data["visitor_id"])
+            if data.get("conversation_id") and data.get("visitor_id")
+            else ""
+        )
+        if owner and not streamed:
+            pipe.set(conversation, owner, ex=CONVERSATION_TTL)
             queued += 1
         domains = allowed_domains(event_type, data)
         if domains is not None:
             pipe.set(k.domains(account), orjson.dumps(domains))
             queued += 1
-        if is_streamed(event_type):
+        if streamed:
             frame: dict[str, Any] = dict(
                 EventBody(
                     event=event_type,
@@ -144,19 +154,22 @@ class Sequencer:
             pipe.execute_command(
                 "EVALSHA",
                 self.script.sha,
-                4,
+                5,
                 k.seen(account, str(envelope["id"])),
                 k.meta(account),
                 k.log(account),
                 k.erased(account, str(data.get("visitor_id"))),
+                conversation,
                 body[1:],
-                new_epoch(),
+                epoch,
                 s.stream_window_count,
                 s.stream_dedupe_seconds,
                 s.stream_window_seconds,
                 s.stream_meta_seconds,
                 k.channel(account),
                 int(time.time() * 1000),
+                owner,
+                CONVERSATION_TTL,
             )
             queued += 1
         return queued
@@ -177,23 +190,25 @@ class Sequencer:
             await self.redis.xdel(log_key, *doomed)
 
     async def _execute(
-        self, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]
+        self, batch: list[tuple[DeliveredMessage, dict[str, Any]]]
     ) -> tuple[list[int], list[Any]]:
         """The batch's commands in one pipelined round trip: per event, how many commands it
         queued, and every command's result (an error as an exception object)."""
         counts: list[int] = []
+        # One fresh epoch for the batch: only an account without one takes it.
+        epoch = new_epoch()
         async with self.redis.pipeline(transaction=False) as pipe:
             for message, envelope in batch:
                 traceparent = None
                 if telemetry.enabled():
                     traceparent = telemetry.message_traceparent(
-                        message.headers, envelope.get("traceparent")
+                        message.header.properties.headers, envelope.get("traceparent")
                     )
-                counts.append(self.stage(pipe, envelope, traceparent))
+                counts.append(self.stage(pipe, envelope, epoch, traceparent))
             results = await pipe.execute(raise_on_error=False) if len(pipe) else []
         return counts, list(results)
 
-    async def process(self, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]) -> None:
+    async def process(self, batch: list[tuple[DeliveredMessage, dict[str, Any]]]) -> None:
         """Sequence a batch in one pipelined round trip, then ack what Redis accepted."""
         for _, envelope in batch:
             if envelope["type"] == ERASURE_REQUESTED:
@@ -206,7 +221,7 @@ class Sequencer:
             await self.redis.script_load(self.script.script)
             counts, results = await self._execute(batch)
         position = 0
-        failed: list[AbstractIncomingMessage] = []
+        failed: list[DeliveredMessage] = []
         for (message, _), count in zip(batch, counts, strict=True):
             errors = [r for r in results[position : position + count] if isinstance(r, Exception)]
             position += count
@@ -215,14 +230,28 @@ class Sequencer:
                 failed.append(message)
         if not failed and batch:
             # One frame acks the whole batch: its delivery tags are consecutive on one channel.
-            await batch[-1][0].ack(multiple=True)
+            last = batch[-1][0]
+            await last.channel.basic_ack(tag(last), multiple=True)
             return
-        await asyncio.gather(*(m.nack(requeue=True) if m in failed else m.ack() for m, _ in batch))
+        await asyncio.gather(
+            *(
+                m.channel.basic_nack(tag(m), requeue=True)
+                if m in failed
+                else m.channel.basic_ack(tag(m))
+                for m, _ in batch
+            )
+        )
+
+
+def tag(message: DeliveredMessage) -> int:
+    """The delivery tag of a consumed (or got) message."""
+    assert message.delivery_tag is not None
+    return message.delivery_tag
 
 
 async def parse(
-    messages: list[AbstractIncomingMessage],
-) -> list[tuple[AbstractIncomingMessage, dict[str, Any]]]:
+    messages: list[DeliveredMessage],
+) -> list[tuple[DeliveredMessage, dict[str, Any]]]:
     """Envelopes of the batch; a malformed message goes to the dead-letter queue."""
     parsed = []
     for message in messages:
@@ -231,8 +260,8 @@ async def parse(
             if not isinstance(envelope, dict) or not REQUIRED <= envelope.keys():
                 raise ValueError("not an event envelope")
         except (orjson.JSONDecodeError, ValueError):
-            log.warning("dead-lettering malformed event %s", message.message_id)
-            await message.reject(requeue=False)
+            log.warning("dead-lettering malformed event %s", message.header.properties.message_id)
+            await message.channel.basic_reject(tag(message), requeue=False)
             continue
         parsed.append((message, envelope))
     return parsed
@@ -248,14 +277,22 @@ async def run_sequencer(ctx: WorkerContext) -> None:
         channel, namespace, broker.queue_name(namespace, "gateway", QUEUE_PURPOSE), ["#"]
     )
     sequencer = Sequencer(ctx.redis, namespace, settings)
-    inbox: list[AbstractIncomingMessage] = []
+    inbox: list[DeliveredMessage] = []
     wake = asyncio.Event()
 
-    async def receive(message: AbstractIncomingMessage) -> None:
+    async def receive(message: DeliveredMessage) -> None:
         inbox.append(message)
         wake.set()
 
-    tag = await queue.consume(receive)
+    async def consume(*_: Any) -> None:
+        # On the AMQP channel itself: aio-pika's ``queue.consume`` wraps each message in an
+        # IncomingMessage and one more task (bench/README.md). Its robust channel does not
+        # know this consumer, so the consumer is started again whenever the channel reopens.
+        underlay = await channel.get_underlay_channel()
+        await underlay.basic_consume(queue.name, receive)
+
+    channel.reopen_callbacks.add(consume)
+    await consume()
     try:
         while True:
             await wake.wait()
@@ -266,12 +303,12 @@ async def run_sequencer(ctx: WorkerContext) -> None:
                 del inbox[: settings.stream_batch]
                 await _process_with_retry(sequencer, await parse(batch))
     finally:
-        await queue.cancel(tag)
-        await channel.close()
+        channel.reopen_callbacks.discard(consume)
+        await channel.close()  # cancels the consumer; what was not acked is redelivered
 
 
 async def _process_with_retry(
-    sequencer: Sequencer, batch: list[tuple[AbstractIncomingMessage, dict[str, Any]]]
+    sequencer: Sequencer, batch: list[tuple[DeliveredMessage, dict[str, Any]]]
 ) -> None:
     """Redis being away stalls the stream (messages stay unacked) rather than losing events."""
     delay = 0.2

@@ -177,7 +177,10 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        ws="wsproto",
+        # websockets' sans-I/O protocol frames a message in ~3 µs against wsproto's ~12 (the
+        # fan-out sends each frame to every socket of the account) for ~2 KB more per idle
+        # socket (bench/README.md, results/stream_cpu.json, stream_idle_memory_sansio.json).
+        ws="websockets-sansio",
         log_config=None,
         proxy_headers=False,
         server_header=False,

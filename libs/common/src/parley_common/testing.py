@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import tempfile
 import threading
 import uuid
@@ -259,6 +260,24 @@ async def running_worker(service_name: str) -> AsyncIterator[Any]:
             yield ctx
         finally:
             await stop_tasks(tasks)
+
+
+def close_connections(name: str) -> int:
+    """Force-close the broker connections named ``name`` (as a broker restart would)."""
+    listing = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "client_properties"],  # noqa: S607 (the broker's own tool, on PATH)
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pids = [line.split("\t")[0] for line in listing.splitlines() if name in line]
+    for pid in pids:
+        subprocess.run(
+            ["rabbitmqctl", "-q", "close_connection", pid, "test: broker restart"],  # noqa: S607
+            check=True,
+            capture_output=True,
+        )
+    return len(pids)
 
 
 @pytest.fixture
