@@ -64,3 +64,33 @@ async def test_orm_changes_after_the_last_write_are_refused_not_dropped(engine) 
         session.add(_Note(n=first + 1))  # never flushed: commit would skip it silently
         with pytest.raises(RuntimeError):
             await commit(session)
+
+
+async def test_an_only_write_in_a_fresh_session_holds_no_connection_after_it(engine) -> None:
+    """With nothing run before it, the statement borrows a pool connection for its own time:
+    the write stands, the connection is back in the pool at once, nothing may follow."""
+    table = f"public.last_write_{uuid.uuid4().hex[:8]}"
+    async with engine.begin() as conn:
+        await conn.execute(text(f"CREATE TABLE {table} (n int)"))
+    insert = driver_statement(f"INSERT INTO {table} VALUES (:n) RETURNING n")
+    nothing = driver_statement(f"INSERT INTO {table} SELECT :n WHERE false RETURNING n")
+    checked_out = engine.pool.checkedout()
+
+    async with create_session_factory(engine)() as session:
+        assert await driver_fetchrow(session, nothing, last_write=True, n=0) is None
+        row = await driver_fetchrow(session, insert, last_write=True, n=1)
+        assert row[0] == 1
+        assert engine.pool.checkedout() == checked_out
+        with pytest.raises(RuntimeError):
+            await driver_fetchrow(session, insert, n=2)
+        await session.rollback()
+    assert await _count(engine, table) == 1
+
+    async with create_session_factory(engine)() as session:  # a failed statement frees it too
+        with pytest.raises(Exception, match="does_not_exist"):
+            await driver_fetchrow(
+                session, driver_statement("SELECT * FROM does_not_exist"), last_write=True
+            )
+        assert engine.pool.checkedout() == checked_out
+        await driver_fetchrow(session, insert, last_write=True, n=3)
+    assert await _count(engine, table) == 2
