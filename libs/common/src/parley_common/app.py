@@ -27,7 +27,7 @@ from parley_common.errors import (
     unavailable,
 )
 from parley_common.etag import ETagMiddleware
-from parley_common.events.publisher import open_publisher
+from parley_common.events.publisher import publish_what_commits
 from parley_common.i18n import accept_language_var
 from parley_common.logging import configure_logging, request_id_var
 from parley_common.metrics import REQUEST_LATENCY
@@ -125,15 +125,6 @@ async def _broker_probe(url: str) -> None:
     await connection.close()
 
 
-async def _open_publisher(stack: AsyncExitStack, cfg: Settings) -> None:
-    """The events its requests commit are published by the process itself (see
-    ``events.publisher``). Without a broker at start, the relay sends them (after its grace)."""
-    try:
-        await open_publisher(stack, cfg.rabbitmq_url, cfg.namespace, cfg.database_url)
-    except Exception as exc:
-        log.warning("no broker at start (%r): events are left to the outbox relay", exc)
-
-
 def health_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -199,7 +190,7 @@ def create_service_app(
                 app.state.engine = engine
                 app.state.session_factory = create_session_factory(engine)
             if uses_database:
-                await _open_publisher(stack, cfg)
+                await publish_what_commits(stack, cfg)
             app.state.redis = create_redis(cfg)
             stack.push_async_callback(app.state.redis.aclose)
             app.state.rate_limiter = RateLimiter(app.state.redis, cfg.namespace)

@@ -32,6 +32,7 @@ from parley_common import telemetry
 from parley_common.events import broker
 from parley_common.events.catalogue import routing_key
 from parley_common.metrics import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED
+from parley_common.settings import Settings
 
 log = logging.getLogger("parley.outbox")
 
@@ -222,3 +223,14 @@ async def open_publisher(
 
     stack.push_async_callback(close)
     return connection, channel, exchange
+
+
+async def publish_what_commits(stack: AsyncExitStack, settings: Settings) -> None:
+    """For a process that commits events (a service's API, chat's inbound mail): publish them
+    itself. Without a broker at start, the relay sends them (after its grace)."""
+    try:
+        await open_publisher(
+            stack, settings.rabbitmq_url, settings.namespace, settings.database_url
+        )
+    except Exception as exc:
+        log.warning("no broker at start (%r): events are left to the outbox relay", exc)
