@@ -168,12 +168,20 @@ class OutboxPublisher:
             return_exceptions=True,
         )
         sent = []
+        failure: BaseException | None = None
         for (schema, event_id, kind, _), result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
                 EVENTS_PUBLISH_FAILED.labels(kind).inc()
-                log.info("eager publish of %s failed (the relay sends it): %r", kind, result)
+                failure = result
             else:
                 sent.append((schema, event_id))
+        if failure is not None:  # one line per batch: a broker outage must not flood the log
+            log.warning(
+                "%d of %d events not published (the relay sends them): %r",
+                len(batch) - len(sent),
+                len(batch),
+                failure,
+            )
         return sent
 
     async def _mark(self, marks: dict[str, list[uuid.UUID]]) -> None:
