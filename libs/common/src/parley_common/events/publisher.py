@@ -22,6 +22,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import aio_pika
+import aiormq
 import asyncpg
 import orjson
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
@@ -70,16 +71,36 @@ async def publish(
     )
     traceparent = body.get("traceparent")
     if traceparent is None:
-        await exchange.publish(
-            message, routing_key=routing_key(body), mandatory=True, timeout=timeout
-        )
+        await _publish(exchange, message, routing_key(body), timeout)
     else:
         with telemetry.span(f"publish {event_type}", parent=traceparent, kind="PRODUCER"):
             message.headers["traceparent"] = telemetry.traceparent()
-            await exchange.publish(
-                message, routing_key=routing_key(body), mandatory=True, timeout=timeout
-            )
+            await _publish(exchange, message, routing_key(body), timeout)
     EVENTS_PUBLISHED.labels(event_type).inc()
+
+
+async def _publish(
+    exchange: AbstractExchange, message: aio_pika.Message, key: str, timeout: float | None
+) -> None:
+    """``exchange.publish`` without waiting for the frames to be written: aio-pika's publish
+    holds the channel's lock until aiormq's writer task has written them, so publishes on one
+    channel go one per event-loop turn. In a busy API process (a turn takes milliseconds
+    under load) that capped chat's publishes below its intake and delivery fell seconds behind
+    (bench/README.md, "Eager publish"). Order is kept: the lock and the write queue are FIFO.
+    The confirm is still awaited; a closed channel fails at once, as with aio-pika's."""
+    channel: Any = exchange.channel  # type: ignore[attr-defined]  # aio_pika.Exchange's
+    if channel.is_closed:
+        raise aiormq.exceptions.ChannelInvalidStateError(f"{channel!r} closed")
+    underlay = await channel.get_underlay_channel()
+    await underlay.basic_publish(
+        message.body,
+        exchange=exchange.name,
+        routing_key=key,
+        properties=message.properties,
+        mandatory=True,
+        timeout=timeout,
+        wait=False,
+    )
 
 
 def written(
@@ -105,8 +126,10 @@ event.listen(Session, "after_rollback", lambda session: session.info.pop(_SESSIO
 
 
 class OutboxPublisher:
-    """Publishes committed events in order on one confirm channel and marks them in batches,
-    on its own PostgreSQL connection (``synchronous_commit`` off: a lost mark is a re-send)."""
+    """Publishes each committed event as soon as it is handed over, in order on one confirm
+    channel (publishes are not held back waiting for earlier confirms), and marks the confirmed
+    ones in batches, on its own PostgreSQL connection (``synchronous_commit`` off: a lost mark
+    is a re-send)."""
 
     def __init__(
         self,
@@ -119,91 +142,72 @@ class OutboxPublisher:
         self.channel = channel
         self.exchange = exchange
         self.database_url = database_url
-        self._pending: list[Pending] = []
-        self._wake = asyncio.Event()
-        self._sender: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        self._marks: dict[str, list[uuid.UUID]] = defaultdict(list)
+        self._marker: asyncio.Task[None] | None = None
+        self._marking = asyncio.Lock()
         self._conn: asyncpg.Connection | None = None
+        self._failure_logged = 0.0
 
     def submit(self, events: list[Pending]) -> None:
-        if len(self._pending) >= MAX_PENDING:
+        if len(self._sending) >= MAX_PENDING:
             return  # the broker is not keeping up: these wait for the relay
-        self._pending += events
-        self._wake.set()
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.create_task(self._run(), name="outbox-publisher")
+        for pending in events:
+            # Tasks start in creation order, as the relay's gathered publishes do: the channel
+            # writes the frames in that order.
+            task = asyncio.create_task(self._send(*pending))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
 
     async def aclose(self) -> None:
-        """Stop; what was not published yet is the relay's."""
-        if self._sender is not None:
-            self._sender.cancel()
-            await asyncio.gather(self._sender, return_exceptions=True)
+        """Stop; what was not published or marked yet is the relay's."""
+        tasks = [*self._sending, *([self._marker] if self._marker else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._conn is not None:
             self._conn.terminate()
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        marks: dict[str, list[uuid.UUID]] = defaultdict(list)
-        last_mark = loop.time()
-        while True:
-            if not self._pending:
-                timeout = max(0.0, last_mark + MARK_INTERVAL - loop.time()) if marks else None
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
-            batch, self._pending = self._pending, []
-            if batch:
-                for schema, event_id in await self._publish(batch):
-                    marks[schema].append(event_id)
-            if marks and loop.time() - last_mark >= MARK_INTERVAL:
-                await self._mark(marks)
-                marks = defaultdict(list)
-                last_mark = loop.time()
-
-    async def _publish(self, batch: list[Pending]) -> list[tuple[str, uuid.UUID]]:
-        """Publish a batch in order (one channel keeps it); the events the broker confirmed."""
-        results = await asyncio.gather(
-            *(publish(self.exchange, kind, body, CONFIRM_TIMEOUT) for _, _, kind, body in batch),
-            return_exceptions=True,
-        )
-        sent = []
-        failure: BaseException | None = None
-        for (schema, event_id, kind, _), result in zip(batch, results, strict=True):
-            if isinstance(result, BaseException):
-                EVENTS_PUBLISH_FAILED.labels(kind).inc()
-                failure = result
-            else:
-                sent.append((schema, event_id))
-        if failure is not None:  # one line per batch: a broker outage must not flood the log
-            log.warning(
-                "%d of %d events not published (the relay sends them): %r",
-                len(batch) - len(sent),
-                len(batch),
-                failure,
-            )
-        return sent
-
-    async def _mark(self, marks: dict[str, list[uuid.UUID]]) -> None:
+    async def _send(
+        self, schema: str, event_id: uuid.UUID, event_type: str, body: dict[str, Any]
+    ) -> None:
         try:
-            if self._conn is None or self._conn.is_closed():
-                self._conn = await asyncpg.connect(
-                    asyncpg_dsn(self.database_url),
-                    command_timeout=10,
-                    server_settings={"synchronous_commit": "off"},
-                )
-            for schema, ids in marks.items():
-                await self._conn.execute(
-                    f'UPDATE "{schema}".outbox SET published_at = now() '  # noqa: S608 (a name)
-                    "WHERE id = ANY($1::uuid[]) AND published_at IS NULL",
-                    ids,
-                )
-        except Exception:
-            # Unmarked, they are sent again by the relay: duplicates the consumers drop.
-            log.warning("marking %d published events failed", sum(map(len, marks.values())))
-            if self._conn is not None:
-                self._conn.terminate()
-                self._conn = None
+            await publish(self.exchange, event_type, body, CONFIRM_TIMEOUT)
+        except Exception as exc:
+            EVENTS_PUBLISH_FAILED.labels(event_type).inc()
+            now = asyncio.get_running_loop().time()
+            if now - self._failure_logged > 1:  # a broker outage must not flood the log
+                self._failure_logged = now
+                log.warning("events not published (the relay sends them): %r", exc)
+            return
+        self._marks[schema].append(event_id)
+        if self._marker is None:
+            self._marker = asyncio.create_task(self._mark_soon())
+
+    async def _mark_soon(self) -> None:
+        """Mark what was confirmed in the next MARK_INTERVAL, in one UPDATE per schema."""
+        await asyncio.sleep(MARK_INTERVAL)
+        marks, self._marks, self._marker = self._marks, defaultdict(list), None
+        async with self._marking:
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await asyncpg.connect(
+                        asyncpg_dsn(self.database_url),
+                        command_timeout=10,
+                        server_settings={"synchronous_commit": "off"},
+                    )
+                for schema, ids in marks.items():
+                    await self._conn.execute(
+                        f'UPDATE "{schema}".outbox SET published_at = now() '  # noqa: S608 (a name)
+                        "WHERE id = ANY($1::uuid[]) AND published_at IS NULL",
+                        ids,
+                    )
+            except Exception:
+                # Unmarked, they are sent again by the relay: duplicates the consumers drop.
+                log.warning("marking %d published events failed", sum(map(len, marks.values())))
+                if self._conn is not None:
+                    self._conn.terminate()
+                    self._conn = None
 
 
 _publisher: OutboxPublisher | None = None
