@@ -1,17 +1,21 @@
-"""Nothing is lost when the broker drops our connection: the relay republishes, consumers return."""
+"""Nothing is lost when the broker drops our connection: what the process could not publish
+the relay sends once the connection is back, consumers return."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 from parley_auth.events import outbox as auth_outbox
 from parley_chat.events import outbox as chat_outbox
 from parley_common.db import create_session_factory
 from parley_common.events import broker as broker_mod
+from parley_common.events import publisher as publisher_mod
 from parley_common.events.consumer import BatchingHandler, Consumer
 from parley_common.events.envelope import Event
 from parley_common.events.outbox import OutboxRelay
+from parley_common.events.publisher import OutboxPublisher
 from parley_common.testing import close_connections, eventually
 
 
@@ -27,7 +31,9 @@ async def emit(engine, account_id: uuid.UUID) -> Event:
     return event
 
 
-async def test_relay_and_consumer_survive_a_dropped_connection(engine, settings) -> None:
+async def test_relay_and_consumer_survive_a_dropped_connection(
+    engine, settings, monkeypatch
+) -> None:
     name = f"restart-test-{uuid.uuid4().hex[:8]}"
     connection = await broker_mod.connect(settings.rabbitmq_url, name=name)
     handled: list[Event] = []
@@ -37,9 +43,13 @@ async def test_relay_and_consumer_survive_a_dropped_connection(engine, settings)
 
     channel = await connection.channel(publisher_confirms=True)
     exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
-    relay_task = asyncio.create_task(
-        OutboxRelay(auth_outbox, engine, exchange, settings.database_url).run()
+    # The process publishes on this connection, as a worker does (``open_publisher``).
+    publisher = OutboxPublisher(connection, channel, exchange, settings.database_url)
+    monkeypatch.setattr(publisher_mod, "_publisher", publisher)
+    relay = OutboxRelay(
+        auth_outbox, engine, exchange, settings.database_url, grace=timedelta(seconds=1)
     )
+    relay_task = asyncio.create_task(relay.run())
     consumer_channel = await connection.channel()
     queue_name = f"{settings.namespace}.chat.{name}"
     queue = await broker_mod.declare_queue(
@@ -63,6 +73,7 @@ async def test_relay_and_consumer_survive_a_dropped_connection(engine, settings)
         assert len([e for e in handled if e.id in {d.id for d in during}]) == 5
     finally:
         await handler.aclose()
+        await publisher.aclose()
         relay_task.cancel()
         await asyncio.gather(relay_task, return_exceptions=True)
         await queue.delete(if_unused=False, if_empty=False)

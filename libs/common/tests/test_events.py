@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aio_pika
 import pytest
@@ -20,21 +20,23 @@ from parley_common.events import consumer as consumer_mod
 from parley_common.events.consumer import BatchingHandler, Consumer
 from parley_common.events.envelope import Event
 from parley_common.events.outbox import OutboxRelay, tombstone
+from parley_common.events.publisher import open_publisher
 from parley_common.testing import eventually
 
 
 @pytest.fixture
 async def chain(engine, broker, settings):
-    """auth's outbox relay publishing, and a consumer in chat's schema recording what it handled."""
+    """auth's events published as a worker publishes them (eagerly, the relay behind), and a
+    consumer in chat's schema recording what it handled."""
     handled: list[Event] = []
 
     async def on_account_created(session, event: Event) -> None:
         handled.append(event)
 
     async with AsyncExitStack() as stack:
-        channel = await broker.channel(publisher_confirms=True)
-        stack.push_async_callback(channel.close)
-        exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
+        _, channel, exchange = await open_publisher(
+            stack, settings.rabbitmq_url, settings.namespace, settings.database_url
+        )
         relay = OutboxRelay(auth_outbox, engine, exchange, settings.database_url)
         relay_task = asyncio.create_task(relay.run())
         name = f"{settings.namespace}.chat.chain-test-{uuid.uuid4().hex[:6]}"
@@ -77,12 +79,15 @@ async def test_committed_event_reaches_consumer_once(chain, engine):
     await eventually(lambda: any(e.id == event.id for e in handled))
     got = next(e for e in handled if e.id == event.id)
     assert got.account_id == account_id and got.data["name"] == "Shop"
-    # The relay marked it sent.
-    async with engine.connect() as conn:
-        sent = await conn.scalar(
-            select(auth_outbox.table.c.published_at).where(auth_outbox.table.c.id == event.id)
-        )
-    assert sent is not None
+
+    async def marked_sent() -> bool:  # in the publisher's next batch of marks
+        async with engine.connect() as conn:
+            sent = await conn.scalar(
+                select(auth_outbox.table.c.published_at).where(auth_outbox.table.c.id == event.id)
+            )
+        return sent is not None
+
+    await eventually(marked_sent)
 
 
 async def test_relay_and_consumer_report_lag(chain, engine):
@@ -337,7 +342,10 @@ async def test_a_failed_cleanup_does_not_stop_the_relay(engine, broker, settings
         channel = await broker.channel(publisher_confirms=True)
         stack.push_async_callback(channel.close)
         exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
-        relay = OutboxRelay(auth_outbox, engine, exchange, settings.database_url)
+        # No grace: nothing publishes eagerly here, the relay sends the event as soon as it can.
+        relay = OutboxRelay(
+            auth_outbox, engine, exchange, settings.database_url, grace=timedelta(0)
+        )
         relay.engine = away  # only the cleanup uses it
         relay._last_cleanup = datetime.min.replace(tzinfo=UTC)  # due now
         task = asyncio.create_task(relay.run())

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 from sqlalchemy import text
+
+from parley_common.events.broker import declare_exchanges
+from parley_common.testing import eventually
 
 from .conftest import events_of, visitor_writes
 
@@ -62,3 +66,33 @@ async def test_a_retry_writes_no_second_event_and_leaves_the_summary(
             )
         ).scalar()
     assert preview == "once"
+
+
+async def test_the_message_event_is_published_as_stored_without_the_relay(
+    client, visitor, session_factory, broker, settings
+):
+    """The chat process publishes the event its statement wrote, as stored, and marks it."""
+    channel = await broker.channel()
+    exchange = await declare_exchanges(channel, settings.namespace)
+    queue = await channel.declare_queue(exclusive=True)
+    await queue.bind(exchange, f"chat.message.created.#.{visitor.account_id}")
+    try:
+        sent = await visitor_writes(client, visitor, "  eager  ", client_message_id="e-1")
+        message = await eventually(lambda: queue.get(no_ack=True, fail=False))
+        published = orjson.loads(message.body)
+        [stored] = await events_of(session_factory, "chat.message.created", sent["conversation_id"])
+        assert published == stored
+        assert published["data"]["text"] == "eager"
+        assert published["data"]["seq"] == sent["message"]["seq"]
+
+        async def marked() -> bool:
+            async with session_factory() as session:
+                at = await session.scalar(
+                    text("SELECT published_at FROM chat.outbox WHERE id = :id"),
+                    {"id": uuid.UUID(published["id"])},
+                )
+            return at is not None
+
+        await eventually(marked)
+    finally:
+        await channel.close()

@@ -27,6 +27,7 @@ from parley_common.errors import (
     unavailable,
 )
 from parley_common.etag import ETagMiddleware
+from parley_common.events.publisher import publish_what_commits
 from parley_common.i18n import accept_language_var
 from parley_common.logging import configure_logging, request_id_var
 from parley_common.metrics import REQUEST_LATENCY
@@ -188,6 +189,8 @@ def create_service_app(
                 await warm_pool(engine, cfg.database_pool_size)
                 app.state.engine = engine
                 app.state.session_factory = create_session_factory(engine)
+            if uses_database:
+                await publish_what_commits(stack, cfg)
             app.state.redis = create_redis(cfg)
             stack.push_async_callback(app.state.redis.aclose)
             app.state.rate_limiter = RateLimiter(app.state.redis, cfg.namespace)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.util import greenlet_spawn
 
 from parley_common.errors import DomainError, dependency_unavailable
+from parley_common.events.publisher import committed
 from parley_common.metrics import watch_pool
 
 R = TypeVar("R")
@@ -204,10 +205,12 @@ async def commit(session: AsyncSession) -> None:
     committed that statement, nothing may follow it, and closing the session rolls back no
     transaction (none began), so SQLAlchemy's commit, a no-op on the wire, is skipped too."""
     if not session.info.get(_FINISHED):
-        await session.commit()
+        await session.commit()  # its events are handed to the publisher (events.publisher)
     elif session.new or session.dirty or session.deleted:
         # ORM changes after (or before) the last write would be silently dropped.
         raise RuntimeError("ORM changes in a session its last_write statement finished")
+    else:
+        committed(session)  # PostgreSQL committed the statement: publish its events
     for action in session.info.pop("after_commit", []):
         await action()
 

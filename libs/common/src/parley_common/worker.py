@@ -26,6 +26,7 @@ from parley_common.definition import ServiceDef
 from parley_common.events import broker
 from parley_common.events.consumer import BatchingHandler
 from parley_common.events.outbox import OutboxRelay
+from parley_common.events.publisher import open_publisher
 from parley_common.logging import configure_logging
 from parley_common.metrics import QUEUE_CONSUMERS, QUEUE_MESSAGES
 from parley_common.redis import create_redis
@@ -81,10 +82,10 @@ async def start_worker(
     """Open the worker's resources on ``stack`` and start its tasks (tests call this too)."""
     global _context
     cfg = settings or get_settings()
-    connection = await broker.connect(cfg.rabbitmq_url)
-    stack.push_async_callback(connection.close)
-    channel = await connection.channel(publisher_confirms=True)
-    exchange = await broker.declare_exchanges(channel, cfg.namespace)
+    # One connection and confirm channel per process: the API's when it runs in this process.
+    connection, channel, exchange = await open_publisher(
+        stack, cfg.rabbitmq_url, cfg.namespace, cfg.database_url
+    )
     redis = create_redis(cfg)
     stack.push_async_callback(redis.aclose)
     http = httpx.AsyncClient(timeout=10)

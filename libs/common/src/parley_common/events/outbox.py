@@ -1,8 +1,9 @@
-"""The transactional outbox: events are rows written with the change, published by a relay.
+"""The transactional outbox: events are rows written with the change.
 
-A change and its events commit together or not at all; the relay publishes committed rows
-with publisher confirms and ``mandatory``, then marks them sent. A broker outage delays
-events; it never loses them.
+A change and its events commit together or not at all. The committing process publishes
+them right after the commit (``events.publisher``); the relay here is the safety net: it
+publishes, with publisher confirms and ``mandatory``, the rows still unmarked ``GRACE`` after
+they were written, and marks them sent. A broker outage delays events; it never loses them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aio_pika
 import asyncpg
 import orjson
 from aio_pika.abc import AbstractExchange
@@ -39,20 +39,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from parley_common import telemetry
-from parley_common.events.catalogue import routing_key, spec_for
+from parley_common.events.catalogue import spec_for
 from parley_common.events.envelope import Event
+from parley_common.events.publisher import CONFIRM_TIMEOUT, asyncpg_dsn, publish, written
 from parley_common.logging import request_id_var
-from parley_common.metrics import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED, OUTBOX_LAG
+from parley_common.metrics import EVENTS_PUBLISH_FAILED, OUTBOX_LAG
 
 log = logging.getLogger("parley.outbox")
 
 BATCH_SIZE = 500
 POLL_SECONDS = 1.0
-# A batch starts at most this often, so from ~200 events/s on several share one claim, mark
-# and commit; an event after a quiet spell is not held back. A trade of latency for CPU:
-# 20 ms cut ~0.5 ms CPU per event at 200/s but added ~13 ms to delivery p50 at 100/s
-# (bench/README.md, "The relay and the sequencer").
-BATCH_INTERVAL = 0.01
+# The relay leaves a row this long to the process that wrote it (its publish and its batched
+# mark take well under a second, a publish waits at most CONFIRM_TIMEOUT): sooner, it would
+# send most events a second time; later, an event whose eager publish failed (the broker
+# away, the process gone between commit and publish) waits longer.
+GRACE = timedelta(seconds=CONFIRM_TIMEOUT + 1)
 KEEP_SENT = timedelta(days=1)
 
 
@@ -101,11 +102,23 @@ def notify_channel(schema: str) -> str:
 
 
 def create_event_tables(op: Any, schema: str) -> None:
-    """For a service's first Alembic migration: the event tables and the NOTIFY trigger."""
+    """For a service's first Alembic migration: the event tables and the NOTIFY trigger (which
+    woke the relay on every insert; ``drop_notify_trigger`` removes it)."""
     outbox, processed = event_tables(MetaData(schema=schema))
     bind = op.get_bind()
     outbox.create(bind)
     processed.create(bind)
+    create_notify_trigger(op, schema)
+
+
+def drop_notify_trigger(op: Any, schema: str) -> None:
+    """Events are published by the process that commits them and the relay polls for what it
+    left: no insert needs to wake the relay any more (a wake that finds nothing is pure cost)."""
+    op.execute(f"DROP TRIGGER outbox_notify ON {schema}.outbox")
+    op.execute(f"DROP FUNCTION {schema}.outbox_notify()")
+
+
+def create_notify_trigger(op: Any, schema: str) -> None:
     op.execute(f"""
         CREATE FUNCTION {schema}.outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN PERFORM pg_notify('{notify_channel(schema)}', ''); RETURN NULL; END $$;
@@ -133,12 +146,17 @@ class Outbox:
     ) -> Event:
         """Write an event in the session's transaction. It is published after commit."""
         event = self.event(event_type, account_id, data)
-        await session.execute(
-            insert(self.table).values(
-                id=event.id, type=event.type, body=orjson.loads(event.model_dump_json())
-            )
-        )
+        body = orjson.loads(event.model_dump_json())
+        await session.execute(insert(self.table).values(id=event.id, type=event.type, body=body))
+        self.written(session, event.id, event.type, body)
         return event
+
+    def written(
+        self, session: AsyncSession, event_id: uuid.UUID, event_type: str, body: dict[str, Any]
+    ) -> None:
+        """An event the session wrote to this outbox (``emit``, or a statement that inserts
+        its row itself, with the body as stored): published once the session commits."""
+        written(session, self.schema, event_id, event_type, body)
 
     def event(
         self, event_type: str, account_id: uuid.UUID, data: BaseModel | dict[str, Any]
@@ -162,10 +180,6 @@ class Outbox:
             traceparent=telemetry.traceparent(),
             data=payload.model_dump(mode="json", exclude_none=False),
         )
-
-
-def asyncpg_dsn(database_url: str) -> str:
-    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 async def tombstone(
@@ -192,44 +206,49 @@ def _discard(conn: asyncpg.Connection | None) -> None:
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows in order, batch by batch, with publisher confirms.
+    """The safety net: publishes, in order, the committed rows nobody marked published within
+    ``GRACE`` (an eager publish that failed, a process gone between commit and publish, a
+    writer without a publisher), batch by batch, with publisher confirms.
 
-    The relay owns one asyncpg connection (it also LISTENs on it) and runs three round trips
-    per batch on it, prepared once: BEGIN and the claim (``FOR UPDATE SKIP LOCKED``, so
-    several relays share the work), then, once RabbitMQ confirmed the batch, the mark and
-    COMMIT in one simple query. A batch starts at most every ``BATCH_INTERVAL``: under load
-    the events of those milliseconds go out together (one claim, one mark, one burst of
-    publishes whose confirms come back together); an event after a quiet spell goes at once.
+    It polls every ``POLL_SECONDS`` on its own asyncpg connection, three round trips per
+    batch, prepared once: BEGIN and the claim (``FOR UPDATE SKIP LOCKED``, so several relays
+    share the work), then, once RabbitMQ confirmed the batch, the mark and COMMIT in one
+    simple query. A poll that finds nothing costs one claim on the partial index of unsent rows.
     """
 
     def __init__(
-        self, outbox: Outbox, engine: AsyncEngine, exchange: AbstractExchange, database_url: str
+        self,
+        outbox: Outbox,
+        engine: AsyncEngine,
+        exchange: AbstractExchange,
+        database_url: str,
+        grace: timedelta = GRACE,
     ) -> None:
         self.outbox = outbox
         self.engine = engine
         self.exchange = exchange
         self.database_url = database_url
-        self._wake = asyncio.Event()
+        self.grace = grace
         self._last_cleanup = datetime.now(UTC)
-        self._last_batch = 0.0
         table = f'"{outbox.schema}".outbox'
         self._claim = (
             f"SELECT position, type, body::text, created_at FROM {table} "  # noqa: S608 (a name)
-            "WHERE published_at IS NULL ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED"
+            "WHERE published_at IS NULL AND created_at < now() - CAST($2 AS interval) "
+            "ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED"
         )
         self._mark = f"UPDATE {table} SET published_at = now() WHERE position IN (%s); COMMIT"  # noqa: S608
 
     async def run(self) -> None:
         conn: asyncpg.Connection | None = None
-        loop = asyncio.get_running_loop()
         try:
             while True:
-                # Cleared before reading, so a NOTIFY that lands during the batch wakes us again.
-                self._wake.clear()
-                self._last_batch = loop.time()
                 try:
                     if conn is None or conn.is_closed():
-                        conn = await self._connect()
+                        # command_timeout: a half-open connection (a failover without a reset)
+                        # fails the batch instead of stalling the relay for good.
+                        conn = await asyncpg.connect(
+                            asyncpg_dsn(self.database_url), command_timeout=30
+                        )
                     published = await self.publish_batch(conn)
                 except Exception:
                     log.exception("outbox relay batch failed; retrying")
@@ -239,32 +258,16 @@ class OutboxRelay:
                     continue
                 if published >= BATCH_SIZE:
                     continue
-                try:
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-                except TimeoutError:
-                    pass
-                # Under load, let the next few milliseconds' events join this batch.
-                await asyncio.sleep(max(0.0, self._last_batch + BATCH_INTERVAL - loop.time()))
+                await asyncio.sleep(POLL_SECONDS)
                 await self._cleanup()
         finally:
             _discard(conn)
 
-    async def _connect(self) -> asyncpg.Connection:
-        # command_timeout: a half-open connection (a failover without a reset) fails the batch
-        # instead of stalling the relay for good.
-        conn = await asyncpg.connect(asyncpg_dsn(self.database_url), command_timeout=30)
-        try:
-            await conn.add_listener(notify_channel(self.outbox.schema), lambda *_: self._wake.set())
-        except BaseException:
-            conn.terminate()
-            raise
-        return conn
-
     async def publish_batch(self, conn: asyncpg.Connection) -> int:
-        """Publish up to BATCH_SIZE unsent rows; returns how many were published."""
+        """Publish up to BATCH_SIZE rows unsent for ``grace``; returns how many were published."""
         await conn.execute("BEGIN")
         try:
-            rows = await conn.fetch(self._claim, BATCH_SIZE)
+            rows = await conn.fetch(self._claim, BATCH_SIZE, self.grace)
             lag = OUTBOX_LAG.labels(self.outbox.schema)
             if not rows:
                 lag.set(0)
@@ -272,7 +275,7 @@ class OutboxRelay:
                 return 0
             lag.set(max(0.0, (datetime.now(UTC) - rows[0]["created_at"]).total_seconds()))
             results = await asyncio.gather(
-                *(self._publish(row["type"], orjson.loads(row["body"])) for row in rows),
+                *(publish(self.exchange, row["type"], orjson.loads(row["body"])) for row in rows),
                 return_exceptions=True,
             )
             sent: list[int] = []
@@ -292,23 +295,6 @@ class OutboxRelay:
         except BaseException:
             _discard(conn)  # the transaction dies with it; a new connection next time
             raise
-
-    async def _publish(self, event_type: str, body: dict[str, Any]) -> None:
-        message = aio_pika.Message(
-            orjson.dumps(body),
-            content_type="application/json",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=str(body["id"]),
-            type=event_type,
-        )
-        traceparent = body.get("traceparent")
-        if traceparent is None:
-            await self.exchange.publish(message, routing_key=routing_key(body), mandatory=True)
-        else:
-            with telemetry.span(f"publish {event_type}", parent=traceparent, kind="PRODUCER"):
-                message.headers["traceparent"] = telemetry.traceparent()
-                await self.exchange.publish(message, routing_key=routing_key(body), mandatory=True)
-        EVENTS_PUBLISHED.labels(event_type).inc()
 
     async def _cleanup(self) -> None:
         """Forget rows sent more than KEEP_SENT ago, every 10 minutes. A failure (the database

@@ -12,6 +12,7 @@ import logging
 import re
 import signal
 import uuid
+from contextlib import AsyncExitStack
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -23,6 +24,7 @@ from parley_chat.config import ChatSettings, get_chat_settings
 from parley_chat.email import mailer
 from parley_chat.widget import service as widget
 from parley_common.db import create_engine, create_session_factory
+from parley_common.events.publisher import publish_what_commits
 from parley_common.logging import configure_logging
 
 log = logging.getLogger("parley.chat.inbound")
@@ -134,18 +136,20 @@ async def serve() -> None:
     settings = get_chat_settings()
     configure_logging("chat-inbound-mail", level=settings.log_level, json=settings.log_json)
     engine = create_engine(settings.database_url, pool_size=5)
-    server = await start_server(settings, create_session_factory(engine))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("inbound mail on %s:%s", settings.inbound_mail_host, settings.inbound_mail_port)
-    try:
-        await stop.wait()
-    finally:
-        server.close()
-        await server.wait_closed()
-        await engine.dispose()
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        await publish_what_commits(stack, settings)
+        server = await start_server(settings, create_session_factory(engine))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("inbound mail on %s:%s", settings.inbound_mail_host, settings.inbound_mail_port)
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+            await server.wait_closed()
 
 
 def main() -> None:

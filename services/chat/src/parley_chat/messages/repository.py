@@ -64,7 +64,8 @@ class MessageRow:
 
 # One round trip for a new message: the insert (a repeated client_message_id inserts nothing,
 # and then nothing else happens), the conversation's summary, and the outbox row of
-# chat.message.created, whose seq is set from the inserted row and previous_author_type from
+# chat.message.created (returned as stored, to be published after commit: events.publisher),
+# whose seq is set from the inserted row and previous_author_type from
 # the conversation as it was (read under the row lock the update takes anyway, so two
 # concurrent messages each see the other's turn in order). ``target`` selects the conversation
 # (locked) as ``prev``: its id, last author type, and the message's author and visitor names.
@@ -111,8 +112,9 @@ WITH prev AS (
             'visitor_name', prev.visitor_name,
             'previous_author_type', prev.last_message_author_type))
     FROM ins, prev
+    RETURNING CAST(body AS text) AS body
 )
-SELECT ins.seq, prev.id, prev.author_name FROM ins, prev
+SELECT ins.seq, prev.id, prev.author_name, event.body FROM ins, prev, event
 """)  # noqa: S608
 
 
@@ -184,7 +186,10 @@ async def append_message(
     }
     statement = _APPEND_VISITOR_MESSAGE if into_open else _APPEND_MESSAGE
     row = await driver_fetchrow(session, statement, last_write=last_write, **params)
-    return None if row is None else Appended(int(row[0]), row[1], row[2])
+    if row is None:
+        return None
+    outbox.written(session, event.id, event.type, orjson.loads(row[3]))
+    return Appended(int(row[0]), row[1], row[2])
 
 
 async def message_by_client_id(

@@ -1,0 +1,248 @@
+"""Eager publishing: the process that commits outbox rows publishes their events right after.
+
+``Outbox.emit`` (and a hot statement through ``Outbox.written``) keeps each event in its
+session's ``info``; once the session commits, the events are handed to the process's
+publisher, which publishes them in commit-and-emit order on one confirm channel, then marks
+them published in batches. A publish that fails (the broker away, a nack, no confirm within
+``CONFIRM_TIMEOUT``) leaves the row unmarked and a process that dies before publishing leaves
+it unmarked too: the relay (``OutboxRelay``) sends every row left unmarked for ``GRACE``.
+An event sent twice (its mark lost, the relay overtaking a slow publish) is harmless: every
+consumer records the event ids it handled (``processed_events``, the sequencer's ``seen`` key).
+
+The request never waits on the broker: ``submit`` only queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from contextlib import AsyncExitStack
+from typing import Any
+
+import aio_pika
+import aiormq
+import asyncpg
+import orjson
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from parley_common import telemetry
+from parley_common.events import broker
+from parley_common.events.catalogue import routing_key
+from parley_common.metrics import EVENTS_PUBLISH_FAILED, EVENTS_PUBLISHED
+from parley_common.settings import Settings
+
+log = logging.getLogger("parley.outbox")
+
+# How long a batch of publishes waits for its confirms before they count as failed (then the
+# relay sends them after GRACE; a confirm that comes later only makes a harmless duplicate).
+CONFIRM_TIMEOUT = 5.0
+# Marks are written at most this often, all the rows of those milliseconds in one UPDATE.
+MARK_INTERVAL = 0.1
+# Past this many events waiting (a broker that does not answer), new ones are left to the relay.
+MAX_PENDING = 10_000
+
+# (schema, event id, type, body)
+Pending = tuple[str, uuid.UUID, str, dict[str, Any]]
+_SESSION_KEY = "parley_outbox_events"
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def publish(
+    exchange: AbstractExchange,
+    event_type: str,
+    body: dict[str, Any],
+    timeout: float | None = None,
+) -> None:
+    """Publish one event with publisher confirms and ``mandatory`` (the relay uses it too);
+    ``timeout``: how long to wait for the broker's confirm before it counts as failed."""
+    message = aio_pika.Message(
+        orjson.dumps(body),
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=str(body["id"]),
+        type=event_type,
+    )
+    traceparent = body.get("traceparent")
+    if traceparent is None:
+        await _publish(exchange, message, routing_key(body), timeout)
+    else:
+        with telemetry.span(f"publish {event_type}", parent=traceparent, kind="PRODUCER"):
+            message.headers["traceparent"] = telemetry.traceparent()
+            await _publish(exchange, message, routing_key(body), timeout)
+    EVENTS_PUBLISHED.labels(event_type).inc()
+
+
+async def _publish(
+    exchange: AbstractExchange, message: aio_pika.Message, key: str, timeout: float | None
+) -> None:
+    """``exchange.publish`` without waiting for the frames to be written: aio-pika's publish
+    holds the channel's lock until aiormq's writer task has written them, so publishes on one
+    channel go one per event-loop turn. In a busy API process (a turn takes milliseconds
+    under load) that capped chat's publishes below its intake and delivery fell seconds behind
+    (bench/README.md, "Eager publish"). Order is kept: the lock and the write queue are FIFO.
+    The confirm is still awaited; a closed channel fails at once, as with aio-pika's."""
+    channel: Any = exchange.channel  # type: ignore[attr-defined]  # aio_pika.Exchange's
+    if channel.is_closed:
+        raise aiormq.exceptions.ChannelInvalidStateError(f"{channel!r} closed")
+    underlay = await channel.get_underlay_channel()
+    await underlay.basic_publish(
+        message.body,
+        exchange=exchange.name,
+        routing_key=key,
+        properties=message.properties,
+        mandatory=True,
+        timeout=timeout,
+        wait=False,
+    )
+
+
+def written(
+    session: Any, schema: str, event_id: uuid.UUID, event_type: str, body: dict[str, Any]
+) -> None:
+    """Remember an event the session wrote to ``schema``'s outbox: published after commit."""
+    session.info.setdefault(_SESSION_KEY, []).append((schema, event_id, event_type, body))
+
+
+def committed(session: Any) -> None:
+    """Hand the session's events to the process's publisher (none: the relay sends them)."""
+    events = session.info.pop(_SESSION_KEY, None)
+    if events and _publisher is not None:
+        _publisher.submit(events)
+
+
+# SQLAlchemy's commit of any session (a request's, a consumer's batch, a job's
+# ``session.begin()``) hands its events over; a rollback forgets them. The sync Session's
+# events fire for AsyncSession too. ``db.commit`` calls ``committed`` itself for a session its
+# last_write statement finished (nothing is committed through SQLAlchemy then).
+event.listen(Session, "after_commit", committed)
+event.listen(Session, "after_rollback", lambda session: session.info.pop(_SESSION_KEY, None))
+
+
+class OutboxPublisher:
+    """Publishes each committed event as soon as it is handed over, in order on one confirm
+    channel (publishes are not held back waiting for earlier confirms), and marks the confirmed
+    ones in batches, on its own PostgreSQL connection (``synchronous_commit`` off: a lost mark
+    is a re-send)."""
+
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        channel: AbstractChannel,
+        exchange: AbstractExchange,
+        database_url: str,
+    ) -> None:
+        self.connection = connection
+        self.channel = channel
+        self.exchange = exchange
+        self.database_url = database_url
+        self._sending: set[asyncio.Task[None]] = set()
+        self._marks: dict[str, list[uuid.UUID]] = defaultdict(list)
+        self._marker: asyncio.Task[None] | None = None
+        self._marking = asyncio.Lock()
+        self._conn: asyncpg.Connection | None = None
+        self._failure_logged = 0.0
+
+    def submit(self, events: list[Pending]) -> None:
+        if len(self._sending) >= MAX_PENDING:
+            return  # the broker is not keeping up: these wait for the relay
+        for pending in events:
+            # Tasks start in creation order, as the relay's gathered publishes do: the channel
+            # writes the frames in that order.
+            task = asyncio.create_task(self._send(*pending))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def aclose(self) -> None:
+        """Stop; what was not published or marked yet is the relay's."""
+        tasks = [*self._sending, *([self._marker] if self._marker else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._conn is not None:
+            self._conn.terminate()
+
+    async def _send(
+        self, schema: str, event_id: uuid.UUID, event_type: str, body: dict[str, Any]
+    ) -> None:
+        try:
+            await publish(self.exchange, event_type, body, CONFIRM_TIMEOUT)
+        except Exception as exc:
+            EVENTS_PUBLISH_FAILED.labels(event_type).inc()
+            now = asyncio.get_running_loop().time()
+            if now - self._failure_logged > 1:  # a broker outage must not flood the log
+                self._failure_logged = now
+                log.warning("events not published (the relay sends them): %r", exc)
+            return
+        self._marks[schema].append(event_id)
+        if self._marker is None:
+            self._marker = asyncio.create_task(self._mark_soon())
+
+    async def _mark_soon(self) -> None:
+        """Mark what was confirmed in the next MARK_INTERVAL, in one UPDATE per schema."""
+        await asyncio.sleep(MARK_INTERVAL)
+        marks, self._marks, self._marker = self._marks, defaultdict(list), None
+        async with self._marking:
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await asyncpg.connect(
+                        asyncpg_dsn(self.database_url),
+                        command_timeout=10,
+                        server_settings={"synchronous_commit": "off"},
+                    )
+                for schema, ids in marks.items():
+                    await self._conn.execute(
+                        f'UPDATE "{schema}".outbox SET published_at = now() '  # noqa: S608 (a name)
+                        "WHERE id = ANY($1::uuid[]) AND published_at IS NULL",
+                        ids,
+                    )
+            except Exception:
+                # Unmarked, they are sent again by the relay: duplicates the consumers drop.
+                log.warning("marking %d published events failed", sum(map(len, marks.values())))
+                if self._conn is not None:
+                    self._conn.terminate()
+                    self._conn = None
+
+
+_publisher: OutboxPublisher | None = None
+
+
+async def open_publisher(
+    stack: AsyncExitStack, rabbitmq_url: str, namespace: str, database_url: str
+) -> tuple[AbstractRobustConnection, AbstractChannel, AbstractExchange]:
+    """The process's broker connection, confirm channel and exchange, and its publisher on
+    them; the ones already open when called again (``--with-worker``: the API opened them)."""
+    global _publisher
+    if _publisher is not None:
+        return _publisher.connection, _publisher.channel, _publisher.exchange
+    connection = await broker.connect(rabbitmq_url)
+    stack.push_async_callback(connection.close)
+    channel = await connection.channel(publisher_confirms=True)
+    exchange = await broker.declare_exchanges(channel, namespace)
+    _publisher = OutboxPublisher(connection, channel, exchange, database_url)
+
+    async def close() -> None:
+        global _publisher
+        if _publisher is not None:
+            await _publisher.aclose()
+        _publisher = None
+
+    stack.push_async_callback(close)
+    return connection, channel, exchange
+
+
+async def publish_what_commits(stack: AsyncExitStack, settings: Settings) -> None:
+    """For a process that commits events (a service's API, chat's inbound mail): publish them
+    itself. Without a broker at start, the relay sends them (after its grace)."""
+    try:
+        await open_publisher(
+            stack, settings.rabbitmq_url, settings.namespace, settings.database_url
+        )
+    except Exception as exc:
+        log.warning("no broker at start (%r): events are left to the outbox relay", exc)
