@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from typing import Any
 
 from parley_auth import accounts
@@ -9,6 +10,7 @@ from parley_auth import repository as repo
 from parley_auth.config import get_auth_settings
 from parley_auth.models import Account, Agent
 from parley_common.db import create_engine, create_session_factory
+from parley_common.events.publisher import publish_what_commits
 
 
 def _result(account: Account, agent: Agent, *, created: bool) -> dict[str, Any]:
@@ -25,8 +27,13 @@ async def _run(
     email: str, password: str, name: str, account_name: str, *, reuse: bool
 ) -> dict[str, Any]:
     email = email.strip().lower()
-    engine = create_engine(get_auth_settings().database_url, pool_size=1)
-    try:
+    settings = get_auth_settings()
+    engine = create_engine(settings.database_url, pool_size=1)
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        # The account's events go out now, not after the relay's grace: the other services
+        # know the account (its widget, its agents) as soon as the command returns.
+        await publish_what_commits(stack, settings)
         async with create_session_factory(engine)() as session, session.begin():
             if reuse:
                 existing = await repo.agent_by_email(session, email)
@@ -38,8 +45,6 @@ async def _run(
                 session, email=email, password=password, name=name, account_name=account_name
             )
             return _result(account, agent, created=True)
-    finally:
-        await engine.dispose()
 
 
 async def create_account(email: str, password: str, name: str, account_name: str) -> dict[str, Any]:

@@ -40,6 +40,8 @@ log = logging.getLogger("parley.outbox")
 # How long a batch of publishes waits for its confirms before they count as failed (then the
 # relay sends them after GRACE; a confirm that comes later only makes a harmless duplicate).
 CONFIRM_TIMEOUT = 5.0
+# How long closing waits for the publishes in flight and their mark.
+CLOSE_WAIT = 2.0
 # Marks are written at most this often, all the rows of those milliseconds in one UPDATE.
 MARK_INTERVAL = 0.1
 # Past this many events waiting (a broker that does not answer), new ones are left to the relay.
@@ -160,7 +162,12 @@ class OutboxPublisher:
             task.add_done_callback(self._sending.discard)
 
     async def aclose(self) -> None:
-        """Stop; what was not published or marked yet is the relay's."""
+        """Stop: the publishes in flight get up to CLOSE_WAIT to be confirmed and marked (a
+        command that commits and exits, a graceful shutdown); what is left is the relay's."""
+        if self._sending:
+            await asyncio.wait(set(self._sending), timeout=CLOSE_WAIT)
+        if self._marker is not None:
+            await asyncio.wait({self._marker}, timeout=CLOSE_WAIT)
         tasks = [*self._sending, *([self._marker] if self._marker else [])]
         for task in tasks:
             task.cancel()
