@@ -186,3 +186,39 @@ async def test_a_failed_eager_publish_is_left_to_the_relay(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await channel.close()
+
+
+async def test_after_a_failed_publish_nothing_newer_overtakes_it(
+    engine, broker, settings, received, monkeypatch
+):
+    """The broker refused A (an outage); it comes back before B and C commit. B and C are held
+    until the relay sent A, so every consumer still sees A, B, C in that order."""
+    monkeypatch.setattr(publisher_mod, "RESUME_POLL", 0.1)
+    broken = await broker.channel(publisher_confirms=True)
+    broken_exchange = await broker_mod.declare_exchanges(broken, settings.namespace)
+    await broken.close()
+    publisher = OutboxPublisher(broker, broken, broken_exchange, settings.database_url)
+    monkeypatch.setattr(publisher_mod, "_publisher", publisher)
+    failed = ("parley_events_publish_failed_total", {"type": "auth.account.created"})
+    before = REGISTRY.get_sample_value(*failed) or 0
+    first = await emit(engine)
+    await eventually(lambda: (REGISTRY.get_sample_value(*failed) or 0) > before)
+
+    channel = await broker.channel(publisher_confirms=True)
+    publisher.exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
+    later = await emit(engine, count=2)  # the broker is back: these would go out at once
+    events = first + later
+    relay = OutboxRelay(
+        auth_outbox, engine, publisher.exchange, settings.database_url, grace=timedelta(seconds=1)
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: len(set(delivered(received, events))) == 3, timeout=15)
+        arrived = list(dict.fromkeys(delivered(received, events)))  # a repeat is dropped
+        assert arrived == [str(e.id) for e in events]
+        await eventually(lambda: _all_marked(engine, events))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await publisher.aclose()
+        await channel.close()

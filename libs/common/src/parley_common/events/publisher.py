@@ -44,6 +44,9 @@ CONFIRM_TIMEOUT = 5.0
 CLOSE_WAIT = 2.0
 # Marks are written at most this often, all the rows of those milliseconds in one UPDATE.
 MARK_INTERVAL = 0.1
+# How often a paused publisher looks whether the relay has sent what was left (see
+# ``OutboxPublisher._resume_in_order``).
+RESUME_POLL = 0.5
 # Past this many events waiting (a broker that does not answer), new ones are left to the relay.
 MAX_PENDING = 10_000
 
@@ -147,11 +150,19 @@ class OutboxPublisher:
         self._sending: set[asyncio.Task[None]] = set()
         self._marks: dict[str, list[uuid.UUID]] = defaultdict(list)
         self._marker: asyncio.Task[None] | None = None
-        self._marking = asyncio.Lock()
+        self._db = asyncio.Lock()  # one statement at a time on the connection
         self._conn: asyncpg.Connection | None = None
         self._failure_logged = 0.0
+        # Paused after a failed publish: the events handed over since, in order (None: not
+        # paused). See ``_resume_in_order``.
+        self._held: list[Pending] | None = None
+        self._resumer: asyncio.Task[None] | None = None
 
     def submit(self, events: list[Pending]) -> None:
+        if self._held is not None:
+            if len(self._held) < MAX_PENDING:
+                self._held += events
+            return
         if len(self._sending) >= MAX_PENDING:
             return  # the broker is not keeping up: these wait for the relay
         for pending in events:
@@ -168,7 +179,7 @@ class OutboxPublisher:
             await asyncio.wait(set(self._sending), timeout=CLOSE_WAIT)
         if self._marker is not None:
             await asyncio.wait({self._marker}, timeout=CLOSE_WAIT)
-        tasks = [*self._sending, *([self._marker] if self._marker else [])]
+        tasks = [*self._sending, *(t for t in (self._marker, self._resumer) if t)]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -182,6 +193,7 @@ class OutboxPublisher:
             await publish(self.exchange, event_type, body, CONFIRM_TIMEOUT)
         except Exception as exc:
             EVENTS_PUBLISH_FAILED.labels(event_type).inc()
+            self._pause(schema)
             now = asyncio.get_running_loop().time()
             if now - self._failure_logged > 1:  # a broker outage must not flood the log
                 self._failure_logged = now
@@ -191,20 +203,64 @@ class OutboxPublisher:
         if self._marker is None:
             self._marker = asyncio.create_task(self._mark_soon())
 
+    def _pause(self, schema: str) -> None:
+        if self._held is None:
+            self._held = []
+            self._resumer = asyncio.create_task(self._resume_in_order(schema))
+
+    async def _resume_in_order(self, schema: str) -> None:
+        """After a failed publish, keep the order of the events: the failed one goes out with
+        the relay (after its grace), so nothing newer may be published before it. Hold what is
+        handed over; once no row committed before the pause is left unpublished (the relay sent
+        them, in order), publish what was held, in order, and publish eagerly again. A held
+        event the relay sent too reaches the consumers twice, and they drop the second."""
+        horizon: int | None = None
+        while True:
+            async with self._db:
+                try:
+                    conn = await self._connection()
+                    if horizon is None:
+                        horizon = await conn.fetchval(
+                            f'SELECT coalesce(max(position), 0) FROM "{schema}".outbox'  # noqa: S608
+                        )
+                    left = await conn.fetchval(
+                        f'SELECT EXISTS (SELECT FROM "{schema}".outbox '  # noqa: S608 (a name)
+                        "WHERE published_at IS NULL AND position <= $1)",
+                        horizon,
+                    )
+                except Exception:
+                    log.warning("the outbox could not be read; trying again", exc_info=True)
+                    self._drop_connection()
+                    left = True
+            if not left:
+                break
+            await asyncio.sleep(RESUME_POLL)
+        held, self._held, self._resumer = self._held or [], None, None
+        self.submit(held)
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(
+                asyncpg_dsn(self.database_url),
+                command_timeout=10,
+                server_settings={"synchronous_commit": "off"},
+            )
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()
+            self._conn = None
+
     async def _mark_soon(self) -> None:
         """Mark what was confirmed in the next MARK_INTERVAL, in one UPDATE per schema."""
         await asyncio.sleep(MARK_INTERVAL)
         marks, self._marks, self._marker = self._marks, defaultdict(list), None
-        async with self._marking:
+        async with self._db:
             try:
-                if self._conn is None or self._conn.is_closed():
-                    self._conn = await asyncpg.connect(
-                        asyncpg_dsn(self.database_url),
-                        command_timeout=10,
-                        server_settings={"synchronous_commit": "off"},
-                    )
+                conn = await self._connection()
                 for schema, ids in marks.items():
-                    await self._conn.execute(
+                    await conn.execute(
                         f'UPDATE "{schema}".outbox SET published_at = now() '  # noqa: S608 (a name)
                         "WHERE id = ANY($1::uuid[]) AND published_at IS NULL",
                         ids,
@@ -212,9 +268,7 @@ class OutboxPublisher:
             except Exception:
                 # Unmarked, they are sent again by the relay: duplicates the consumers drop.
                 log.warning("marking %d published events failed", sum(map(len, marks.values())))
-                if self._conn is not None:
-                    self._conn.terminate()
-                    self._conn = None
+                self._drop_connection()
 
 
 _publisher: OutboxPublisher | None = None
