@@ -7,10 +7,12 @@ import json
 from urllib.parse import unquote
 
 import pytest
+from starlette.requests import Request
 
 from parley_common.testing import free_port, running_app
 from parley_gateway.app import create_app
 from parley_gateway.config import GatewaySettings
+from parley_gateway.upstream import upstream_headers
 
 
 def gateway_settings(**overrides) -> GatewaySettings:
@@ -87,3 +89,27 @@ async def test_readiness_and_metrics_only_on_the_internal_port() -> None:
     assert metrics[0] == 200 and "parley_http_request" in metrics[1]["_text"]
     assert ready[0] in (200, 503) and "checks" in ready[1]
     assert api_on_internal[0] == 404
+
+
+def test_the_gateways_own_calls_do_not_pass_on_nginxs_request_start() -> None:
+    """A service counts its admission wait from X-Request-Start; the boot's calls are new
+    requests, so the time the gateway spent before them must not count as queueing there."""
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/api/v1/boot",
+            "headers": [
+                (b"authorization", b"Bearer t"),
+                (b"x-request-start", b"t=1795920163.267"),
+                (b"connection", b"keep-alive"),
+            ],
+            "client": ("127.0.0.1", 5000),
+            "scheme": "http",
+            "server": ("127.0.0.1", 8000),
+            "query_string": b"",
+        }
+    )
+    headers = upstream_headers(request)
+    assert headers["authorization"] == "Bearer t"
+    assert "x-request-start" not in headers and "connection" not in headers

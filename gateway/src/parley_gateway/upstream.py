@@ -35,6 +35,11 @@ HOP_BY_HOP = frozenset(
         "server",
     }
 )
+# Not on an internal call either: nginx's X-Request-Start dates the caller's request, and a
+# service counts its admission wait from it; the gateway's call is a new request (its own
+# admission guards it). Passed on, the gateway's own time before the call (a cold boot's
+# first reads on a slow machine) counted as queueing, and the service refused it (503).
+NOT_PASSED_ON = HOP_BY_HOP | {"x-request-start"}
 
 
 class UpstreamUnavailable(DomainError):
@@ -88,7 +93,7 @@ async def check_rate_limits(request: Request, settings: GatewaySettings) -> None
 def upstream_headers(request: Request) -> dict[str, str]:
     """The caller's headers for an internal call, with the request id and the client's
     address: X-Forwarded-For as nginx sent it (its last hop is the client), else the peer."""
-    headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
+    headers = {k: v for k, v in request.headers.items() if k not in NOT_PASSED_ON}
     headers["x-request-id"] = request_id_var.get() or ""
     forwarded = request.headers.get("x-forwarded-for")
     peer = request.client.host if request.client else "unknown"
