@@ -153,11 +153,10 @@ async def test_what_the_process_did_not_publish_the_relay_sends_after_the_grace(
         await channel.close()
 
 
-async def test_a_failed_eager_publish_is_left_to_the_relay(
-    engine, broker, settings, received, monkeypatch
-):
-    """The broker refuses the publish (here: the publisher's channel is gone): the request's
-    commit stands, the row stays unmarked, and the relay sends it once the grace is over."""
+async def emit_and_fail(
+    engine, broker, settings, monkeypatch
+) -> tuple[OutboxPublisher, list[Event]]:
+    """An event whose eager publish the broker refused (the publisher's channel is gone)."""
     broken = await broker.channel(publisher_confirms=True)
     broken_exchange = await broker_mod.declare_exchanges(broken, settings.namespace)
     await broken.close()
@@ -165,9 +164,17 @@ async def test_a_failed_eager_publish_is_left_to_the_relay(
     monkeypatch.setattr(publisher_mod, "_publisher", publisher)
     failed = ("parley_events_publish_failed_total", {"type": "auth.account.created"})
     before = REGISTRY.get_sample_value(*failed) or 0
-
     events = await emit(engine)
     await eventually(lambda: (REGISTRY.get_sample_value(*failed) or 0) > before)
+    return publisher, events
+
+
+async def test_a_failed_eager_publish_is_left_to_the_relay(
+    engine, broker, settings, received, monkeypatch
+):
+    """The broker refuses the publish (here: the publisher's channel is gone): the request's
+    commit stands, the row stays unmarked, and the relay sends it once the grace is over."""
+    publisher, events = await emit_and_fail(engine, broker, settings, monkeypatch)
     await publisher.aclose()
     assert await published_at(engine, events) == [None]
     # Had the publisher marked it, the relay would not send it and this would time out.
@@ -194,15 +201,7 @@ async def test_after_a_failed_publish_nothing_newer_overtakes_it(
     """The broker refused A (an outage); it comes back before B and C commit. B and C are held
     until the relay sent A, so every consumer still sees A, B, C in that order."""
     monkeypatch.setattr(publisher_mod, "RESUME_POLL", 0.1)
-    broken = await broker.channel(publisher_confirms=True)
-    broken_exchange = await broker_mod.declare_exchanges(broken, settings.namespace)
-    await broken.close()
-    publisher = OutboxPublisher(broker, broken, broken_exchange, settings.database_url)
-    monkeypatch.setattr(publisher_mod, "_publisher", publisher)
-    failed = ("parley_events_publish_failed_total", {"type": "auth.account.created"})
-    before = REGISTRY.get_sample_value(*failed) or 0
-    first = await emit(engine)
-    await eventually(lambda: (REGISTRY.get_sample_value(*failed) or 0) > before)
+    publisher, first = await emit_and_fail(engine, broker, settings, monkeypatch)
 
     channel = await broker.channel(publisher_confirms=True)
     publisher.exchange = await broker_mod.declare_exchanges(channel, settings.namespace)
