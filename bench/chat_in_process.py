@@ -27,26 +27,18 @@ import orjson
 import uvloop
 
 from bench.common import write_results
+from bench.system import bench_env
 
 VISITORS = 50
 
 
 def _environment() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="parley-inproc-"))
-    run = uuid.uuid4().hex[:8]
-    os.environ.update(
-        {
-            "PARLEY_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/parley_inproc_{run}",
-            "PARLEY_NAMESPACE": f"inproc{run}",
-            "PARLEY_JWT_PRIVATE_KEY_FILE": str(tmp / "jwt_private.pem"),
-            "PARLEY_JWT_PUBLIC_KEY_FILE": str(tmp / "jwt_public.pem"),
-            "PARLEY_STORAGE_DIR": str(tmp / "storage"),
-            "PARLEY_LOG_JSON": "false",
-            "PARLEY_LOG_LEVEL": "WARNING",
-        }
-    )
+    """The benchmarks' throw-away database, namespace and keys (``bench.system.bench_env``)."""
     from parley_common.security import generate_key_pair
 
+    tmp = Path(tempfile.mkdtemp(prefix="parley-inproc-"))
+    os.environ.update(bench_env(tmp))
+    os.environ["PARLEY_LOG_JSON"] = "false"
     generate_key_pair(tmp / "jwt_private.pem", tmp / "jwt_public.pem")
 
 

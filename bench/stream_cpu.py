@@ -26,7 +26,7 @@ import aiohttp
 import orjson
 
 from bench.common import percentiles, write_results
-from bench.stream_env import envelope, rss_kb, stream_deployment
+from bench.stream_env import agent_sockets, envelope, rss_kb, stream_deployment
 
 SOCKETS = 10
 PHASES = (("rate_200", 200, 2000), ("burst", None, 4000))
@@ -59,7 +59,6 @@ def server_pid(name: str) -> int | None:
 
 async def stream_phases(ws: str) -> dict[str, Any]:
     from parley_common.events import broker
-    from parley_common.security import issue_agent_token
 
     async with stream_deployment(ws=ws) as dep:
         ns = dep["settings"].namespace
@@ -80,15 +79,7 @@ async def stream_phases(ws: str) -> dict[str, Any]:
         latencies: list[float] = []
         out: dict[str, Any] = {"ws": ws, "sockets": SOCKETS}
         async with aiohttp.ClientSession() as http:
-            sockets = []
-            for _ in range(SOCKETS):
-                token = issue_agent_token(uuid.uuid4(), account, "agent", uuid.uuid4())
-                sock = await http.ws_connect(
-                    f"ws://127.0.0.1:{dep['port']}/api/v1/stream",
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                assert orjson.loads(await sock.receive_str())["type"] == "hello"
-                sockets.append(sock)
+            sockets = await agent_sockets(http, dep["port"], account, SOCKETS)
 
             async def listen(index: int, sock: aiohttp.ClientWebSocketResponse) -> None:
                 async for msg in sock:
@@ -101,7 +92,10 @@ async def stream_phases(ws: str) -> dict[str, Any]:
             tasks = [asyncio.create_task(listen(i, s)) for i, s in enumerate(sockets)]
 
             async def publish(n: int) -> None:
-                data = {"conversation_id": str(uuid.uuid4()), "visitor_id": str(uuid.uuid4())}
+                data: dict[str, Any] = {
+                    "conversation_id": str(uuid.uuid4()),
+                    "visitor_id": str(uuid.uuid4()),
+                }
                 data |= {"author_type": "visitor", "text": f"hello {n}", "t0": time.perf_counter()}
                 body = envelope("chat.message.created", account, data)
                 await exchange.publish(aio_pika.Message(body), routing_key="chat.message.created")

@@ -99,3 +99,18 @@ def envelope(event_type: str, account_id: uuid.UUID, data: dict[str, Any]) -> by
 
     event = Event(type=event_type, account_id=account_id, data=data)
     return orjson.dumps(event.model_dump(mode="json"))
+
+
+async def agent_sockets(http: Any, port: int, account: uuid.UUID, count: int) -> list[Any]:
+    """``count`` agent stream sockets of ``account``, each past its hello frame."""
+    from parley_common.security import issue_agent_token
+
+    sockets = []
+    for _ in range(count):
+        token = issue_agent_token(uuid.uuid4(), account, "agent", uuid.uuid4())
+        sock = await http.ws_connect(
+            f"ws://127.0.0.1:{port}/api/v1/stream", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert orjson.loads(await sock.receive_str())["type"] == "hello"
+        sockets.append(sock)
+    return sockets

@@ -17,7 +17,7 @@ import aiohttp
 import orjson
 
 from bench.common import percentiles, write_results
-from bench.stream_env import envelope, stream_deployment
+from bench.stream_env import agent_sockets, envelope, stream_deployment
 
 SOCKETS = 10  # agents of one account, all on the one gateway process
 RATES = (100, 500, 1000)  # events per second, open loop
@@ -56,7 +56,6 @@ class Receivers:
 
 async def main() -> None:
     from parley_common.events import broker
-    from parley_common.security import issue_agent_token
 
     async with stream_deployment() as dep:
         settings = dep["settings"]
@@ -70,15 +69,7 @@ async def main() -> None:
         receivers.reset(SOCKETS)
         results: dict[str, Any] = {"sockets": SOCKETS, "ws": dep["ws"], "rates": []}
         async with aiohttp.ClientSession() as http:
-            sockets = []
-            for _ in range(SOCKETS):
-                token = issue_agent_token(uuid.uuid4(), account, "agent", uuid.uuid4())
-                ws = await http.ws_connect(
-                    f"ws://127.0.0.1:{dep['port']}/api/v1/stream",
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                assert orjson.loads(await ws.receive_str())["type"] == "hello"
-                sockets.append(ws)
+            sockets = await agent_sockets(http, dep["port"], account, SOCKETS)
             tasks = [asyncio.create_task(receivers.listen(i, ws)) for i, ws in enumerate(sockets)]
 
             async def publish(n: int) -> None:
