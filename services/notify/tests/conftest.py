@@ -47,6 +47,8 @@ async def apns() -> AsyncIterator[APNsDouble]:
             "PARLEY_VISITOR_BURST_SECONDS": "1.5",
             "PARLEY_MISSED_CHAT_AFTER_SECONDS": "2",
             "PARLEY_SWEEP_INTERVAL_SECONDS": "0.2",
+            # No safety poll within a test: only the wakes (NOTIFY, due times) act in time.
+            "PARLEY_WAKE_SAFETY_SECONDS": "3600",
         }
     )
     get_notify_settings.cache_clear()

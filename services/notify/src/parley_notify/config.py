@@ -38,7 +38,12 @@ class NotifySettings(Settings):
     visitor_burst_seconds: float = 10.0
     # A visitor message with no agent reply after this long is a missed chat (e-mail).
     missed_chat_after_seconds: int = 300
+    # The shortest pause of the sweeps (bursts, missed chats, mail retries), and their poll
+    # while the worker's LISTEN connection is down.
     sweep_interval_seconds: float = 1.0
+    # The longest a job sleeps with nothing due: inserts wake the jobs (NOTIFY), so this only
+    # bounds what a lost notification could delay.
+    wake_safety_seconds: float = 60.0
 
     # Outgoing webhooks. Private, loopback and link-local targets only when allowed (tests,
     # on-premise): PARLEY_WEBHOOKS_ALLOW_PRIVATE=true.
@@ -46,6 +51,7 @@ class NotifySettings(Settings):
     webhook_timeout_seconds: float = 10.0
     webhook_max_connections: int = 50
     webhook_batch_size: int = 50
+    # The sender's shortest pause (all connections busy, a due delivery it cannot claim).
     webhook_poll_seconds: float = 0.5
     # A failed delivery is tried again after base * 2**(n-1) seconds (capped) until the window
     # since its first attempt ends; then the webhook is disabled and the admins e-mailed.

@@ -15,29 +15,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import aio_pika
-import asyncpg
 import orjson
 from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from parley_common.events import broker
-from parley_common.events.outbox import asyncpg_dsn
 from parley_common.metrics import PUSH_OUTCOMES
 from parley_common.worker import WorkerContext
 from parley_notify import repository
 from parley_notify.apns import Answer, APNsClient, Notification
 from parley_notify.config import NotifySettings, get_notify_settings
 from parley_notify.models import Delivery, Push
+from parley_notify.wakes import wakes
 
 log = logging.getLogger("parley.notify.delivery")
 
-PUSH_CHANNEL = "parley_notify_push"
+STUCK_SECONDS = 5  # a push ``sending`` this long was left by a worker that died mid-send
 RETRY_PURPOSE = "push-retry"
 TOKEN_REJECTED = ("BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered")
 Outcome = Literal["sent", "token_gone", "retry", "failed"]
@@ -90,34 +90,21 @@ class PushSender:
         self.apns = apns_client(ctx)
         self.namespace = ctx.settings.namespace
         self.retry_queue = broker.queue_name(self.namespace, "notify", RETRY_PURPOSE)
-        self._wake = asyncio.Event()
+        self.wake = wakes(ctx).pushes
 
     # --- pending pushes ---------------------------------------------------------------------
     async def run_pending(self) -> None:
-        listener = await self._listen()
-        try:
-            while True:
-                # Cleared before claiming: a NOTIFY that lands while we send is not lost.
-                self._wake.clear()
-                sent = await self.send_pending()
-                if sent >= self.settings.push_batch_size:
-                    continue
-                try:
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
-                except TimeoutError:
-                    await self._requeue_stuck()
-        finally:
-            if listener is not None:
-                await listener.close()
-
-    async def _listen(self) -> asyncpg.Connection | None:
-        try:
-            conn = await asyncpg.connect(asyncpg_dsn(self.ctx.settings.database_url))
-            await conn.add_listener(PUSH_CHANNEL, lambda *_: self._wake.set())
-            return conn
-        except Exception:
-            log.warning("push LISTEN unavailable; polling every second")
-            return None
+        """Send pending pushes as they are committed (the insert's NOTIFY wakes this), and
+        hand out stuck ones again every STUCK_SECONDS."""
+        requeued = time.monotonic()
+        while True:
+            sent = await self.send_pending()
+            if sent >= self.settings.push_batch_size:
+                continue
+            await self.wake.sleep(requeued + STUCK_SECONDS - time.monotonic())
+            if time.monotonic() - requeued >= STUCK_SECONDS:
+                await self._requeue_stuck()
+                requeued = time.monotonic()
 
     async def send_pending(self) -> int:
         """Claim and deliver one batch of pending pushes; returns how many were claimed."""
@@ -149,7 +136,7 @@ class PushSender:
                 update(Push)
                 .where(
                     Push.status == "sending",
-                    Push.updated_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 5),
+                    Push.updated_at < func.now() - func.make_interval(0, 0, 0, 0, 0, STUCK_SECONDS),
                 )
                 .values(status="pending")
             )

@@ -6,13 +6,12 @@ event or a second sweep sends nothing twice) and sent over SMTP by a worker job.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,10 +22,12 @@ from parley_notify import projections, repository, rules
 from parley_notify.config import get_notify_settings
 from parley_notify.models import Conversation, MailNotification
 from parley_notify.repository import AgentRow
+from parley_notify.wakes import wakes
 
 log = logging.getLogger("parley.notify.mail")
 
 MAX_MAIL_ATTEMPTS = 5
+MAIL_BATCH = 50
 
 
 async def _queue(
@@ -169,8 +170,24 @@ async def queue_missed_chats(session: AsyncSession) -> int:
     return len(missed)
 
 
+async def seconds_until_missed(session: AsyncSession) -> float:
+    """Seconds until the next conversation becomes a missed chat: its visitor's wait reaches
+    the missed-chat time. A visitor who starts waiting later is due no sooner than that time
+    from now, so nothing but this decides when to look again."""
+    after = get_notify_settings().missed_chat_after_seconds
+    oldest = await session.scalar(
+        select(func.min(Conversation.awaiting_reply_since)).where(
+            Conversation.status == "open", Conversation.missed_mail_sent_at.is_(None)
+        )
+    )
+    if oldest is None:
+        return after
+    return min(after, (oldest + timedelta(seconds=after) - datetime.now(UTC)).total_seconds())
+
+
 async def send_pending_mail(ctx: WorkerContext) -> int:
-    """Send a batch of queued mails; a failed send is retried on the next round."""
+    """Send a batch of queued mails; a failed send is retried on the next round. Returns how
+    many are left to send (failed ones to retry, or a full batch: more may wait)."""
     assert ctx.session_factory is not None
     settings = get_notify_settings()
     async with ctx.session_factory() as session, session.begin():
@@ -179,7 +196,7 @@ async def send_pending_mail(ctx: WorkerContext) -> int:
                 select(MailNotification)
                 .where(MailNotification.status == "pending")
                 .order_by(MailNotification.created_at)
-                .limit(50)
+                .limit(MAIL_BATCH)
                 .with_for_update(skip_locked=True)
             )
         )
@@ -200,15 +217,20 @@ async def send_pending_mail(ctx: WorkerContext) -> int:
                     row.status = "failed"
                 continue
             row.status, row.sent_at = "sent", datetime.now(UTC)
-    return len(batch)
+    left = sum(1 for row in batch if row.status == "pending")
+    return left or (len(batch) if len(batch) == MAIL_BATCH else 0)
 
 
 async def mail_notifications(ctx: WorkerContext) -> None:
-    """Background job: find missed chats and send queued mails."""
+    """Background job: find missed chats and send queued mails; then sleep until the next
+    chat would be missed, a mail is queued (NOTIFY), or a failed send is due again."""
     assert ctx.session_factory is not None
     interval = get_notify_settings().sweep_interval_seconds
+    wake = wakes(ctx).mail
     while True:
         async with ctx.session_factory() as session, session.begin():
             await queue_missed_chats(session)
-        await send_pending_mail(ctx)
-        await asyncio.sleep(interval)
+            due_in = await seconds_until_missed(session)
+        if await send_pending_mail(ctx):
+            due_in = interval
+        await wake.sleep(due_in, floor=interval)

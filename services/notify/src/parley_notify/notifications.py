@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,6 +204,16 @@ async def _send_burst_summary(session: AsyncSession, burst: VisitorBurst) -> Non
         alert=alert,
         recipients=rules.new_visitor(agents),
     )
+
+
+async def seconds_until_burst_closes(session: AsyncSession) -> float:
+    """Seconds until the oldest burst window ends (a window opened later ends no sooner than
+    the burst time from now)."""
+    window = get_notify_settings().visitor_burst_seconds
+    oldest = await session.scalar(select(func.min(VisitorBurst.opened_at)))
+    if oldest is None:
+        return window
+    return (oldest + timedelta(seconds=window) - datetime.now(UTC)).total_seconds()
 
 
 async def close_visitor_bursts(session: AsyncSession) -> int:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley_common import sealed
@@ -31,6 +31,7 @@ from parley_common.worker import WorkerContext
 from parley_notify import mail, repository
 from parley_notify.config import NotifySettings, get_notify_settings
 from parley_notify.models import Agent, Webhook, WebhookAttempt, WebhookDelivery
+from parley_notify.wakes import wakes
 from parley_notify.webhooks import address_allowed
 
 log = logging.getLogger("parley.notify.webhooks")
@@ -113,6 +114,17 @@ async def claim(session: AsyncSession, limit: int) -> list[Due]:
         )
         for d, u, s in rows
     ]  # fmt: skip
+
+
+async def seconds_until_due(session: AsyncSession) -> float | None:
+    """Seconds until the next pending delivery of an enabled webhook falls due (negative: due
+    already; None: there is none)."""
+    due = await session.scalar(
+        select(func.min(WebhookDelivery.next_attempt_at))
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(WebhookDelivery.status == "pending", Webhook.enabled.is_(True))
+    )
+    return None if due is None else (due - datetime.now(UTC)).total_seconds()
 
 
 async def send(http: aiohttp.ClientSession, due: Due) -> Outcome:
@@ -205,10 +217,13 @@ async def _give_up(session: AsyncSession, due: Due) -> None:
 
 async def send_webhooks(ctx: WorkerContext) -> None:
     """Background job: claim due deliveries while connections are free and send each in its
-    own task (one slow receiver holds one connection, not the others), forever."""
+    own task (one slow receiver holds one connection, not the others), forever. With nothing
+    to claim it sleeps until the next delivery falls due, a new one is inserted (NOTIFY) or a
+    send ends (a retry recorded, a connection free)."""
     assert ctx.session_factory is not None
     sealed.check()  # the secrets sign deliveries: refuse to start without their key
     settings = get_notify_settings()
+    wake = wakes(ctx).webhooks
     connector = aiohttp.TCPConnector(
         limit=settings.webhook_max_connections, resolver=PublicOnlyResolver()
     )
@@ -219,15 +234,18 @@ async def send_webhooks(ctx: WorkerContext) -> None:
             while True:
                 free = settings.webhook_max_connections - len(in_flight)
                 batch: list[Due] = []
+                due_in: float | None = settings.webhook_poll_seconds  # all connections busy
                 if free > 0:
                     async with ctx.session_factory() as session, session.begin():
                         batch = await claim(session, min(free, settings.webhook_batch_size))
+                        if not batch:
+                            due_in = await seconds_until_due(session)
                 for due in batch:
                     task = asyncio.create_task(_deliver(ctx, settings, http, due))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
                 if not batch:
-                    await asyncio.sleep(settings.webhook_poll_seconds)
+                    await wake.sleep(due_in, floor=settings.webhook_poll_seconds)
         finally:
             for task in in_flight:
                 task.cancel()
@@ -244,3 +262,4 @@ async def _deliver(
     except Exception:
         # Not recorded: the lease ends and the delivery is sent again (same delivery id).
         log.exception("recording webhook delivery %s failed", due.delivery_id)
+    wakes(ctx).webhooks.set()  # its retry time is the next due, or a connection is free

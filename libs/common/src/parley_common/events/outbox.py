@@ -48,7 +48,7 @@ from parley_common.metrics import EVENTS_PUBLISH_FAILED, OUTBOX_LAG
 log = logging.getLogger("parley.outbox")
 
 BATCH_SIZE = 500
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # the shortest pause between polls, and after a failed batch
 # The relay leaves a row this long to the process that wrote it (its publish and its batched
 # mark take well under a second, a publish waits at most CONFIRM_TIMEOUT): sooner, it would
 # send most events a second time; later, an event whose eager publish failed (the broker
@@ -210,7 +210,9 @@ class OutboxRelay:
     ``GRACE`` (an eager publish that failed, a process gone between commit and publish, a
     writer without a publisher), batch by batch, with publisher confirms.
 
-    It polls every ``POLL_SECONDS`` on its own asyncpg connection, three round trips per
+    It polls every ``grace / 2`` (``POLL_SECONDS`` at least) on its own asyncpg connection: a
+    row is at most half its grace late, and a relay at rest costs a query every 3 s, not
+    every second, three round trips per
     batch, prepared once: BEGIN and the claim (``FOR UPDATE SKIP LOCKED``, so several relays
     share the work), then, once RabbitMQ confirmed the batch, the mark and COMMIT in one
     simple query. A poll that finds nothing costs one claim on the partial index of unsent rows.
@@ -229,6 +231,7 @@ class OutboxRelay:
         self.exchange = exchange
         self.database_url = database_url
         self.grace = grace
+        self.poll_seconds = max(POLL_SECONDS, grace.total_seconds() / 2)
         self._last_cleanup = datetime.now(UTC)
         table = f'"{outbox.schema}".outbox'
         self._claim = (
@@ -258,7 +261,7 @@ class OutboxRelay:
                     continue
                 if published >= BATCH_SIZE:
                     continue
-                await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(self.poll_seconds)
                 await self._cleanup()
         finally:
             _discard(conn)
