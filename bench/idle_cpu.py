@@ -87,7 +87,13 @@ async def main(duration: float, base: str | None, out: str) -> None:
 
 def cli() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=20.0,
+        help="seconds measured; under ~45: the warm-up's visitors go inactive a minute after "
+        "it, and their `left` events (visitors-worker, bots-worker) are work, not rest",
+    )
     parser.add_argument("--base", help="another checkout (with .venv) to run first: A/B")
     parser.add_argument("--out", default="idle_cpu", help="results name: bench/results/<out>.json")
     args = parser.parse_args()

@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import aio_pika
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from parley_bots import jobs
 from parley_bots.app import app
+from parley_bots.config import get_bots_settings
+from parley_bots.engine import fire_due_runs
 from parley_bots.events import outbox
 from parley_common.db import create_session_factory
 from parley_common.events import broker as broker_mod
@@ -141,3 +144,51 @@ async def test_worker_consumes_events_and_fires_delayed_triggers(
     assert texts == {now_msg["id"]: AUTO_MESSAGE["message"], later["id"]: "Still there?"}
     async with factory() as session:
         assert len(await bot_messages(session, visitor)) == 2
+
+
+async def test_the_sweeper_sleeps_until_a_run_is_scheduled_or_due(
+    service_client, worker, broker, settings, agent, engine, monkeypatch
+):
+    """At rest the sweeper does not poll: a scheduled run (NOTIFY at commit) wakes it, it
+    sleeps until the run is due and fires it. With the old fixed poll every sweep interval
+    (here 0.05 s) the 1 s delay alone took some twenty rounds."""
+    bots_settings = get_bots_settings()
+    monkeypatch.setattr(bots_settings, "bots_sweep_interval_seconds", 0.05)
+    monkeypatch.setattr(bots_settings, "wake_safety_seconds", 3600.0)
+    rounds = 0
+
+    async def counted(*args, **kwargs):
+        nonlocal rounds
+        rounds += 1
+        return await fire_due_runs(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "fire_due_runs", counted)
+    async with service_client(app) as client:
+        later = await client.post(
+            AM, headers=agent.headers, json={**AUTO_MESSAGE, "delay_seconds": 1}
+        )
+        assert later.status_code == 201
+    visitor = uuid.uuid4()
+    factory = create_session_factory(engine)
+
+    async def listening():
+        async with engine.connect() as conn:
+            return await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    f"AND query LIKE 'LISTEN%{jobs.RUNS_CHANNEL}%'"
+                )
+            )
+
+    async def fired():
+        async with factory() as session:
+            return await bot_messages(session, visitor)
+
+    async with worker("bots"):
+        await eventually(listening, timeout=15)
+        before = rounds
+        await publish(broker, settings, arrived(agent.account_id, visitor))
+        await eventually(fired, timeout=15)
+    # The round the listener asks for once it listens, the one the new run's NOTIFY asks for,
+    # the one at its due time (and one to spare).
+    assert rounds - before <= 4, rounds - before

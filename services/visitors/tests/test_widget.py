@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import jwt
+import pytest
 
 from parley_common.security import (
     ALGORITHM,
@@ -19,7 +20,8 @@ from parley_common.security import (
 from parley_visitors.app import app as visitors_app
 from parley_visitors.client_info import CountryLookup
 from parley_visitors.config import get_visitors_settings
-from parley_visitors.sweeper import sweep_once
+from parley_visitors.presence import Presence
+from parley_visitors.sweeper import next_sweep_in, sweep_once
 
 from .conftest import IPHONE_UA
 
@@ -389,3 +391,25 @@ async def test_country_from_configured_csv(client, site, open_widget, tmp_path: 
         await client.get(f"/api/v1/visitors/{session['visitor_id']}", headers=site.agent.headers)
     ).json()
     assert profile["country"] == "CZ"
+
+
+async def test_the_sweeper_sleeps_until_the_longest_silent_visitor_goes_inactive(client):
+    """Not a fixed 5 s poll: with nobody here the sweeper sleeps the inactivity time (whoever
+    arrives meanwhile goes inactive no sooner), else until the oldest silence ends, never
+    less than the sweep interval."""
+    presence = Presence(visitors_app.state.redis, f"test{uuid.uuid4().hex[:8]}")
+    now = time.time()
+
+    async def pause() -> float:
+        return await next_sweep_in(presence, now=now, inactive_after=60, interval=5)
+
+    try:
+        assert await pause() == 60
+        account = uuid.uuid4()
+        await presence.touch(account, uuid.uuid4(), now - 20, {})
+        assert await pause() == pytest.approx(40)
+        await presence.touch(account, uuid.uuid4(), now - 58, {})
+        assert await pause() == 5
+    finally:
+        await presence.pop_expired(now)  # takes every key of theirs
+    assert await pause() == 60

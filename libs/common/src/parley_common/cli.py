@@ -154,6 +154,8 @@ def serve(
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from parley_common.server import Server
+
     if with_worker and workers > 1:
         raise typer.BadParameter(
             "one worker per service: not with --with-worker", param_hint="--workers"
@@ -201,7 +203,7 @@ def serve(
     if workers > 1:
         Multiprocess(config, sockets=sockets).run()
         return
-    server = uvicorn.Server(config)
+    server = Server(config)
     server.run(sockets=sockets)
     if not server.started:
         raise typer.Exit(3)  # the lifespan failed: exit non-zero like uvicorn.run

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Prefix for every Redis key and RabbitMQ name, so test runs never collide with a live system.
     namespace: str = "parley"
+    # The longest a worker job woken by inserts (parley_common.wake) sleeps with nothing due:
+    # inserts wake it (NOTIFY), so this only bounds what a lost notification could delay.
+    wake_safety_seconds: float = 60.0
 
     jwt_private_key_file: Path = LOCAL_DIR / "keys" / "jwt_private.pem"
     jwt_public_key_file: Path = LOCAL_DIR / "keys" / "jwt_public.pem"

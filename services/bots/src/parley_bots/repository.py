@@ -225,6 +225,14 @@ async def claim_due_runs(session: AsyncSession, *, now: datetime, limit: int) ->
     return list(rows)
 
 
+async def next_run_due(session: AsyncSession) -> datetime | None:
+    """When the earliest scheduled run falls due (None: nothing scheduled)."""
+    due: datetime | None = await session.scalar(
+        select(func.min(BotRun.due_at)).where(BotRun.status == SCHEDULED)
+    )
+    return due
+
+
 async def running_chatbot_runs(
     session: AsyncSession, *, account_id: uuid.UUID, visitor_id: uuid.UUID
 ) -> list[tuple[BotRun, Bot]]:

@@ -41,9 +41,6 @@ class NotifySettings(Settings):
     # The shortest pause of the sweeps (bursts, missed chats, mail retries), and their poll
     # while the worker's LISTEN connection is down.
     sweep_interval_seconds: float = 1.0
-    # The longest a job sleeps with nothing due: inserts wake the jobs (NOTIFY), so this only
-    # bounds what a lost notification could delay.
-    wake_safety_seconds: float = 60.0
 
     # Outgoing webhooks. Private, loopback and link-local targets only when allowed (tests,
     # on-premise): PARLEY_WEBHOOKS_ALLOW_PRIVATE=true.

@@ -326,6 +326,11 @@ class Presence:
         ]
         return entries[:limit], len(entries) > limit
 
+    async def oldest_activity(self) -> float | None:
+        """The last activity (epoch s) of the visitor silent longest; None when nobody is here."""
+        oldest = await self.redis.zrange(f"{self.prefix}:presence", 0, 0, withscores=True)
+        return float(oldest[0][1]) if oldest else None
+
     async def pop_expired(self, cutoff: float, batch: int = 500) -> list[Expired]:
         raw = await self._sweep(
             keys=[f"{self.prefix}:presence"],

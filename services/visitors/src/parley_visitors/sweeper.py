@@ -50,17 +50,35 @@ async def sweep_once(
         total += len(expired)
 
 
+async def next_sweep_in(
+    presence: Presence, *, now: float, inactive_after: float, interval: float
+) -> float:
+    """Seconds until the visitor silent longest goes inactive (``inactive_after`` with nobody
+    here), and not less than ``interval``. Nothing needs to wake the sweeper sooner: activity
+    only moves a visitor's time later, and one arriving now goes inactive ``inactive_after``
+    from now, no sooner than this pause ends. A visitor still leaves at most ``interval`` late.
+    """
+    oldest = await presence.oldest_activity()
+    due_in = inactive_after if oldest is None else oldest + inactive_after - now
+    return max(interval, min(due_in, inactive_after))
+
+
 async def presence_sweeper(ctx: WorkerContext) -> None:
     settings = get_visitors_settings()
     presence = Presence(ctx.redis, settings.namespace)
     assert ctx.session_factory is not None
+    inactive_after = settings.visitors_inactive_after_seconds
     while True:
         swept = await sweep_once(
-            presence,
-            ctx.session_factory,
-            now=time.time(),
-            inactive_after=settings.visitors_inactive_after_seconds,
+            presence, ctx.session_factory, now=time.time(), inactive_after=inactive_after
         )
         if swept:
             log.info("%d visitors went inactive", swept)
-        await asyncio.sleep(settings.visitors_sweep_interval_seconds)
+        await asyncio.sleep(
+            await next_sweep_in(
+                presence,
+                now=time.time(),
+                inactive_after=inactive_after,
+                interval=settings.visitors_sweep_interval_seconds,
+            )
+        )
