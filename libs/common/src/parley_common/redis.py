@@ -84,7 +84,9 @@ class DedicatedConnection:
         conn = self.connection
         try:
             async with asyncio.timeout(self.timeout):
-                await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+                # After the pool's health-check interval idle, a PING (reconnecting if the
+                # server dropped the connection) goes first, as for a pooled connection.
+                await conn.send_packed_command(conn.pack_commands(commands))
                 replies: list[Any] = []
                 for _ in commands:
                     try:
