@@ -73,9 +73,10 @@ CONVERSATION_TTL = 30 * 24 * 3600
 ERASED_TTL = 7 * 24 * 3600
 ERASURE_REQUESTED = "visitors.erasure.requested"
 REQUIRED = frozenset({"id", "type", "account_id"})
-# How long an ack may wait to be sent with later ones. An ack frame per event was a tenth of the
-# sequencer's CPU at 100 events/s and as much of RabbitMQ's again (bench/README.md, issue 12);
-# an ack sent late only means a crash redelivers those events, and their scripts drop them.
+# How long an ack may wait to be sent with later ones. An ack frame per batch (one event at
+# 100/s) cost the sequencer 0.1-0.2 ms per event and RabbitMQ up to a third of its share
+# (bench/README.md, issue 12); an ack sent late only means a crash redelivers those events,
+# and their scripts drop them as seen.
 ACK_SECONDS = 0.05
 
 
