@@ -1,6 +1,6 @@
 """Stream path CPU per event: the sequencer and one gateway process, per websocket implementation.
 
-Publishes `chat.message.created` events to RabbitMQ (confirms) at a fixed rate and as a burst,
+Publishes `chat.message.created` events to RabbitMQ (confirms) at fixed rates and as a burst,
 with SOCKETS agent sockets of one account on the gateway, waits until every socket has every
 frame, and reads each process's CPU (/proc, user + system) over the phase. RabbitMQ and Redis
 are shared servers: their figures include whatever else ran meanwhile. Then RabbitMQ alone:
@@ -29,7 +29,7 @@ from bench.common import percentiles, write_results
 from bench.stream_env import agent_sockets, envelope, rss_kb, stream_deployment
 
 SOCKETS = 10
-PHASES = (("rate_200", 200, 2000), ("burst", None, 4000))
+PHASES = (("rate_100", 100, 1500), ("rate_200", 200, 2000), ("burst", None, 4000))
 QUEUE_MESSAGES = 4000
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
 

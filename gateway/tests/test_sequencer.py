@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
+from typing import Any
 
 import aio_pika
 import orjson
@@ -15,7 +18,66 @@ from parley_common.events import broker as broker_mod
 from parley_common.events.envelope import Event
 from parley_common.testing import close_connections, eventually
 from parley_gateway.stream.config import Keys, get_stream_settings
-from parley_gateway.stream.sequencer import SEQUENCE, Sequencer, parse, run_sequencer
+from parley_gateway.stream.sequencer import (
+    SEQUENCE,
+    Sequencer,
+    _process_with_retry,
+    parse,
+    run_sequencer,
+)
+
+
+async def _got(channel, name: str, account: uuid.UUID, count: int) -> list[Any]:
+    """Publish ``count`` events of ``account`` to the queue ``name`` and get them, unacked."""
+    events = [
+        Event(type="chat.message.created", account_id=account, data={"n": n}) for n in range(count)
+    ]
+    for event in events:
+        await channel.default_exchange.publish(
+            aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)), name
+        )
+    underlay = await channel.get_underlay_channel()
+    messages = []
+
+    async def all_arrived() -> bool:
+        message = await underlay.basic_get(name, no_ack=False)
+        if isinstance(message.delivery, spec.Basic.GetOk):
+            messages.append(message)
+        return len(messages) == count
+
+    await eventually(all_arrived)
+    return messages
+
+
+async def _sequenced(redis, namespace: str, account: uuid.UUID) -> list[tuple[int, str]]:
+    log = await redis.xrange(Keys(namespace).log(str(account)))
+    return [(f["seq"], f["id"]) for f in (orjson.loads(fields[b"f"]) for _, fields in log)]
+
+
+def _ids(messages: list[Any]) -> list[tuple[int, str]]:
+    return [(n, orjson.loads(m.body)["id"]) for n, m in enumerate(messages, 1)]
+
+
+@contextlib.asynccontextmanager
+async def _private_queue(broker, settings, purpose: str) -> AsyncIterator[tuple[Any, str]]:
+    channel = await broker.channel()
+    name = f"{settings.namespace}.gateway.{purpose}-{uuid.uuid4().hex[:6]}"
+    await broker_mod.declare_queue(channel, settings.namespace, name, [])
+    try:
+        yield channel, name
+    finally:
+        channel = await broker.channel()
+        await channel.queue_delete(name)
+        await channel.close()
+
+
+async def _nothing_left(broker, name: str) -> bool:
+    """Everything got was acked: closing the channel that got it redelivered nothing."""
+    channel = await broker.channel()
+    try:
+        return await (await channel.get_queue(name)).get(fail=False) is None
+    finally:
+        await channel.close()
 
 
 async def test_a_script_redis_does_not_know_is_loaded_and_the_batch_sequenced_once(
@@ -23,43 +85,74 @@ async def test_a_script_redis_does_not_know_is_loaded_and_the_batch_sequenced_on
 ):
     """Redis restarted (or flushed its scripts) between two batches: the sequencer's EVALSHA
     finds no script; it loads it and sequences the batch, each event once, and acks it."""
-    channel = await broker.channel()
-    name = f"{settings.namespace}.gateway.noscript-{uuid.uuid4().hex[:6]}"
-    await broker_mod.declare_queue(channel, settings.namespace, name, [])
     account = uuid.uuid4()
-    events = [Event(type="chat.message.created", account_id=account, data={"n": n}) for n in (1, 2)]
-    for event in events:
-        await channel.default_exchange.publish(
-            aio_pika.Message(event.model_dump_json().encode(), message_id=str(event.id)), name
-        )
-    messages = []
-
-    underlay = await channel.get_underlay_channel()
-
-    async def both_arrived() -> bool:
-        message = await underlay.basic_get(name, no_ack=False)
-        if isinstance(message.delivery, spec.Basic.GetOk):
-            messages.append(message)
-        return len(messages) == 2
-
-    sequencer = Sequencer(redis, settings.namespace, get_stream_settings())
-    # A script text Redis has never seen stands for one it lost.
-    sequencer.script = redis.register_script(f"{SEQUENCE}\n-- {uuid.uuid4()}")
-    try:
-        await eventually(both_arrived)
+    async with _private_queue(broker, settings, "noscript") as (channel, name):
+        messages = await _got(channel, name, account, 2)
+        sequencer = Sequencer(redis, settings.namespace, get_stream_settings())
+        # A script text Redis has never seen stands for one it lost.
+        sequencer.script = redis.register_script(f"{SEQUENCE}\n-- {uuid.uuid4()}")
         await sequencer.process(await parse(messages))
-        log = await redis.xrange(Keys(settings.namespace).log(str(account)))
-        frames = [orjson.loads(fields[b"f"]) for _, fields in log]
-        assert [(f["seq"], f["id"]) for f in frames] == [
-            (n, str(e.id)) for n, e in enumerate(events, 1)
-        ]
-        # Acked: nothing comes back when the channel closes.
+        await sequencer.aclose()
+        assert await _sequenced(redis, settings.namespace, account) == _ids(messages)
         await channel.close()
-        channel = await broker.channel()
-        assert await (await channel.get_queue(name)).get(fail=False) is None
-    finally:
-        await channel.queue_delete(name)
+        assert await _nothing_left(broker, name)
+
+
+async def test_acks_of_several_batches_go_in_one_frame_when_they_fall_due(redis, broker, settings):
+    """Sequenced batches are not acked one by one: their acks wait until ACK_SECONDS after the
+    first (the timer wakes the run loop), then one frame acks them all, and nothing of them is
+    redelivered."""
+    account = uuid.uuid4()
+    async with _private_queue(broker, settings, "acks") as (channel, name):
+        messages = await _got(channel, name, account, 3)
+        underlay = await channel.get_underlay_channel()
+        sent: list[tuple[int, bool]] = []
+        real_ack = underlay.basic_ack
+
+        async def recorded_ack(delivery_tag: int, multiple: bool = False) -> None:
+            sent.append((delivery_tag, multiple))
+            await real_ack(delivery_tag, multiple=multiple)
+
+        underlay.basic_ack = recorded_ack  # type: ignore[method-assign]
+        due = asyncio.Event()
+        sequencer = Sequencer(redis, settings.namespace, get_stream_settings(), due.set)
+        try:
+            for message in messages:
+                await sequencer.process(await parse([message]))
+            assert sent == []
+            await asyncio.wait_for(due.wait(), 10)
+            assert sequencer.acks.due()
+            await sequencer.acks.flush()
+            assert sent == [(messages[-1].delivery_tag, True)]
+        finally:
+            await sequencer.aclose()
+        assert await _sequenced(redis, settings.namespace, account) == _ids(messages)
         await channel.close()
+        assert await _nothing_left(broker, name)
+
+
+async def test_a_dropped_redis_connection_is_reopened_and_the_batch_sequenced_once(
+    redis, broker, settings
+):
+    """The sequencer's own Redis connection is killed between two batches: the next batch
+    fails, is retried on a new connection and sequenced, each event once and in order."""
+    account = uuid.uuid4()
+    async with _private_queue(broker, settings, "redis-drop") as (channel, name):
+        messages = await _got(channel, name, account, 2)
+        sequencer = Sequencer(redis, settings.namespace, get_stream_settings())
+        try:
+            await _process_with_retry(sequencer, await parse(messages[:1]))
+            own = f"{settings.namespace}-sequencer"
+            clients = (await redis.execute_command("CLIENT", "LIST")).decode().splitlines()
+            ids = [c.split()[0].split("=")[1] for c in clients if f" name={own} " in c]
+            assert len(ids) == 1
+            await redis.execute_command("CLIENT", "KILL", "ID", ids[0])
+            await _process_with_retry(sequencer, await parse(messages[1:]))
+        finally:
+            await sequencer.aclose()
+        assert await _sequenced(redis, settings.namespace, account) == _ids(messages)
+        await channel.close()
+        assert await _nothing_left(broker, name)
 
 
 async def test_the_sequencer_consumes_again_after_the_broker_dropped_its_connection(

@@ -4,7 +4,8 @@ One competing consumer per deployment (``parley worker gateway``) reads the gate
 queue. For each event one Lua script, atomically: drops a redelivered event id, takes the
 account's next ``seq``, appends the frame to the account's capped replay log and publishes
 it on the account channel. Messages are taken in batches and their scripts pipelined in one
-round trip; a message is acked only after Redis accepted its script.
+round trip on a Redis connection of the sequencer's own; a message is acked only after Redis
+accepted its script, and acks are gathered (``Acks``) into one frame per ``ACK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiormq.abc import DeliveredMessage
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError
 
 from parley_common import telemetry
 from parley_common.events import broker
+from parley_common.redis import DedicatedConnection
 from parley_common.revocation import Revocations
 from parley_common.stream_frames import EventBody
 from parley_gateway.stream.audience import (
@@ -69,6 +73,11 @@ CONVERSATION_TTL = 30 * 24 * 3600
 ERASED_TTL = 7 * 24 * 3600
 ERASURE_REQUESTED = "visitors.erasure.requested"
 REQUIRED = frozenset({"id", "type", "account_id"})
+# How long an ack may wait to be sent with later ones. An ack frame per batch (one event at
+# 100/s) cost the sequencer 0.1-0.2 ms per event and RabbitMQ up to a third of its share
+# (bench/README.md, issue 12); an ack sent late only means a crash redelivers those events,
+# and their scripts drop them as seen.
+ACK_SECONDS = 0.05
 
 
 def new_epoch() -> str:
@@ -88,17 +97,93 @@ def allowed_domains(event_type: str, data: dict[str, Any]) -> list[str] | None:
     return [str(d).lower() for d in domains] if isinstance(domains, list) else None
 
 
+class Commands(list[tuple[Any, ...]]):
+    """One batch's Redis commands in order: what ``stage`` (and ``Revocations``) queue."""
+
+    def execute_command(self, *args: Any) -> None:
+        self.append(args)
+
+    def set(self, name: str, value: Any, ex: int | None = None) -> None:
+        self.append(("SET", name, value) if ex is None else ("SET", name, value, "EX", ex))
+
+    def publish(self, channel: str, message: Any) -> None:
+        self.append(("PUBLISH", channel, message))
+
+
+class Acks:
+    """Acks for the messages Redis accepted, gathered into one ``multiple`` ack frame.
+
+    Delivery tags rise on a channel, so acking the newest one acks every message before it that
+    is still unacked (a nacked or rejected one no longer is). Due ``ACK_SECONDS`` after the
+    first waiting one (a timer calls ``wake``) or when ``limit`` wait; the one task that sends
+    them (the run loop) also flushes before a nack and on shutdown, so acks keep their order.
+    """
+
+    def __init__(self, limit: int, wake: Callable[[], None]) -> None:
+        self.limit = limit
+        self.wake = wake
+        self.last: DeliveredMessage | None = None
+        self.waiting = 0
+        self.ripe = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, message: DeliveredMessage) -> None:
+        if self.last is not None and message.channel is not self.last.channel:
+            self._clear()  # its channel closed: the broker redelivers those
+        if self.last is None:
+            self.timer = asyncio.get_running_loop().call_later(ACK_SECONDS, self._ripen)
+        self.last = message
+        self.waiting += 1
+
+    def _ripen(self) -> None:
+        self.ripe = True
+        self.wake()
+
+    def due(self) -> bool:
+        return self.last is not None and (self.ripe or self.waiting >= self.limit)
+
+    def _clear(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer, self.last, self.waiting, self.ripe = None, None, 0, False
+
+    async def flush(self) -> None:
+        last = self.last
+        self._clear()
+        if last is None:
+            return
+        try:
+            await last.channel.basic_ack(tag(last), multiple=True)
+        except (AMQPError, ChannelInvalidStateError, OSError) as exc:
+            # The channel is gone: the broker redelivers its unacked messages, and their
+            # scripts drop them as seen.
+            log.warning("acking sequenced events failed (%r); they are redelivered", exc)
+
+
 class Sequencer:
-    def __init__(self, redis: Redis, namespace: str, settings: StreamSettings) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        namespace: str,
+        settings: StreamSettings,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        """``wake``: called when acks fall due while no message is being processed."""
         self.redis = redis
         self.keys = Keys(namespace)
         self.settings = settings
         # Auth records these itself after its commit; replaying them here makes them durable.
         self.revocations = Revocations(redis, settings)
         self.script = redis.register_script(SEQUENCE)
+        self.connection = DedicatedConnection(redis, f"{namespace}-sequencer")
+        self.acks = Acks(max(1, settings.stream_prefetch // 2), wake)
+
+    async def aclose(self) -> None:
+        await self.acks.flush()
+        await self.connection.aclose()
 
     def stage(
-        self, pipe: Any, envelope: dict[str, Any], epoch: str, traceparent: str | None = None
+        self, pipe: Commands, envelope: dict[str, Any], epoch: str, traceparent: str | None = None
     ) -> int:
         """Queue the Redis commands for one event on ``pipe``; return how many were queued.
         ``epoch`` is taken by the event's account only if it has none yet."""
@@ -149,8 +234,8 @@ class Sequencer:
                 with telemetry.span(f"sequence {event_type}", parent=traceparent):
                     frame["traceparent"] = telemetry.traceparent()
             body = orjson.dumps(frame)
-            # EVALSHA queued as a plain command: a script object on a pipeline costs a SCRIPT
-            # EXISTS round trip before every batch (``process`` loads it when Redis lost it).
+            # EVALSHA, not the script object (which runs SCRIPT EXISTS first): ``process``
+            # loads the script when Redis lost it.
             pipe.execute_command(
                 "EVALSHA",
                 self.script.sha,
@@ -174,7 +259,7 @@ class Sequencer:
             queued += 1
         return queued
 
-    def _close_session(self, pipe: Any, account: str, session_id: str) -> None:
+    def _close_session(self, pipe: Commands, account: str, session_id: str) -> None:
         """Every gateway closes the sockets of this session (or API key) at once."""
         control = {"type": "control", "close": "session", "session_id": session_id}
         pipe.publish(self.keys.channel(account), orjson.dumps(control))
@@ -195,21 +280,21 @@ class Sequencer:
         """The batch's commands in one pipelined round trip: per event, how many commands it
         queued, and every command's result (an error as an exception object)."""
         counts: list[int] = []
+        commands = Commands()
         # One fresh epoch for the batch: only an account without one takes it.
         epoch = new_epoch()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for message, envelope in batch:
-                traceparent = None
-                if telemetry.enabled():
-                    traceparent = telemetry.message_traceparent(
-                        message.header.properties.headers, envelope.get("traceparent")
-                    )
-                counts.append(self.stage(pipe, envelope, epoch, traceparent))
-            results = await pipe.execute(raise_on_error=False) if len(pipe) else []
-        return counts, list(results)
+        for message, envelope in batch:
+            traceparent = None
+            if telemetry.enabled():
+                traceparent = telemetry.message_traceparent(
+                    message.header.properties.headers, envelope.get("traceparent")
+                )
+            counts.append(self.stage(commands, envelope, epoch, traceparent))
+        results = await self.connection.execute(commands) if commands else []
+        return counts, results
 
     async def process(self, batch: list[tuple[DeliveredMessage, dict[str, Any]]]) -> None:
-        """Sequence a batch in one pipelined round trip, then ack what Redis accepted."""
+        """Sequence a batch in one pipelined round trip; what Redis accepted goes to ``acks``."""
         for _, envelope in batch:
             if envelope["type"] == ERASURE_REQUESTED:
                 data = envelope.get("data") or {}
@@ -228,11 +313,11 @@ class Sequencer:
             if errors:
                 log.error("sequencing %s failed: %r", message.routing_key, errors)
                 failed.append(message)
-        if not failed and batch:
-            # One frame acks the whole batch: its delivery tags are consecutive on one channel.
-            last = batch[-1][0]
-            await last.channel.basic_ack(tag(last), multiple=True)
+        if not failed:
+            for message, _ in batch:
+                self.acks.add(message)
             return
+        await self.acks.flush()
         await asyncio.gather(
             *(
                 m.channel.basic_nack(tag(m), requeue=True)
@@ -276,9 +361,9 @@ async def run_sequencer(ctx: WorkerContext) -> None:
     queue = await broker.declare_queue(
         channel, namespace, broker.queue_name(namespace, "gateway", QUEUE_PURPOSE), ["#"]
     )
-    sequencer = Sequencer(ctx.redis, namespace, settings)
     inbox: list[DeliveredMessage] = []
     wake = asyncio.Event()
+    sequencer = Sequencer(ctx.redis, namespace, settings, wake.set)
 
     async def receive(message: DeliveredMessage) -> None:
         inbox.append(message)
@@ -298,12 +383,17 @@ async def run_sequencer(ctx: WorkerContext) -> None:
             await wake.wait()
             wake.clear()
             # Natural batching: whatever arrived while the last round trip was in flight.
-            while inbox:
+            while True:
+                if sequencer.acks.due():
+                    await sequencer.acks.flush()
+                if not inbox:
+                    break
                 batch = inbox[: settings.stream_batch]
                 del inbox[: settings.stream_batch]
                 await _process_with_retry(sequencer, await parse(batch))
     finally:
         channel.reopen_callbacks.discard(consume)
+        await sequencer.aclose()
         await channel.close()  # cancels the consumer; what was not acked is redelivered
 
 

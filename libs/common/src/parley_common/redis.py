@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ResponseError
 
 from parley_common.settings import Settings
 
@@ -56,6 +59,47 @@ def create_redis(settings: Settings, max_connections: int = 64, wait_seconds: in
         health_check_interval=30,
     )
     return Redis(connection_pool=pool)
+
+
+class DedicatedConnection:
+    """One connection of its own, for a loop that sends one pipelined batch per round trip.
+
+    A pooled pipeline costs more than the round trip itself at one event per batch: the pool's
+    checkout and release, the Pipeline and Retry objects, a task per send (``wait_for``) and a
+    timer per reply (the pool's 5 s socket time-out); bench/README.md, issue 12. Here the whole
+    round trip has one deadline, and any failure drops the connection (the next batch opens it
+    again), so a reply can never be read as a later command's.
+    """
+
+    def __init__(self, redis: Redis, name: str, timeout: float = 5) -> None:
+        pool = redis.connection_pool
+        kwargs = {**pool.connection_kwargs, "socket_timeout": None}
+        kwargs |= {"socket_connect_timeout": timeout, "client_name": name}
+        self.connection = pool.connection_class(**kwargs)
+        self.timeout = timeout
+
+    async def execute(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """Every command's reply in order, an error reply as its exception (like a pipeline's
+        ``execute(raise_on_error=False)``); a lost or slow server raises."""
+        conn = self.connection
+        try:
+            async with asyncio.timeout(self.timeout):
+                # After the pool's health-check interval idle, a PING (reconnecting if the
+                # server dropped the connection) goes first, as for a pooled connection.
+                await conn.send_packed_command(conn.pack_commands(commands))
+                replies: list[Any] = []
+                for _ in commands:
+                    try:
+                        replies.append(await conn.read_response())
+                    except ResponseError as exc:
+                        replies.append(exc)
+                return replies
+        except BaseException:
+            await conn.disconnect(nowait=True)
+            raise
+
+    async def aclose(self) -> None:
+        await self.connection.disconnect()
 
 
 class RateLimiter:
