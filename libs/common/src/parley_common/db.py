@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
@@ -227,13 +228,14 @@ async def commit(session: AsyncSession) -> None:
         await action()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session: commits when the handler returns, rolls back when it raises
-    (unless the error is a ``DomainError`` that ``keeps_changes``). The only commit point of
-    a request.
+@asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session: commits when the block ends, rolls back when it raises (unless
+    the error is a ``DomainError`` that ``keeps_changes``). The only commit point of a request.
 
-    Used with ``Depends(get_session, scope="function")`` so the commit happens before the
-    response is sent: a client never sees a 2xx for a change that was not committed.
+    Through ``SessionDep`` (``get_session``) for every route but the hottest: the visitor's
+    message opens it in its handler, because FastAPI's machinery for a generator dependency
+    costs ~70-100 us per request, ~10 % of chat's message (bench/README.md, "chat's CPU").
     """
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     session = factory()
@@ -257,6 +259,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await commit(session)
     finally:
         await _close(session)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """``request_session`` as a dependency, used with ``Depends(get_session,
+    scope="function")`` so the commit happens before the response is sent: a client never sees
+    a 2xx for a change that was not committed."""
+    async with request_session(request) as session:
+        yield session
 
 
 async def _close(session: AsyncSession) -> None:
