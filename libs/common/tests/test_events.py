@@ -20,7 +20,7 @@ from parley_common.events import consumer as consumer_mod
 from parley_common.events.consumer import BatchingHandler, Consumer
 from parley_common.events.envelope import Event
 from parley_common.events.outbox import OutboxRelay, tombstone
-from parley_common.events.publisher import open_publisher
+from parley_common.events.publisher import open_publisher, publish
 from parley_common.testing import eventually
 
 
@@ -364,3 +364,34 @@ async def test_a_failed_cleanup_does_not_stop_the_relay(engine, broker, settings
 
         await eventually(published)
         assert not task.done()
+
+
+async def test_an_event_is_published_with_the_properties_consumers_read(broker, settings):
+    """``publish`` builds the AMQP properties itself (not through aio-pika's Message): the
+    same type, id, content type and persistence as before reach the queue."""
+    event = Event(
+        type="auth.account.created",
+        account_id=uuid.uuid4(),
+        data={"name": "Shop", "widget_key": uuid.uuid4().hex, "plan": "free"},
+    )
+    body = event.model_dump(mode="json")
+    async with AsyncExitStack() as stack:
+        _, channel, exchange = await open_publisher(
+            stack, settings.rabbitmq_url, settings.namespace, settings.database_url
+        )
+        name = f"{settings.namespace}.chat.properties-test-{uuid.uuid4().hex[:6]}"
+        queue = await broker_mod.declare_queue(
+            channel, settings.namespace, name, ["auth.account.created"]
+        )
+        try:
+            await publish(exchange, event.type, body, timeout=5)
+            message = await queue.get(timeout=5)
+            await message.ack()
+        finally:
+            await queue.delete(if_unused=False, if_empty=False)
+    assert message.type == "auth.account.created"
+    assert message.message_id == str(event.id)
+    assert message.content_type == "application/json"
+    assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+    assert message.priority == 0
+    assert Event.model_validate_json(message.body) == event

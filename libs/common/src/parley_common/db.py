@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from parley_common.errors import DomainError, dependency_unavailable
 from parley_common.events.publisher import committed
@@ -180,17 +181,29 @@ async def driver_fetchrow(
 
 
 async def _on_pooled_connection(engine: AsyncEngine, sql: str, values: list[Any]) -> Any:
-    """``fetchrow`` as its own transaction on a connection borrowed from ``engine``'s pool. It
-    goes back after an answer, a row or PostgreSQL's error; after anything else (the connection
-    cut, the request cancelled mid-statement) its state is unknown and it is dropped."""
-    pooled = await engine.raw_connection()
+    """``fetchrow`` as its own transaction on a connection borrowed from ``engine``'s pool.
+
+    Checkout, statement and checkin in one greenlet (the pool is SQLAlchemy's sync code): a
+    greenlet for the checkout and another for the checkin cost chat's message path ~20 us more
+    (bench/README.md, "chat's CPU")."""
+    return await greenlet_spawn(_fetchrow_pooled, engine.sync_engine, sql, values)
+
+
+def _fetchrow_pooled(engine: Any, sql: str, values: list[Any]) -> Any:
+    """The connection goes back after an answer, a row or PostgreSQL's error; after anything
+    else (the connection cut, the request cancelled mid-statement) its state is unknown and it
+    is dropped."""
+    pooled = engine.raw_connection()
     try:
-        row = await pooled.driver_connection.fetchrow(sql, *values)  # type: ignore[union-attr]
+        row = await_only(pooled.driver_connection.fetchrow(sql, *values))
     except BaseException as exc:
         answered = isinstance(exc, asyncpg.PostgresError) and not dependency_unavailable(exc)
-        await greenlet_spawn(pooled.close if answered else pooled.invalidate)
+        if answered:
+            pooled.close()
+        else:
+            pooled.invalidate()
         raise
-    await greenlet_spawn(pooled.close)
+    pooled.close()
     return row
 
 
@@ -215,34 +228,57 @@ async def commit(session: AsyncSession) -> None:
         await action()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session: commits when the handler returns, rolls back when it raises
-    (unless the error is a ``DomainError`` that ``keeps_changes``). The only commit point of
-    a request.
+@asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session: commits when the block ends, rolls back when it raises (unless
+    the error is a ``DomainError`` that ``keeps_changes``). The only commit point of a request.
 
-    Used with ``Depends(get_session, scope="function")`` so the commit happens before the
-    response is sent: a client never sees a 2xx for a change that was not committed.
+    Through ``SessionDep`` (``get_session``) for every route but the hottest: the visitor's
+    message opens it in its handler, because FastAPI's machinery for a generator dependency
+    costs ~70-100 us per request, ~10 % of chat's message (bench/README.md, "chat's CPU").
     """
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with factory() as session:
-        try:
-            yield session
-        except BaseException as exc:
-            if isinstance(exc, DomainError) and exc.keeps_changes:
-                await commit(session)
-                raise
-            session.info.pop("after_commit", None)
-            if dependency_unavailable(exc):
-                # The connection may be dead (PostgreSQL restarted) while SQLAlchemy does not
-                # know it: a statement on the driver connection fails outside its error handling,
-                # and a rollback of a transaction never begun sends nothing. Invalidated, the
-                # pool opens a new one instead of handing out the dead one forever.
-                await session.invalidate()
-            else:
-                await session.rollback()
-            raise
-        else:
+    session = factory()
+    try:
+        yield session
+    except BaseException as exc:
+        if isinstance(exc, DomainError) and exc.keeps_changes:
             await commit(session)
+            raise
+        session.info.pop("after_commit", None)
+        if dependency_unavailable(exc):
+            # The connection may be dead (PostgreSQL restarted) while SQLAlchemy does not
+            # know it: a statement on the driver connection fails outside its error handling,
+            # and a rollback of a transaction never begun sends nothing. Invalidated, the
+            # pool opens a new one instead of handing out the dead one forever.
+            await session.invalidate()
+        else:
+            await session.rollback()
+        raise
+    else:
+        await commit(session)
+    finally:
+        await _close(session)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """``request_session`` as a dependency, used with ``Depends(get_session,
+    scope="function")`` so the commit happens before the response is sent: a client never sees
+    a 2xx for a change that was not committed."""
+    async with request_session(request) as session:
+        yield session
+
+
+async def _close(session: AsyncSession) -> None:
+    """Close a request's session. Without a transaction it holds no connection and closing
+    sends nothing, so it is closed in place: ``AsyncSession``'s exit spends a task and a
+    greenlet on it (~25 us of chat's message path, which ends with no transaction: its
+    statement ran on a pooled connection, or the session committed)."""
+    if session.in_transaction():
+        # SQLAlchemy's exit: the close runs to its end even if the request is cancelled.
+        await session.__aexit__(None, None, None)
+    else:
+        session.sync_session.close()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

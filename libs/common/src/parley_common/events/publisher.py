@@ -15,13 +15,13 @@ The request never waits on the broker: ``submit`` only queues.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections import defaultdict
 from contextlib import AsyncExitStack
 from typing import Any
 
-import aio_pika
 import aiormq
 import asyncpg
 import orjson
@@ -66,26 +66,42 @@ async def publish(
     timeout: float | None = None,
 ) -> None:
     """Publish one event with publisher confirms and ``mandatory`` (the relay uses it too);
-    ``timeout``: how long to wait for the broker's confirm before it counts as failed."""
-    message = aio_pika.Message(
-        orjson.dumps(body),
+    ``timeout``: how long to wait for the broker's confirm before it counts as failed.
+
+    The properties are built as pamqp's ``Basic.Properties`` (the frames aio-pika's
+    ``Message`` would have made, byte for byte): an ``aio_pika.Message`` costs ~20 us per event
+    in its attribute guards, a tenth of chat's publish (bench/README.md, "chat's CPU")."""
+    headers: dict[str, Any] = {}
+    properties = aiormq.spec.Basic.Properties(
         content_type="application/json",
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        delivery_mode=2,  # persistent
+        priority=0,
+        headers=headers,
         message_id=str(body["id"]),
-        type=event_type,
+        message_type=event_type,
     )
     traceparent = body.get("traceparent")
     if traceparent is None:
-        await _publish(exchange, message, routing_key(body), timeout)
+        await _publish(exchange, orjson.dumps(body), properties, routing_key(body), timeout)
     else:
         with telemetry.span(f"publish {event_type}", parent=traceparent, kind="PRODUCER"):
-            message.headers["traceparent"] = telemetry.traceparent()
-            await _publish(exchange, message, routing_key(body), timeout)
-    EVENTS_PUBLISHED.labels(event_type).inc()
+            headers["traceparent"] = telemetry.traceparent()
+            await _publish(exchange, orjson.dumps(body), properties, routing_key(body), timeout)
+    _published(event_type).inc()
+
+
+@functools.cache
+def _published(event_type: str) -> Any:
+    """The counter's child of an event type: ``labels`` looks it up under a lock each call."""
+    return EVENTS_PUBLISHED.labels(event_type)
 
 
 async def _publish(
-    exchange: AbstractExchange, message: aio_pika.Message, key: str, timeout: float | None
+    exchange: AbstractExchange,
+    body: bytes,
+    properties: aiormq.spec.Basic.Properties,
+    key: str,
+    timeout: float | None,
 ) -> None:
     """``exchange.publish`` without waiting for the frames to be written: aio-pika's publish
     holds the channel's lock until aiormq's writer task has written them, so publishes on one
@@ -98,10 +114,10 @@ async def _publish(
         raise aiormq.exceptions.ChannelInvalidStateError(f"{channel!r} closed")
     underlay = await channel.get_underlay_channel()
     await underlay.basic_publish(
-        message.body,
+        body,
         exchange=exchange.name,
         routing_key=key,
-        properties=message.properties,
+        properties=properties,
         mandatory=True,
         timeout=timeout,
         wait=False,
