@@ -124,6 +124,25 @@ async def test_marks_are_written_in_batches(engine, settings, received, monkeypa
         assert len(set(await published_at(engine, events))) == 1
 
 
+async def test_a_new_process_publishes_what_a_killed_one_left_before_its_own_events(
+    engine, settings, received
+):
+    """A process killed between commit and publish left its event unpublished (no publisher
+    here: nothing published); the next process's first event must not overtake it, and it
+    must not wait for the relay (none runs here)."""
+    assert publisher_mod._publisher is None
+    left = await emit(engine)
+    async with AsyncExitStack() as stack:
+        await open_publisher(
+            stack, settings.rabbitmq_url, settings.namespace, settings.database_url
+        )
+        newer = await emit(engine)
+        events = left + newer
+        await eventually(lambda: len(delivered(received, events)) == 2)
+        assert delivered(received, events) == [str(e.id) for e in events]
+        await eventually(lambda: _all_marked(engine, events))
+
+
 async def test_what_the_process_did_not_publish_the_relay_sends_after_the_grace(
     engine, broker, settings, received
 ):
