@@ -431,6 +431,18 @@ async def measured(meter: CpuMeter, phase: Any, calibration_ms: float) -> dict[s
 SHARED = ("rabbitmq", "redis", "postgresql-server", "postgresql-exited-backends")
 
 
+async def listening_run(
+    http: aiohttp.ClientSession, system: System, owner: dict[str, Any], visitors: list[str]
+) -> tuple[Run, aiohttp.ClientWebSocketResponse, asyncio.Task[None]]:
+    """A ``Run`` whose frames the owner's agent socket receives (``Run.listen``, a task)."""
+    ws = await http.ws_connect(
+        system.url.replace("http", "ws", 1) + "/api/v1/stream",
+        headers={"Authorization": f"Bearer {owner['access_token']}"},
+    )
+    run = Run(http, system.url, visitors)
+    return run, ws, asyncio.create_task(run.listen(ws))
+
+
 async def setup(http: aiohttp.ClientSession, system: System) -> tuple[dict[str, Any], list[str]]:
     url = system.url
     deadline = time.monotonic() + 180
@@ -490,12 +502,7 @@ async def bench_system(root: Path, duration: float, calibration_ms: float) -> di
             )
             owner, visitors = await setup(http, system)
             await meter.open()
-            ws = await http.ws_connect(
-                system.url.replace("http", "ws", 1) + "/api/v1/stream",
-                headers={"Authorization": f"Bearer {owner['access_token']}"},
-            )
-            run = Run(http, system.url, visitors)
-            listener = asyncio.create_task(run.listen(ws))
+            run, ws, listener = await listening_run(http, system, owner, visitors)
             # Warm-up: one message per visitor opens every conversation (a first message wakes
             # more workers than a follow-up: the measured phases send follow-ups only).
             await open_loop(run, 50, VISITORS / 50)

@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.chat_message_path import SHARED, Run, open_loop, setup
+from bench.chat_message_path import SHARED, listening_run, open_loop, setup
 from bench.common import ROOT, write_results
 from bench.system import CpuMeter, System, bench_env, calibrate
 
@@ -39,12 +39,7 @@ async def idle_system(root: Path, duration: float) -> dict[str, Any]:
         async with aiohttp.ClientSession() as http:
             owner, visitors = await setup(http, system)
             await meter.open()
-            ws = await http.ws_connect(
-                system.url.replace("http", "ws", 1) + "/api/v1/stream",
-                headers={"Authorization": f"Bearer {owner['access_token']}"},
-            )
-            run = Run(http, system.url, visitors)
-            listener = asyncio.create_task(run.listen(ws))
+            run, ws, listener = await listening_run(http, system, owner, visitors)
             warm = await open_loop(run, 10, WARM_MESSAGES / 10)
             await asyncio.sleep(SETTLE_SECONDS)
             _, cpu, connections = await meter.measure(asyncio.sleep(duration))

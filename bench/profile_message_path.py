@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.chat_message_path import Run, open_loop, setup
+from bench.chat_message_path import listening_run, open_loop, setup
 from bench.common import ROOT, write_results
 from bench.system import System, bench_env
 
@@ -84,16 +84,11 @@ async def main() -> None:
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1024)) as http:
             owner, visitors = await setup(http, system)
-            ws = await http.ws_connect(
-                system.url.replace("http", "ws", 1) + "/api/v1/stream",
-                headers={"Authorization": f"Bearer {owner['access_token']}"},
-            )
-            run = Run(http, system.url, visitors)
-            listener = asyncio.create_task(run.listen(ws))
+            run, ws, listener = await listening_run(http, system, owner, visitors)
             await open_loop(run, 50, 3.0)  # warm-up
             recordings = [record(system.procs[name].pid, tmp / f"{name}.txt") for name in PROCESSES]
             load = open_loop(run, RATE, SECONDS + 2)
-            *raws, _ = await asyncio.gather(*recordings, load)
+            raws, _ = await asyncio.gather(asyncio.gather(*recordings), load)
             listener.cancel()
             await ws.close()
         write_results(
