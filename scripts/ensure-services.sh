@@ -72,4 +72,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "at running servers, or run everything in containers with: docker-compose up" >&2
   exit 1
 fi
+# Every Parley process keeps its pool open (no connection per request under load), so
+# `make run` holds ~70 connections and `make test` up to ~75 more: together more than a stock
+# cluster's 100. A local cluster we manage gets 300 (once: ALTER SYSTEM, then a restart).
+ensure_pg_connections() {
+  local have
+  have=$(psql -h 127.0.0.1 -U postgres -Atc "SHOW max_connections" 2>/dev/null) || return 0
+  [ -n "$have" ] && [ "$have" -lt 300 ] || return 0
+  if [ -n "${PARLEY_NO_INSTALL:-}" ] || [ "$(id -u)" -ne 0 ] || ! command -v pg_ctlcluster >/dev/null; then
+    echo "services: PostgreSQL allows $have connections; make run and make test at once need ~150 (ALTER SYSTEM SET max_connections = 300, then restart it)"
+    return 0
+  fi
+  echo "services: PostgreSQL allows $have connections; make run and make test at once hold ~150: max_connections = 300 (ALTER SYSTEM, restart)"
+  psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET max_connections = 300" >/dev/null &&
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main restart &&
+    wait_for PostgreSQL pg_up
+}
+case "${PARLEY_DATABASE_URL:-127.0.0.1:5432}" in *127.0.0.1:5432*|*localhost:5432*) ensure_pg_connections ;; esac
+
 echo "services: PostgreSQL, RabbitMQ and Redis are up"
