@@ -233,9 +233,9 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session: commits when the block ends, rolls back when it raises (unless
     the error is a ``DomainError`` that ``keeps_changes``). The only commit point of a request.
 
-    Through ``SessionDep`` (``get_session``) for every route but the hottest: the visitor's
-    message opens it in its handler, because FastAPI's machinery for a generator dependency
-    costs ~70-100 us per request, ~10 % of chat's message (bench/README.md, "chat's CPU").
+    Routes get it through ``SessionDep`` (``get_session``); a request answered below FastAPI
+    (``parley_common.fastpath``: chat's visitor message) opens it itself, without FastAPI's
+    machinery for a generator dependency (~70-100 us per request; bench/README.md).
     """
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     session = factory()

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from parley_chat.config import ChatSettings, get_chat_settings
+from parley_chat.config import get_chat_settings
 from parley_chat.deps import ChatSettingsDep, RedisDep
 from parley_chat.errors import (
     AlreadyRated,
@@ -29,12 +29,7 @@ from parley_chat.widget import service as widget
 from parley_common import fastpath
 from parley_common.db import SessionDep, request_session
 from parley_common.errors import responses
-from parley_common.security import (
-    CurrentVisitor,
-    VisitorPrincipal,
-    bearer_token,
-    verify_visitor_token,
-)
+from parley_common.security import CurrentVisitor, bearer_token, verify_visitor_token
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 
@@ -49,22 +44,13 @@ MESSAGES_PATH = "/api/v1/widget/messages"
     responses=responses(VisitorBlocked, EmptyMessage, MessageTooLong, AttachmentInvalid),
 )
 async def send_message(
-    body: VisitorMessageIn, request: Request, visitor: CurrentVisitor, settings: ChatSettingsDep
+    body: VisitorMessageIn, session: SessionDep, visitor: CurrentVisitor, settings: ChatSettingsDep
 ) -> dict[str, Any]:
     """Opens a conversation if none is open; a retry with the same `client_message_id` returns
     the first message."""
     # Served by send_message_fast below FastAPI's machinery (app.py); this route documents it,
     # answers the bodies that fail validation, and answers all when the layer is absent.
-    return await _send(request, visitor, settings, body)
-
-
-async def _send(
-    request: Request, visitor: VisitorPrincipal, settings: ChatSettings, body: VisitorMessageIn
-) -> dict[str, Any]:
-    # The product's hottest request: its session without a generator dependency (see
-    # db.request_session); committed when the block ends, before the response is sent.
-    async with request_session(request) as session:
-        sent = await widget.send_visitor_message(session, settings, visitor, body)
+    sent = await widget.send_visitor_message(session, settings, visitor, body)
     return {"conversation_id": sent.conversation_id, "message": sent.message}
 
 
@@ -75,9 +61,13 @@ async def send_message_fast(request: Request) -> Response | None:
     if body is None:
         return None  # the route answers: its 422 (or 401 first) is the documented one
     visitor = verify_visitor_token(bearer_token(request))
-    sent = await _send(request, visitor, get_chat_settings(), body)
+    # The request's session as SessionDep opens it; committed before the response is sent.
+    async with request_session(request) as session:
+        sent = await widget.send_visitor_message(session, get_chat_settings(), visitor, body)
     # As FastAPI serialises a response_model: validated from attributes, dumped by alias.
-    out = SentMessageOut.model_validate(sent, from_attributes=True)
+    out = SentMessageOut.model_validate(
+        {"conversation_id": sent.conversation_id, "message": sent.message}, from_attributes=True
+    )
     return Response(out.model_dump_json(by_alias=True), 201, media_type="application/json")
 
 
