@@ -53,7 +53,7 @@ import aiohttp
 import orjson
 import uvloop
 
-from bench.common import ROOT, percentiles, write_results
+from bench.common import ROOT, paced, percentiles, write_results
 from bench.system import CpuMeter, System, bench_env, calibrate
 
 RATES = (50, 100, 200)
@@ -155,14 +155,7 @@ def summary(outcomes: list[dict[str, Any]], frames: Counter[str]) -> dict[str, A
 
 
 async def open_loop(run: Run, rate: float, duration: float) -> dict[str, Any]:
-    tasks = []
-    started = time.perf_counter()
-    for i in range(int(rate * duration)):
-        delay = started + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(run.send()))
-    outcomes = await asyncio.gather(*tasks)
+    outcomes = await paced(rate, int(rate * duration), lambda _: run.send())
     return {"mode": "open loop", "target_msg_per_s": round(rate), "duration_s": duration} | (
         summary(outcomes, run.frames)
     )
@@ -263,14 +256,8 @@ async def _load_share(
     client = RawClient(url) if url else None
     run = Run(None, url, visitors)  # type: ignore[arg-type]  # raw_post needs no session
     lag.start()
-    tasks = []
-    for i in range(int(rate * duration)):
-        delay = start_at + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        assert client is not None
-        tasks.append(asyncio.create_task(raw_post(client, run)))
-    outcomes = await asyncio.gather(*tasks)
+    assert client is not None
+    outcomes = await paced(rate, int(rate * duration), lambda _: raw_post(client, run), start_at)
     figures = lag.stop(len(outcomes)) | {"nice": os.nice(0)}
     for _, writer in client.idle if client else []:
         writer.close()

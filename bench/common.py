@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,25 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+
+
+async def paced(
+    rate: float,
+    count: int,
+    send: Callable[[int], Coroutine[Any, Any, Any]],
+    start: float | None = None,
+) -> list[Any]:
+    """An open loop: ``send(n)`` for n in range(count), the n-th started at ``start`` (a
+    ``time.perf_counter()``; now if None) + n / rate, whatever the answers before it take;
+    their results in order."""
+    started = time.perf_counter() if start is None else start
+    tasks = []
+    for n in range(count):
+        delay = started + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(n)))
+    return list(await asyncio.gather(*tasks))
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ import aio_pika
 import aiohttp
 import orjson
 
-from bench.common import percentiles, write_results
+from bench.common import paced, percentiles, write_results
 from bench.stream_env import agent_sockets, envelope, rss_kb, stream_deployment
 
 SOCKETS = 10
@@ -118,13 +118,7 @@ async def stream_phases(ws: str) -> dict[str, Any]:
                     for chunk in range(0, events, 500):
                         await asyncio.gather(*(publish(n) for n in range(chunk, chunk + 500)))
                 else:
-                    pending = []
-                    for n in range(events):
-                        delay = started + n / rate - time.perf_counter()
-                        if delay > 0:
-                            await asyncio.sleep(delay)
-                        pending.append(asyncio.create_task(publish(n)))
-                    await asyncio.gather(*pending)
+                    await paced(rate, events, publish, started)
                 await arrived(events)
                 spent = {k: cpu_ms(p) - before[k] for k, p in pids.items() if p}
                 out[name] = {

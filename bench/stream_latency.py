@@ -16,7 +16,7 @@ import aio_pika
 import aiohttp
 import orjson
 
-from bench.common import percentiles, write_results
+from bench.common import paced, percentiles, write_results
 from bench.stream_env import agent_sockets, envelope, stream_deployment
 
 SOCKETS = 10  # agents of one account, all on the one gateway process
@@ -92,14 +92,7 @@ async def main() -> None:
             for rate in RATES:
                 receivers.reset(SOCKETS)
                 total = rate * SECONDS
-                started = time.perf_counter()
-                pending = []
-                for n in range(total):
-                    delay = started + n / rate - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    pending.append(asyncio.create_task(publish(n)))
-                await asyncio.gather(*pending)
+                await paced(rate, total, publish)
                 await receivers.wait_for(total)
                 everyone = [x for per in receivers.latencies for x in per]
                 results["rates"].append(
